@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/demo"
+	"github.com/epermit/epermit/internal/registry"
+	"github.com/epermit/epermit/permit"
+)
+
+// demoPeople is how many fictional people `epermit demo` puts in an empty
+// registry.
+const demoPeople = 1200
+
+func demoCmd(g *globals) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Serve on the embedded store with a generated key and a fictional registry",
+		Long: `demo runs the server on the embedded SQLite store under --data. On first
+run it creates an issuer key and fills the registry with a deterministic,
+fictional population of Hong Kong, Macau and Taiwan residents. It prints the
+URLs to visit and a few identities to try.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.HasPrefix(g.db, "postgres") {
+				return usageError{fmt.Errorf("demo runs on the embedded SQLite store; use `epermit serve` for PostgreSQL")}
+			}
+			ctx := authority.WithActor(cmd.Context(), "demo")
+			a, closeStore, err := g.authority(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			samples, err := seedDemo(ctx, a)
+			if err != nil {
+				return err
+			}
+			return serve(ctx, g, a, &f, func(addr string) {
+				printDemo(cmd.OutOrStdout(), g, addr, samples)
+			})
+		},
+	}
+	f.register(cmd, "127.0.0.1:8080")
+	return cmd
+}
+
+// seedDemo creates what an empty demo store lacks: an issuer key and the
+// fictional registry. It returns the sample identities to show.
+func seedDemo(ctx context.Context, a *authority.Authority) ([]permit.Record, error) {
+	keys, err := a.Keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		if _, err := a.InitKeys(ctx); err != nil {
+			return nil, err
+		}
+	}
+	people := demo.Registry(demoPeople)
+	n, err := a.RegistrySize(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		var buf bytes.Buffer
+		enc := registry.NewEncoder(&buf)
+		for i := range people {
+			if err := enc.Encode(&people[i]); err != nil {
+				return nil, err
+			}
+		}
+		if err := enc.Flush(); err != nil {
+			return nil, err
+		}
+		if _, err := a.ImportRegistry(ctx, &buf, "demo"); err != nil {
+			return nil, err
+		}
+	}
+	return demo.Samples(people), nil
+}
+
+func printDemo(w io.Writer, g *globals, addr string, samples []permit.Record) {
+	base := "http://" + addr
+	fmt.Fprintf(w, `
+epermit demo is running. Everything here is fictional.
+
+  health       %[1]s/healthz
+  readiness    %[1]s/readyz
+  trust list   %[1]s/.well-known/jwks.json
+  metrics      %[1]s/metrics
+
+  data         %[2]s (try: epermit registry export --data %[2]s | head -1)
+
+Sample identities (document type, number, name, birth date):
+`, base, g.data)
+	for _, r := range samples {
+		tp := r.TravelPermits[0]
+		name := r.Person.Name
+		if name == "" {
+			name = r.Person.LatinName
+		}
+		fmt.Fprintf(w, "  %-3s %-11s %-14s %s  %-12s expires %s\n", tp.Type, tp.Number, name, r.Person.BirthDate, tp.Status, tp.ExpiresOn)
+	}
+	fmt.Fprintln(w, "\nStop with Ctrl-C.")
+}

@@ -1,0 +1,183 @@
+// Command epermit runs the e-permit authority and its tools: the server
+// (serve, demo), the database (migrate), the registry, issuer keys and the
+// audit log. It only wires packages together; the rules live in package
+// permit and the use cases in internal/authority.
+//
+// Every flag can also be set through an EPERMIT_* environment variable named
+// after it (--public-url is EPERMIT_PUBLIC_URL); a flag on the command line
+// wins. See docs/config.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/keys"
+	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/permit"
+)
+
+// Exit codes shared by every subcommand.
+const (
+	exitFailure = 1 // the command ran and failed (or, for verify, rejected)
+	exitUsage   = 2 // the command line was wrong
+)
+
+// globals are the flags every subcommand takes.
+type globals struct {
+	data      string
+	db        string
+	issuerID  string
+	publicURL string
+	logFormat string
+	logLevel  string
+	log       *slog.Logger
+}
+
+func main() {
+	g := &globals{}
+	root := newRoot(g)
+	err := root.Execute()
+	switch {
+	case err == nil:
+	case errors.As(err, new(usageError)):
+		fmt.Fprintln(os.Stderr, "epermit:", err)
+		os.Exit(exitUsage)
+	default:
+		var ee exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		fmt.Fprintln(os.Stderr, "epermit:", err)
+		os.Exit(exitFailure)
+	}
+}
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "epermit",
+		Short:         "Temporary electronic travel permits and permit linkage proofs",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := bindEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			return g.setup(cmd.ErrOrStderr())
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&g.data, "data", "epermit-data", "data directory: the SQLite database and key files")
+	f.StringVar(&g.db, "db", "", "database: a SQLite file path or a postgres:// URL (default DATA/epermit.db)")
+	f.StringVar(&g.issuerID, "issuer-id", "CN-NIA", "issuer id written into credentials")
+	f.StringVar(&g.publicURL, "public-url", "http://127.0.0.1:8080", "base URL the authority is reached at")
+	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g))
+	return root
+}
+
+// bindEnv sets each flag not given on the command line from EPERMIT_<NAME>.
+func bindEnv(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		name := "EPERMIT_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok && !f.Changed && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = usageError{fmt.Errorf("%s: %w", name, e)}
+			}
+		}
+	})
+	return err
+}
+
+func (g *globals) setup(w io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return usageError{fmt.Errorf("--log-level: %w", err)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch g.logFormat {
+	case "text":
+		g.log = slog.New(slog.NewTextHandler(w, opts))
+	case "json":
+		g.log = slog.New(slog.NewJSONHandler(w, opts))
+	default:
+		return usageError{fmt.Errorf("--log-format must be text or json, not %q", g.logFormat)}
+	}
+	if g.db == "" {
+		g.db = filepath.Join(g.data, "epermit.db")
+	}
+	return nil
+}
+
+// openStore opens the database and, unless told not to, migrates it.
+func (g *globals) openStore(ctx context.Context, migrate bool) (*store.DB, error) {
+	db, err := store.Open(ctx, g.db)
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		applied, err := db.Migrate(ctx)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		for _, m := range applied {
+			g.log.Info("migrated", "migration", m)
+		}
+	}
+	return db, nil
+}
+
+// authority opens the store (migrating it unless told not to) and returns
+// the authority over it, and the function that closes it.
+func (g *globals) authority(ctx context.Context, migrate bool) (*authority.Authority, func(), error) {
+	db, err := g.openStore(ctx, migrate)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := authority.New(db, keys.Files{Dir: g.data}, authority.Config{IssuerID: g.issuerID, PublicURL: g.publicURL}, g.log)
+	return a, func() { db.Close() }, nil
+}
+
+// cliContext marks changes made from the command line in the audit log.
+func cliContext(cmd *cobra.Command) context.Context {
+	actor := "cli"
+	if u := os.Getenv("USER"); u != "" {
+		actor = "cli:" + u
+	}
+	return authority.WithActor(cmd.Context(), actor)
+}
+
+// usageError makes main exit with exitUsage.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// exitError makes main exit with code after the command printed its result.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// describe prints a domain error's problems one per line.
+func describe(w io.Writer, err error) {
+	var pe *permit.Error
+	if errors.As(err, &pe) {
+		for _, p := range pe.Problems {
+			fmt.Fprintf(w, "  %s: %s (%s)\n", p.Field, p.Reason, p.Code)
+		}
+	}
+}

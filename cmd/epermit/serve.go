@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/web"
+)
+
+type serveFlags struct {
+	addr       string
+	noMigrate  bool
+	trustProxy bool
+}
+
+func (f *serveFlags) register(cmd *cobra.Command, defaultAddr string) {
+	cmd.Flags().StringVar(&f.addr, "addr", defaultAddr, "address to listen on")
+	cmd.Flags().BoolVar(&f.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a load balancer)")
+}
+
+func serveCmd(g *globals) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the authority's HTTP server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, closeStore, err := g.authority(cmd.Context(), !f.noMigrate)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			return serve(cmd.Context(), g, a, &f, nil)
+		},
+	}
+	f.register(cmd, ":8080")
+	cmd.Flags().BoolVar(&f.noMigrate, "no-migrate", false, "do not migrate the database on start (migrate with `epermit migrate`)")
+	return cmd
+}
+
+// serve runs the HTTP server until SIGINT or SIGTERM, then drains open
+// requests for up to 15 seconds. ready, if set, is called once listening.
+func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlags, ready func(addr string)) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           web.New(a, g.log, web.Options{TrustProxy: f.trustProxy}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	g.log.Info("serving", "addr", ln.Addr().String(), "public_url", g.publicURL)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	g.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,35 @@
+package authority_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/keys"
+	"github.com/epermit/epermit/internal/registry"
+	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/permit"
+)
+
+// newAuthority returns an authority over db with file keys in a temp dir.
+func newAuthority(t testing.TB, db *store.DB) *authority.Authority {
+	t.Helper()
+	return authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{PublicURL: "https://epermit.test"}, nil)
+}
+
+// registryFile encodes records in the registry format.
+func registryFile(t testing.TB, recs []permit.Record) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := registry.NewEncoder(&buf)
+	for i := range recs {
+		if err := enc.Encode(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enc.Flush()
+	return buf.Bytes()
+}
+
+var ctx = authority.WithActor(context.Background(), "test")

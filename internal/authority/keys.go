@@ -1,0 +1,150 @@
+package authority
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/x509"
+	"errors"
+	"time"
+
+	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/permit"
+)
+
+// RetiredKeyGrace keeps a retired key in the trust list at least this long
+// after retirement, for status list tokens it signed that verifiers may
+// still hold.
+const RetiredKeyGrace = 24 * time.Hour
+
+// InitKeys creates the first issuer key. It fails with conflict when an
+// active key exists already.
+func (a *Authority) InitKeys(ctx context.Context) (*store.IssuerKey, error) {
+	return a.newKey(ctx, "key.init", false)
+}
+
+// RotateKey makes a new key the active one and retires the old, which stays
+// in the trust list until the last credential it signed has expired.
+func (a *Authority) RotateKey(ctx context.Context) (*store.IssuerKey, error) {
+	return a.newKey(ctx, "key.rotate", true)
+}
+
+func (a *Authority) newKey(ctx context.Context, action string, rotate bool) (*store.IssuerKey, error) {
+	ref, pub, err := a.keys.Generate()
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	kid, err := credential.KeyIDString(pub)
+	if err != nil {
+		return nil, err
+	}
+	k := &store.IssuerKey{Kid: kid, Ref: ref, PublicKey: der, State: store.KeyActive}
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		old, err := tx.ActiveIssuerKey(ctx)
+		switch {
+		case err == nil && !rotate:
+			return permit.Errorf(permit.ECodeConflict, "an active issuer key exists (%s); use `epermit keys rotate`", old.Kid)
+		case err == nil:
+			if err := tx.RetireIssuerKey(ctx, old.Kid); err != nil {
+				return err
+			}
+		case permit.ErrorCode(err) == permit.ECodeNotFound && rotate:
+			return permit.Errorf(permit.ECodeConflict, "no active issuer key to rotate; use `epermit keys init`")
+		case permit.ErrorCode(err) != permit.ECodeNotFound:
+			return err
+		}
+		k.CreatedAt = tx.Now()
+		if err := tx.AddIssuerKey(ctx, k); err != nil {
+			return err
+		}
+		details := map[string]string{"ref": ref}
+		if old != nil {
+			details["retired"] = old.Kid
+		}
+		return tx.Audit(ctx, event(ctx, action, "kid:"+kid, details))
+	})
+	if err != nil {
+		if rmErr := a.keys.Remove(ref); rmErr != nil {
+			a.log.Error("could not remove unrecorded key", "ref", ref, "err", rmErr)
+		}
+		return nil, err
+	}
+	a.log.Info("issuer key created", "kid", kid, "action", action)
+	return k, nil
+}
+
+// Keys lists every issuer key on record, newest first.
+func (a *Authority) Keys(ctx context.Context) ([]store.IssuerKey, error) {
+	var keys []store.IssuerKey
+	err := a.db.View(ctx, func(tx *store.Tx) (err error) {
+		keys, err = tx.IssuerKeys(ctx)
+		return err
+	})
+	return keys, err
+}
+
+// Published reports whether k belongs in the trust list at instant now: the
+// active key, and a retired key until both its last credential has expired
+// and the grace period after retirement has passed.
+func Published(k store.IssuerKey, now time.Time) bool {
+	if k.State == store.KeyActive {
+		return true
+	}
+	return now.Before(k.LastExpiry) || now.Before(k.RetiredAt.Add(RetiredKeyGrace))
+}
+
+// TrustList returns the JWK Set of spec §1: every key that may still have
+// valid credentials.
+func (a *Authority) TrustList(ctx context.Context) (*credential.JWKSet, error) {
+	keys, err := a.Keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	set := &credential.JWKSet{Keys: []credential.JWK{}}
+	now := a.now()
+	for _, k := range keys {
+		if !Published(k, now) {
+			continue
+		}
+		pub, err := parseSPKI(k.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+		jwk, err := credential.NewJWK(pub)
+		if err != nil {
+			return nil, err
+		}
+		set.Keys = append(set.Keys, jwk)
+	}
+	return set, nil
+}
+
+// activeSigner returns the active key's record and signer.
+func (a *Authority) activeSigner(ctx context.Context, tx *store.Tx) (*store.IssuerKey, crypto.Signer, error) {
+	k, err := tx.ActiveIssuerKey(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := a.keys.Signer(k.Ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, s, nil
+}
+
+func parseSPKI(der []byte) (*ecdsa.PublicKey, error) {
+	k, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, err
+	}
+	pub, ok := k.(*ecdsa.PublicKey)
+	if !ok {
+		return nil, errors.New("authority: issuer key is not ECDSA")
+	}
+	return pub, nil
+}

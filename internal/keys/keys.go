@@ -1,0 +1,134 @@
+// Package keys keeps the authority's issuer signing keys and hands them out
+// only as crypto.Signer, so that the issuer never sees private key bytes and
+// a file key can be swapped for an HSM key without touching the issuer.
+//
+// A key is named by a reference URI, recorded beside its public key in the
+// store: "file:keys/KID.pem" is a PKCS#8 PEM file, relative to the data
+// directory unless absolute, written with mode 0600 in a 0700 directory.
+// Other schemes (pkcs11:…) plug in here.
+package keys
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/epermit/epermit/credential"
+)
+
+// Files is a key store of PEM files under a data directory.
+type Files struct {
+	Dir string // the data directory; keys go in Dir/keys
+}
+
+// Generate creates a new P-256 key, writes it to Dir/keys/KID.pem with mode
+// 0600 and returns its reference and public key.
+func (f Files) Generate() (ref string, pub *ecdsa.PublicKey, err error) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", nil, err
+	}
+	kid, err := credential.KeyIDString(&priv.PublicKey)
+	if err != nil {
+		return "", nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return "", nil, err
+	}
+	dir := filepath.Join(f.Dir, "keys")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, fmt.Errorf("keys: %w", err)
+	}
+	rel := filepath.Join("keys", kid+".pem")
+	// O_EXCL: never overwrite a key, even one with the same id.
+	file, err := os.OpenFile(filepath.Join(f.Dir, rel), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", nil, fmt.Errorf("keys: %w", err)
+	}
+	if err := pem.Encode(file, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+		file.Close()
+		return "", nil, fmt.Errorf("keys: %w", err)
+	}
+	if err := errors.Join(file.Sync(), file.Close()); err != nil {
+		return "", nil, fmt.Errorf("keys: %w", err)
+	}
+	return "file:" + filepath.ToSlash(rel), &priv.PublicKey, nil
+}
+
+// Remove deletes the key file behind ref; used to undo a Generate whose key
+// could not be recorded.
+func (f Files) Remove(ref string) error {
+	path, err := f.path(ref)
+	if err != nil {
+		return err
+	}
+	return os.Remove(path)
+}
+
+// Signer opens the key behind ref.
+func (f Files) Signer(ref string) (crypto.Signer, error) {
+	path, err := f.path(ref)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	return ParsePrivateKey(data)
+}
+
+func (f Files) path(ref string) (string, error) {
+	rest, ok := strings.CutPrefix(ref, "file:")
+	if !ok {
+		scheme, _, _ := strings.Cut(ref, ":")
+		return "", fmt.Errorf("keys: key store %q is not supported by this build (want file:)", scheme)
+	}
+	if filepath.IsAbs(rest) {
+		return rest, nil
+	}
+	return filepath.Join(f.Dir, filepath.FromSlash(rest)), nil
+}
+
+// ParsePrivateKey reads a PKCS#8 PEM P-256 private key.
+func ParsePrivateKey(data []byte) (*ecdsa.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, errors.New("keys: not a PEM \"PRIVATE KEY\" (PKCS#8) block")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	priv, ok := k.(*ecdsa.PrivateKey)
+	if !ok || priv.Curve != elliptic.P256() {
+		return nil, errors.New("keys: not a P-256 ECDSA key")
+	}
+	return priv, nil
+}
+
+// ParsePublicKey reads a PEM SubjectPublicKeyInfo ("PUBLIC KEY") P-256 key.
+func ParsePublicKey(data []byte) (*ecdsa.PublicKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return nil, errors.New("keys: not a PEM \"PUBLIC KEY\" block")
+	}
+	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	pub, ok := k.(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P256() {
+		return nil, errors.New("keys: not a P-256 ECDSA key")
+	}
+	return pub, nil
+}

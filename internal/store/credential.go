@@ -1,0 +1,230 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/epermit/epermit/permit"
+)
+
+// AddApplication records an application and sets a.ID.
+func (tx *Tx) AddApplication(ctx context.Context, a *permit.Application) error {
+	var key sql.NullString
+	if a.IdempotencyKey != "" {
+		key = sql.NullString{String: a.IdempotencyKey, Valid: true}
+	}
+	return tx.queryRow(ctx, `INSERT INTO applications
+		(person_id, kind, doc_type, doc_number, reason, month, created_at, channel, idempotency_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		a.PersonID, a.Kind, a.DocumentType, a.DocumentNumber, a.Reason, a.Month, a.CreatedAt.Unix(), a.Channel, key).Scan(&a.ID)
+}
+
+// CountApplications returns how many applications of a kind a person made in
+// a calendar month ("2026-11").
+func (tx *Tx) CountApplications(ctx context.Context, personID int64, kind permit.Kind, month string) (int, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM applications WHERE person_id = $1 AND kind = $2 AND month = $3`,
+		personID, kind, month).Scan(&n)
+	return n, err
+}
+
+// CredentialByIdempotencyKey returns the credential issued for the
+// application that carried key, so that a retried request gets it again.
+func (tx *Tx) CredentialByIdempotencyKey(ctx context.Context, key string) (*permit.Credential, error) {
+	c, err := scanCredential(tx.queryRow(ctx, credentialQuery+
+		` JOIN applications a ON a.id = c.application_id WHERE a.idempotency_key = $1`, key))
+	return c, notFound(err, "no credential for that idempotency key")
+}
+
+const credentialQuery = `SELECT c.cti, c.kind, c.person_id, c.application_id, c.kid, c.issued_at, c.not_before,
+	c.expires_at, c.holder_key, c.status_list, c.status_idx, c.state, c.state_reason, c.state_at, c.token
+	FROM credentials c`
+
+func scanCredential(s scanner) (*permit.Credential, error) {
+	var c permit.Credential
+	var app, stateAt sql.NullInt64
+	var issued, nbf, exp int64
+	if err := s.Scan(&c.ID, &c.Kind, &c.PersonID, &app, &c.KeyID, &issued, &nbf, &exp, &c.HolderKey,
+		&c.StatusList, &c.StatusIndex, &c.State, &c.StateReason, &stateAt, &c.Token); err != nil {
+		return nil, err
+	}
+	c.ApplicationID = app.Int64
+	c.IssuedAt, c.NotBefore, c.ExpiresAt = time.Unix(issued, 0).UTC(), time.Unix(nbf, 0).UTC(), time.Unix(exp, 0).UTC()
+	c.StateAt = unixOrZero(stateAt)
+	return &c, nil
+}
+
+// AddCredential records an issued credential. Its status entry must have
+// been allocated in the same transaction (AllocateStatus).
+func (tx *Tx) AddCredential(ctx context.Context, c *permit.Credential) error {
+	app := sql.NullInt64{Int64: c.ApplicationID, Valid: c.ApplicationID != 0}
+	_, err := tx.exec(ctx, `INSERT INTO credentials (cti, kind, person_id, application_id, kid, issued_at, not_before,
+		expires_at, holder_key, status_list, status_idx, state, state_reason, state_at, token)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		c.ID, c.Kind, c.PersonID, app, c.KeyID, c.IssuedAt.Unix(), c.NotBefore.Unix(), c.ExpiresAt.Unix(), c.HolderKey,
+		c.StatusList, c.StatusIndex, c.State, c.StateReason, nullUnix(c.StateAt), c.Token)
+	return err
+}
+
+// Credential returns the credential with id cti.
+func (tx *Tx) Credential(ctx context.Context, cti []byte) (*permit.Credential, error) {
+	c, err := scanCredential(tx.queryRow(ctx, credentialQuery+` WHERE c.cti = $1`, cti))
+	return c, notFound(err, "no credential %x", cti)
+}
+
+// Credentials returns a person's credentials of a kind, newest first; with
+// current set, only those neither revoked nor expired at the transaction's
+// time.
+func (tx *Tx) Credentials(ctx context.Context, personID int64, kind permit.Kind, current bool) ([]permit.Credential, error) {
+	q := credentialQuery + ` WHERE c.person_id = $1 AND c.kind = $2`
+	args := []any{personID, kind}
+	if current {
+		q += ` AND c.state <> 'revoked' AND c.expires_at > $3`
+		args = append(args, tx.now.Unix())
+	}
+	rows, err := tx.query(ctx, q+` ORDER BY c.issued_at DESC, c.cti`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []permit.Credential
+	for rows.Next() {
+		c, err := scanCredential(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
+}
+
+// SetCredentialState changes a credential's state and its status list entry
+// together, so the published list always agrees with the records.
+func (tx *Tx) SetCredentialState(ctx context.Context, cti []byte, s permit.CredentialState, reason string) error {
+	var list, idx int64
+	err := tx.queryRow(ctx, `UPDATE credentials SET state = $2, state_reason = $3, state_at = $4 WHERE cti = $1
+		RETURNING status_list, status_idx`, cti, s, reason, tx.now.Unix()).Scan(&list, &idx)
+	if err != nil {
+		return notFound(err, "no credential %x", cti)
+	}
+	return tx.SetStatus(ctx, list, idx, StatusOf(s))
+}
+
+// Status list entry values (spec/formats.md §5).
+const (
+	StatusValid     = 0
+	StatusInvalid   = 1 // revoked
+	StatusSuspended = 2
+)
+
+// StatusOf maps a credential state to its status list value.
+func StatusOf(s permit.CredentialState) int {
+	switch s {
+	case permit.CredentialRevoked:
+		return StatusInvalid
+	case permit.CredentialSuspended:
+		return StatusSuspended
+	}
+	return StatusValid
+}
+
+// fillFactor is how full a status list gets before a new one is started.
+// Indexes are drawn at random, so near a full list most draws would collide;
+// stopping at 90% keeps the expected number of draws under ten.
+const fillFactor = 0.9
+
+// AllocateStatus reserves a random, never used index in the newest status
+// list with room, starting a new list of size entries when none has room.
+func (tx *Tx) AllocateStatus(ctx context.Context, size int64) (list, idx int64, err error) {
+	if size < 16 {
+		return 0, 0, errors.New("store: status list size must be at least 16")
+	}
+	limit := int64(float64(size) * fillFactor)
+	err = tx.queryRow(ctx, `UPDATE status_lists SET used = used + 1
+		WHERE id = (SELECT MAX(id) FROM status_lists) AND used < $1 RETURNING id, size`, limit).Scan(&list, &size)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.queryRow(ctx, `INSERT INTO status_lists (size, used, created_at) VALUES ($1, 1, $2) RETURNING id`,
+			size, tx.now.Unix()).Scan(&list)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: status list: %w", err)
+	}
+	for range 1000 {
+		n, err := rand.Int(rand.Reader, big.NewInt(size))
+		if err != nil {
+			return 0, 0, err
+		}
+		res, err := tx.exec(ctx, `INSERT INTO status_entries (list_id, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+			list, n.Int64())
+		if err != nil {
+			return 0, 0, err
+		}
+		if k, _ := res.RowsAffected(); k == 1 {
+			return list, n.Int64(), nil
+		}
+	}
+	return 0, 0, fmt.Errorf("store: status list %d: no free index found", list)
+}
+
+// SetStatus sets a status list entry and bumps the list's version, the cheap
+// signal that published copies of the list are out of date.
+func (tx *Tx) SetStatus(ctx context.Context, list, idx int64, status int) error {
+	res, err := tx.exec(ctx, `UPDATE status_entries SET status = $3 WHERE list_id = $1 AND idx = $2 AND status <> $3`,
+		list, idx, status)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // unchanged (or unknown: the caller reads the entry from a credential row)
+	}
+	_, err = tx.exec(ctx, `UPDATE status_lists SET version = version + 1 WHERE id = $1`, list)
+	return err
+}
+
+// StatusList is a status list as stored: its size, version and the entries
+// that are not 0 (valid).
+type StatusList struct {
+	ID      int64
+	Size    int64
+	Version int64
+	Entries map[int64]int // idx → status, non-zero entries only
+}
+
+// StatusListVersion returns the version of a list, cheap enough to ask on
+// every request.
+func (db *DB) StatusListVersion(ctx context.Context, list int64) (int64, error) {
+	var v int64
+	err := db.read.QueryRowContext(ctx, `SELECT version FROM status_lists WHERE id = $1`, list).Scan(&v)
+	return v, notFound(err, "no status list %d", list)
+}
+
+// LoadStatusList reads a whole list in one consistent snapshot.
+func (db *DB) LoadStatusList(ctx context.Context, list int64) (*StatusList, error) {
+	sl := &StatusList{ID: list, Entries: map[int64]int{}}
+	err := db.View(ctx, func(tx *Tx) error {
+		err := tx.queryRow(ctx, `SELECT size, version FROM status_lists WHERE id = $1`, list).Scan(&sl.Size, &sl.Version)
+		if err != nil {
+			return notFound(err, "no status list %d", list)
+		}
+		rows, err := tx.query(ctx, `SELECT idx, status FROM status_entries WHERE list_id = $1 AND status <> 0`, list)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var idx int64
+			var s int
+			if err := rows.Scan(&idx, &s); err != nil {
+				return err
+			}
+			sl.Entries[idx] = s
+		}
+		return rows.Err()
+	})
+	return sl, err
+}

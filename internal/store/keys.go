@@ -1,0 +1,108 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Issuer key states.
+const (
+	KeyActive  = "active"
+	KeyRetired = "retired"
+)
+
+// IssuerKey is the metadata of an issuer signing key. The private key itself
+// never enters the database: Ref says where the key store keeps it.
+type IssuerKey struct {
+	Kid       string
+	Ref       string // "file:…" or "pkcs11:…"
+	PublicKey []byte // DER SubjectPublicKeyInfo
+	State     string
+	CreatedAt time.Time
+	RetiredAt time.Time // zero while active
+	// LastExpiry is when the last credential the key signed expires (zero if
+	// it signed none): a retired key is published until then.
+	LastExpiry time.Time
+}
+
+func unixOrZero(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.Unix(v.Int64, 0).UTC()
+}
+
+func nullUnix(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.Unix(), Valid: true}
+}
+
+// AddIssuerKey records a new key. Adding an active key while another is
+// active fails: retire the old one first, in the same transaction.
+func (tx *Tx) AddIssuerKey(ctx context.Context, k *IssuerKey) error {
+	_, err := tx.exec(ctx, `INSERT INTO issuer_keys (kid, key_ref, public_key, state, created_at, retired_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, k.Kid, k.Ref, k.PublicKey, k.State, k.CreatedAt.Unix(), nullUnix(k.RetiredAt))
+	return err
+}
+
+// RetireIssuerKey moves the active key kid to retired: it signs nothing more
+// but stays in the trust list while credentials it signed are valid.
+func (tx *Tx) RetireIssuerKey(ctx context.Context, kid string) error {
+	res, err := tx.exec(ctx, `UPDATE issuer_keys SET state = 'retired', retired_at = $2 WHERE kid = $1 AND state = 'active'`,
+		kid, tx.now.Unix())
+	return mustAffect(res, err, "active key %s", kid)
+}
+
+const issuerKeyQuery = `SELECT k.kid, k.key_ref, k.public_key, k.state, k.created_at, k.retired_at,
+		(SELECT MAX(c.expires_at) FROM credentials c WHERE c.kid = k.kid)
+	FROM issuer_keys k`
+
+func scanIssuerKey(s scanner) (*IssuerKey, error) {
+	var k IssuerKey
+	var created int64
+	var retired, last sql.NullInt64
+	if err := s.Scan(&k.Kid, &k.Ref, &k.PublicKey, &k.State, &created, &retired, &last); err != nil {
+		return nil, err
+	}
+	k.CreatedAt, k.RetiredAt, k.LastExpiry = time.Unix(created, 0).UTC(), unixOrZero(retired), unixOrZero(last)
+	return &k, nil
+}
+
+// ActiveIssuerKey returns the one key that signs new credentials.
+func (tx *Tx) ActiveIssuerKey(ctx context.Context) (*IssuerKey, error) {
+	k, err := scanIssuerKey(tx.queryRow(ctx, issuerKeyQuery+` WHERE k.state = 'active'`))
+	if err != nil {
+		return nil, notFound(err, "no active issuer key: run `epermit keys init`")
+	}
+	return k, nil
+}
+
+// IssuerKeys returns every key on record, newest first.
+func (tx *Tx) IssuerKeys(ctx context.Context) ([]IssuerKey, error) {
+	rows, err := tx.query(ctx, issuerKeyQuery+` ORDER BY k.created_at DESC, k.kid`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var keys []IssuerKey
+	for rows.Next() {
+		k, err := scanIssuerKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, *k)
+	}
+	return keys, rows.Err()
+}
+
+// IssuerKey returns the key with id kid.
+func (tx *Tx) IssuerKey(ctx context.Context, kid string) (*IssuerKey, error) {
+	k, err := scanIssuerKey(tx.queryRow(ctx, issuerKeyQuery+` WHERE k.kid = $1`, kid))
+	if err != nil {
+		return nil, notFound(err, "no issuer key %s", kid)
+	}
+	return k, nil
+}

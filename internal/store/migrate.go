@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// migration is one numbered schema step, e.g. migrations/sqlite/001_init.sql.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func (db *DB) migrations() ([]migration, error) {
+	dir := path.Join("migrations", string(db.engine))
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("store: migration %s is not named NNN_name.sql", e.Name())
+		}
+		b, err := migrations.ReadFile(path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{v, e.Name(), string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// Migrate brings the schema up to the newest version embedded in the binary,
+// each migration in its own transaction, and returns the names it applied.
+// Several replicas may start at once: on PostgreSQL an advisory lock makes
+// them take turns.
+func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+	ms, err := db.migrations()
+	if err != nil {
+		return nil, err
+	}
+	var applied []string
+	err = db.Update(ctx, func(tx *Tx) error {
+		if db.engine == Postgres {
+			if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(7420150)`); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+			return err
+		}
+		var current int
+		if err := tx.queryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if m.version <= current {
+				continue
+			}
+			if _, err := tx.exec(ctx, m.sql); err != nil {
+				return fmt.Errorf("store: migration %s: %w", m.name, err)
+			}
+			if _, err := tx.exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+				m.version, m.name, tx.now.UTC().Format("2006-01-02T15:04:05Z")); err != nil {
+				return err
+			}
+			applied = append(applied, m.name)
+		}
+		return nil
+	})
+	return applied, err
+}
+
+// SchemaVersion returns the newest applied migration, 0 for an empty database.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}

@@ -1,0 +1,262 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/epermit/epermit/permit"
+)
+
+const personColumns = `id, name, latin_name, sex, birth_date, region, phone, portrait`
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface{ Scan(...any) error }
+
+func scanPerson(s scanner) (*permit.Person, error) {
+	var p permit.Person
+	var birth string
+	if err := s.Scan(&p.ID, &p.Name, &p.LatinName, &p.Sex, &birth, &p.Region, &p.Phone, &p.Portrait); err != nil {
+		return nil, err
+	}
+	var err error
+	if p.BirthDate, err = permit.ParseDate(birth); err != nil {
+		return nil, fmt.Errorf("store: person %d: %w", p.ID, err)
+	}
+	return &p, nil
+}
+
+func scanTravelPermit(s scanner, personID *int64) (permit.TravelPermit, error) {
+	var tp permit.TravelPermit
+	var issued, expires string
+	err := s.Scan(personID, &tp.Type, &tp.Number, &tp.Renewal, &issued, &expires, &tp.Status)
+	if err == nil {
+		err = parseDates(&tp.IssuedOn, issued, &tp.ExpiresOn, expires)
+	}
+	return tp, err
+}
+
+func scanResidencePermit(s scanner, personID *int64) (*permit.ResidencePermit, error) {
+	var rp permit.ResidencePermit
+	var issued, expires string
+	err := s.Scan(personID, &rp.Number, &issued, &expires, &rp.Status)
+	if err == nil {
+		err = parseDates(&rp.IssuedOn, issued, &rp.ExpiresOn, expires)
+	}
+	return &rp, err
+}
+
+func parseDates(d1 *permit.Date, s1 string, d2 *permit.Date, s2 string) (err error) {
+	if *d1, err = permit.ParseDate(s1); err == nil {
+		*d2, err = permit.ParseDate(s2)
+	}
+	return err
+}
+
+// Record returns the registry record of a person.
+func (tx *Tx) Record(ctx context.Context, personID int64) (*permit.Record, error) {
+	p, err := scanPerson(tx.queryRow(ctx, `SELECT `+personColumns+` FROM persons WHERE id = $1`, personID))
+	if err != nil {
+		return nil, notFound(err, "no person %d in the registry", personID)
+	}
+	rec := &permit.Record{Person: *p}
+	rows, err := tx.query(ctx, `SELECT person_id, doc_type, number, renewal, issued_on, expires_on, status
+		FROM travel_permits WHERE person_id = $1 ORDER BY doc_type, number`, personID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		tp, err := scanTravelPermit(rows, &id)
+		if err != nil {
+			return nil, err
+		}
+		rec.TravelPermits = append(rec.TravelPermits, tp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var id int64
+	rp, err := scanResidencePermit(tx.queryRow(ctx, `SELECT person_id, number, issued_on, expires_on, status
+		FROM residence_permits WHERE person_id = $1`, personID), &id)
+	switch {
+	case err == nil:
+		rec.ResidencePermit = rp
+	case err != sql.ErrNoRows:
+		return nil, err
+	}
+	return rec, nil
+}
+
+// PersonIDByPermit returns the id of the person holding travel permit
+// (t, number), where number is the lifetime number.
+func (tx *Tx) PersonIDByPermit(ctx context.Context, t permit.DocumentType, number string) (int64, error) {
+	var id int64
+	err := tx.queryRow(ctx, `SELECT person_id FROM travel_permits WHERE doc_type = $1 AND number = $2`, t, number).Scan(&id)
+	return id, notFound(err, "no %s permit %s in the registry", t, number)
+}
+
+// PersonIDByResidencePermit returns the id of the person holding the
+// residence permit with this number.
+func (tx *Tx) PersonIDByResidencePermit(ctx context.Context, number string) (int64, error) {
+	var id int64
+	err := tx.queryRow(ctx, `SELECT person_id FROM residence_permits WHERE number = $1`, number).Scan(&id)
+	return id, notFound(err, "no residence permit %s in the registry", number)
+}
+
+// RecordByPermit returns the record of the person holding travel permit
+// (t, number).
+func (tx *Tx) RecordByPermit(ctx context.Context, t permit.DocumentType, number string) (*permit.Record, error) {
+	id, err := tx.PersonIDByPermit(ctx, t, number)
+	if err != nil {
+		return nil, err
+	}
+	return tx.Record(ctx, id)
+}
+
+// SavePerson inserts p when p.ID is 0 (setting p.ID) and updates it otherwise.
+func (tx *Tx) SavePerson(ctx context.Context, p *permit.Person) error {
+	if p.ID == 0 {
+		return tx.queryRow(ctx, `INSERT INTO persons (name, latin_name, sex, birth_date, region, phone, portrait)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			p.Name, p.LatinName, p.Sex, p.BirthDate.String(), p.Region, p.Phone, p.Portrait).Scan(&p.ID)
+	}
+	res, err := tx.exec(ctx, `UPDATE persons SET name = $2, latin_name = $3, sex = $4, birth_date = $5,
+		region = $6, phone = $7, portrait = $8 WHERE id = $1`,
+		p.ID, p.Name, p.LatinName, p.Sex, p.BirthDate.String(), p.Region, p.Phone, p.Portrait)
+	return mustAffect(res, err, "person %d", p.ID)
+}
+
+// LockPerson takes a write lock on a person until the transaction ends, so
+// that rules counting the person's applications and credentials see every
+// concurrent change. (It bumps a revision column: a row lock on PostgreSQL,
+// the database's write lock on SQLite, with the same SQL.)
+func (tx *Tx) LockPerson(ctx context.Context, personID int64) error {
+	res, err := tx.exec(ctx, `UPDATE persons SET revision = revision + 1 WHERE id = $1`, personID)
+	return mustAffect(res, err, "person %d", personID)
+}
+
+// SaveTravelPermit inserts or replaces the travel permit (tp.Type, tp.Number)
+// of a person.
+func (tx *Tx) SaveTravelPermit(ctx context.Context, personID int64, tp *permit.TravelPermit) error {
+	_, err := tx.exec(ctx, `INSERT INTO travel_permits (doc_type, number, person_id, renewal, issued_on, expires_on, status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (doc_type, number) DO UPDATE SET person_id = excluded.person_id, renewal = excluded.renewal,
+			issued_on = excluded.issued_on, expires_on = excluded.expires_on, status = excluded.status`,
+		tp.Type, tp.Number, personID, tp.Renewal, tp.IssuedOn.String(), tp.ExpiresOn.String(), tp.Status)
+	return err
+}
+
+// SetTravelPermitStatus changes the registry status of a travel permit.
+func (tx *Tx) SetTravelPermitStatus(ctx context.Context, t permit.DocumentType, number string, s permit.Status) error {
+	res, err := tx.exec(ctx, `UPDATE travel_permits SET status = $3 WHERE doc_type = $1 AND number = $2`, t, number, s)
+	return mustAffect(res, err, "%s permit %s", t, number)
+}
+
+// SaveResidencePermit sets the residence permit of a person, replacing the
+// one on file; nil removes it.
+func (tx *Tx) SaveResidencePermit(ctx context.Context, personID int64, rp *permit.ResidencePermit) error {
+	if _, err := tx.exec(ctx, `DELETE FROM residence_permits WHERE person_id = $1`, personID); err != nil || rp == nil {
+		return err
+	}
+	_, err := tx.exec(ctx, `INSERT INTO residence_permits (number, person_id, issued_on, expires_on, status)
+		VALUES ($1, $2, $3, $4, $5)`, rp.Number, personID, rp.IssuedOn.String(), rp.ExpiresOn.String(), rp.Status)
+	return err
+}
+
+// CountPersons returns how many people the registry holds.
+func (db *DB) CountPersons(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM persons`).Scan(&n)
+	return n, err
+}
+
+// EachRecord calls fn for every registry record in person id order, reading
+// in pages so that a registry of any size streams in bounded memory. Each
+// page is one consistent read.
+func (db *DB) EachRecord(ctx context.Context, fn func(*permit.Record) error) error {
+	const page = 500
+	var after int64
+	for {
+		var recs []*permit.Record
+		err := db.View(ctx, func(tx *Tx) error {
+			rows, err := tx.query(ctx, `SELECT `+personColumns+` FROM persons WHERE id > $1 ORDER BY id LIMIT $2`, after, page)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			byID := map[int64]*permit.Record{}
+			for rows.Next() {
+				p, err := scanPerson(rows)
+				if err != nil {
+					return err
+				}
+				rec := &permit.Record{Person: *p}
+				recs = append(recs, rec)
+				byID[p.ID] = rec
+			}
+			if err := rows.Err(); err != nil || len(recs) == 0 {
+				return err
+			}
+			first, last := recs[0].Person.ID, recs[len(recs)-1].Person.ID
+			tps, err := tx.query(ctx, `SELECT person_id, doc_type, number, renewal, issued_on, expires_on, status
+				FROM travel_permits WHERE person_id BETWEEN $1 AND $2 ORDER BY person_id, doc_type, number`, first, last)
+			if err != nil {
+				return err
+			}
+			defer tps.Close()
+			for tps.Next() {
+				var id int64
+				tp, err := scanTravelPermit(tps, &id)
+				if err != nil {
+					return err
+				}
+				byID[id].TravelPermits = append(byID[id].TravelPermits, tp)
+			}
+			if err := tps.Err(); err != nil {
+				return err
+			}
+			rps, err := tx.query(ctx, `SELECT person_id, number, issued_on, expires_on, status
+				FROM residence_permits WHERE person_id BETWEEN $1 AND $2`, first, last)
+			if err != nil {
+				return err
+			}
+			defer rps.Close()
+			for rps.Next() {
+				var id int64
+				rp, err := scanResidencePermit(rps, &id)
+				if err != nil {
+					return err
+				}
+				byID[id].ResidencePermit = rp
+			}
+			return rps.Err()
+		})
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			if err := fn(rec); err != nil {
+				return err
+			}
+		}
+		if len(recs) < page {
+			return nil
+		}
+		after = recs[len(recs)-1].Person.ID
+	}
+}
+
+// mustAffect turns "no row changed" into not_found.
+func mustAffect(res sql.Result, err error, format string, args ...any) error {
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return permit.Errorf(permit.ECodeNotFound, "no "+format, args...)
+	}
+	return nil
+}

@@ -1,0 +1,237 @@
+// Package store persists epermit's registry, credentials, status lists,
+// issuer key metadata and audit log, in SQLite (the embedded default) or
+// PostgreSQL (for several `epermit serve` replicas sharing one database).
+//
+// Both engines run the same plain SQL through database/sql: the drivers
+// (modernc.org/sqlite and pgx) accept the same $N placeholders, and where the
+// engines differ (column types, migrations, how to open and tune a
+// connection) the difference lives in sqlite.go, postgres.go and the
+// per-engine migration folders. Every state change runs in one transaction
+// through DB.Update, together with its audit event.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/epermit/epermit/internal/audit"
+	"github.com/epermit/epermit/permit"
+)
+
+// Engine names a database engine.
+type Engine string
+
+// The supported engines.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// DB is an open epermit database.
+type DB struct {
+	engine Engine
+	write  *sql.DB // transactions that change state
+	read   *sql.DB // reads outside transactions; the same pool on PostgreSQL
+	now    func() time.Time
+}
+
+// Open opens the database named by dsn: a postgres:// or postgresql:// URL
+// for PostgreSQL, anything else a SQLite file path (created if missing).
+// It does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	var db *DB
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		db, err = openPostgres(dsn)
+	} else {
+		db, err = openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Ping(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Engine reports which engine db runs on.
+func (db *DB) Engine() Engine { return db.engine }
+
+// SetClock replaces the clock used for audit timestamps (tests only).
+func (db *DB) SetClock(now func() time.Time) { db.now = now }
+
+// Close closes the database.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: %s unreachable: %w", db.engine, err)
+	}
+	return nil
+}
+
+// Tx is a transaction. Its methods are the store's ports; they are valid only
+// inside the function given to Update or View.
+type Tx struct {
+	tx  *sql.Tx
+	db  *DB
+	now time.Time
+}
+
+// Now is the time the transaction started, used for the audit timestamp and
+// for anything else the change records as "now".
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// Update runs fn in a read-write transaction and commits if fn returns nil.
+// On PostgreSQL a transaction that loses a deadlock or serialization race is
+// retried, so fn must not have effects outside the transaction.
+func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := db.run(ctx, db.write, false, fn)
+		if err == nil || attempt == 4 || !db.retryable(err) {
+			return err
+		}
+	}
+}
+
+// View runs fn in a read-only transaction that sees one consistent snapshot.
+func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
+	return db.run(ctx, db.read, true, fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx) error) error {
+	sqlTx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly && db.engine == Postgres})
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	tx := &Tx{tx: sqlTx, db: db, now: db.now()}
+	if err := fn(tx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// Queries run through the transaction; these shorten the call sites.
+func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, q, args...)
+}
+func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, q, args...)
+}
+func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, q, args...)
+}
+
+// notFound turns sql.ErrNoRows into the domain's not_found error.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return permit.Errorf(permit.ECodeNotFound, format, args...)
+	}
+	return err
+}
+
+// Audit appends an event to the audit log in this transaction, so the event
+// exists exactly when the change it records does. Appends are serialised on
+// the chain's head row.
+func (tx *Tx) Audit(ctx context.Context, e audit.Event) error {
+	var prevSeq int64
+	var prevHash []byte
+	// Locking the head first makes concurrent appends queue rather than fork the chain.
+	if err := tx.queryRow(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq - 1, hash`).
+		Scan(&prevSeq, &prevHash); err != nil {
+		return fmt.Errorf("store: audit head: %w", err)
+	}
+	e.At = tx.now
+	e.Seal(prevSeq, prevHash)
+	if _, err := tx.exec(ctx, `INSERT INTO audit_events (seq, at, actor, action, subject, details, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		e.Seq, e.At.UnixMicro(), e.Actor, e.Action, e.Subject, []byte(e.Details), e.PrevHash, e.Hash); err != nil {
+		return fmt.Errorf("store: audit append: %w", err)
+	}
+	if _, err := tx.exec(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, e.Hash); err != nil {
+		return fmt.Errorf("store: audit head: %w", err)
+	}
+	return nil
+}
+
+// VerifyAudit reads the whole audit log in order and checks its chain and its
+// head. It returns the number of events checked and, if the log was altered,
+// an *audit.Problem naming the first altered place.
+func (db *DB) VerifyAudit(ctx context.Context) (int64, error) {
+	var v audit.Verifier
+	err := db.View(ctx, func(tx *Tx) error {
+		rows, err := tx.query(ctx, `SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_events ORDER BY seq`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e audit.Event
+			var at int64
+			var details []byte
+			if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &details, &e.PrevHash, &e.Hash); err != nil {
+				return err
+			}
+			e.At = time.UnixMicro(at).UTC()
+			if len(details) > 0 {
+				e.Details = details
+			}
+			if err := v.Next(&e); err != nil {
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var headSeq int64
+		var headHash []byte
+		if err := tx.queryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
+			return err
+		}
+		return v.Finish(headSeq, headHash)
+	})
+	return v.Count(), err
+}
+
+// AuditEvents returns up to limit events, newest first, whose subject is
+// subject (all subjects when it is empty), for officers' audit trails.
+func (db *DB) AuditEvents(ctx context.Context, subject string, limit int) ([]audit.Event, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT seq, at, actor, action, subject, details, prev_hash, hash
+		FROM audit_events WHERE $1 = '' OR subject = $1 ORDER BY seq DESC LIMIT $2`, subject, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []audit.Event
+	for rows.Next() {
+		var e audit.Event
+		var at int64
+		var details []byte
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &details, &e.PrevHash, &e.Hash); err != nil {
+			return nil, err
+		}
+		e.At = time.UnixMicro(at).UTC()
+		if len(details) > 0 {
+			e.Details = details
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,100 @@
+// Package storetest opens fresh epermit databases for tests: a SQLite file in
+// a temporary directory, and a PostgreSQL schema of its own per test.
+//
+// PostgreSQL is found at $EPERMIT_TEST_POSTGRES (default
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable). When it cannot be
+// reached the PostgreSQL variant of a test is skipped with a message, except
+// when CI=true, where it fails: CI must run both engines.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/epermit/epermit/internal/store"
+)
+
+// PostgresURL is the server the PostgreSQL tests use.
+func PostgresURL() string {
+	if u := os.Getenv("EPERMIT_TEST_POSTGRES"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// Engines lists the engines every store-backed test runs against.
+var Engines = []store.Engine{store.SQLite, store.Postgres}
+
+// Each runs fn as a subtest once per engine, each with a fresh, migrated
+// database.
+func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	for _, e := range Engines {
+		t.Run(string(e), func(t *testing.T) { fn(t, Open(t, e)) })
+	}
+}
+
+// Open returns a fresh, migrated database of the given engine, closed (and
+// on PostgreSQL dropped) when the test ends.
+func Open(t testing.TB, engine store.Engine) *store.DB {
+	t.Helper()
+	dsn := DSN(t, engine)
+	db, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("open %s: %v", engine, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate %s: %v", engine, err)
+	}
+	return db
+}
+
+// DSN returns the address of a fresh, empty database of the given engine:
+// a new SQLite file, or a new PostgreSQL schema dropped when the test ends.
+func DSN(t testing.TB, engine store.Engine) string {
+	t.Helper()
+	if engine == store.SQLite {
+		return filepath.Join(t.TempDir(), "epermit.db")
+	}
+	admin, err := sql.Open("pgx", PostgresURL())
+	if err == nil {
+		err = admin.PingContext(context.Background())
+	}
+	if err != nil {
+		if admin != nil {
+			admin.Close()
+		}
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL is required when CI=true but %s is unreachable: %v", PostgresURL(), err)
+		}
+		t.Skipf("skipping PostgreSQL variant: %s unreachable (%v); set EPERMIT_TEST_POSTGRES or start PostgreSQL", PostgresURL(), err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "epermit_test_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		admin.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		admin.Close()
+	})
+	u, err := url.Parse(PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}

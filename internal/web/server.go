@@ -1,0 +1,157 @@
+// Package web is epermit's HTTP face: the JSON API, the trust list and
+// status lists, health and metrics endpoints, and (later) the pages. It
+// translates requests into authority calls and errors into RFC 9457
+// problem+json; it holds no business rules.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/epermit/epermit/internal/authority"
+)
+
+// Options configure the server.
+type Options struct {
+	// RateLimit is the sustained requests per second allowed per client
+	// address, with bursts of RateBurst. Zero means the defaults (20/s, 40).
+	RateLimit float64
+	RateBurst int
+	// TrustProxy makes the client address come from X-Forwarded-For, for
+	// deployments behind a load balancer that sets it.
+	TrustProxy bool
+}
+
+// Server serves the authority over HTTP.
+type Server struct {
+	a       *authority.Authority
+	log     *slog.Logger
+	mux     *http.ServeMux
+	limiter *limiter
+	trust   bool
+	metrics *metrics
+}
+
+// New returns the authority's HTTP handler.
+func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
+	if opts.RateLimit == 0 {
+		opts.RateLimit, opts.RateBurst = 20, 40
+	}
+	s := &Server{a: a, log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
+		limiter: newLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics()}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.problem(w, r, http.StatusNotFound, "not_found", "no such resource")
+	})
+}
+
+// ServeHTTP applies the cross-cutting concerns (security headers, rate
+// limit, metrics, access log) and routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	h := rec.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+
+	_, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		pattern = "unmatched"
+	}
+	client := clientAddr(r, s.trust)
+	// Probes and scrapes are exempt so that an overloaded client cannot
+	// make the service look dead to its orchestrator.
+	if pattern != "GET /healthz" && pattern != "GET /readyz" && pattern != "GET /metrics" && !s.limiter.allow(client, start) {
+		rec.Header().Set("Retry-After", "1")
+		s.problem(rec, r, http.StatusTooManyRequests, "rate_limited", "too many requests; slow down and retry")
+	} else {
+		s.mux.ServeHTTP(rec, r)
+	}
+	elapsed := time.Since(start)
+	s.metrics.requests.WithLabelValues(pattern, strconv.Itoa(rec.status)).Inc()
+	s.metrics.duration.WithLabelValues(pattern).Observe(elapsed.Seconds())
+	// The route pattern, not the path: paths may carry identifiers.
+	s.log.Debug("http", "route", pattern, "status", rec.status, "duration", elapsed)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.a.Ready(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		s.problem(w, r, http.StatusServiceUnavailable, "not_ready", "the store is unreachable")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
+	set, err := s.a.TrustList(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	json.NewEncoder(w).Encode(set)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "epermit_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "epermit_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"route"}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,90 @@
+package verify
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/epermit/epermit/credential"
+)
+
+// maxTrustList bounds a fetched trust list; a real one is a few hundred bytes
+// per key.
+const maxTrustList = 1 << 20
+
+// TrustList is the set of issuer keys a verifier accepts, by kid.
+type TrustList struct {
+	keys    map[string]*ecdsa.PublicKey
+	source  string
+	updated time.Time
+}
+
+// ParseTrustList reads a JWK Set. Every key must be a well-formed P-256
+// ES256 key whose kid is the one spec §1 derives from it.
+func ParseTrustList(data []byte, source string, at time.Time) (*TrustList, error) {
+	keys, err := credential.ParseJWKSet(data)
+	if err != nil {
+		return nil, fmt.Errorf("verify: trust list from %s: %w", source, err)
+	}
+	return &TrustList{keys: keys, source: source, updated: at}, nil
+}
+
+// LoadTrustList reads a JWK Set file.
+func LoadTrustList(path string) (*TrustList, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	return ParseTrustList(data, path, time.Now())
+}
+
+// FetchTrustList fetches the trust list from an authority's base URL. A nil
+// client means http.DefaultClient.
+func FetchTrustList(ctx context.Context, client *http.Client, authorityURL string) (*TrustList, error) {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	url := strings.TrimSuffix(authorityURL, "/") + "/.well-known/jwks.json"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("verify: fetching trust list: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("verify: fetching trust list: %s from %s", resp.Status, url)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxTrustList+1))
+	if err != nil {
+		return nil, fmt.Errorf("verify: fetching trust list: %w", err)
+	}
+	if len(data) > maxTrustList {
+		return nil, fmt.Errorf("verify: trust list from %s is larger than %d bytes", url, maxTrustList)
+	}
+	return ParseTrustList(data, url, time.Now())
+}
+
+// Key returns the issuer key with the given kid (base64url text).
+func (t *TrustList) Key(kid string) (*ecdsa.PublicKey, bool) {
+	k, ok := t.keys[kid]
+	return k, ok
+}
+
+// Len is the number of keys.
+func (t *TrustList) Len() int { return len(t.keys) }
+
+// Source says where the list came from: a file path or a URL.
+func (t *TrustList) Source() string { return t.source }
+
+// Updated is when the list was loaded or fetched, so a gate can show how
+// fresh it is.
+func (t *TrustList) Updated() time.Time { return t.updated }
