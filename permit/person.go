@@ -88,7 +88,7 @@ func (p *Person) validate(ps *problems, prefix string) {
 		ps.add(prefix+"portrait", "portrait_missing", "is required")
 	case len(p.Portrait) > MaxPortraitSize:
 		ps.add(prefix+"portrait", "portrait_too_large", "is larger than %d bytes", MaxPortraitSize)
-	case !isJPEG(p.Portrait) && !isPNG(p.Portrait):
+	case !IsImage(p.Portrait):
 		ps.add(prefix+"portrait", "portrait_format", "must be a JPEG or PNG image")
 	}
 }
@@ -105,8 +105,12 @@ func isChineseName(s string) bool {
 	return !strings.HasPrefix(s, "·") && !strings.HasSuffix(s, "·")
 }
 
-func isJPEG(b []byte) bool { return len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF }
-func isPNG(b []byte) bool  { return len(b) > 8 && string(b[:8]) == "\x89PNG\r\n\x1a\n" }
+// IsImage reports whether b starts like a JPEG or PNG file, the formats
+// accepted for portraits and selfies.
+func IsImage(b []byte) bool {
+	return (len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) ||
+		(len(b) > 8 && string(b[:8]) == "\x89PNG\r\n\x1a\n")
+}
 
 // DocumentType is the kind of physical travel permit. Its numeric values are
 // those of the credential's "document type" field (spec/formats.md §2).

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/demo"
+	"github.com/epermit/epermit/internal/notify"
 	"github.com/epermit/epermit/internal/registry"
 	"github.com/epermit/epermit/permit"
 )
@@ -34,6 +36,9 @@ URLs to visit and a few identities to try.`,
 				return usageError{fmt.Errorf("demo runs on the embedded SQLite store; use `epermit serve` for PostgreSQL")}
 			}
 			ctx := authority.WithActor(cmd.Context(), "demo")
+			// The demo proves identities without a phone or a face provider:
+			// codes go to the outbox page and every face is accepted.
+			g.demo, g.faceMode, g.outbox = true, authority.FaceDemo, &notify.Outbox{Log: g.log}
 			a, closeStore, err := g.authority(ctx, true)
 			if err != nil {
 				return err
@@ -84,7 +89,7 @@ func seedDemo(ctx context.Context, a *authority.Authority) ([]permit.Record, err
 			return nil, err
 		}
 	}
-	return demo.Samples(people), nil
+	return demo.Samples(people, permit.Today(time.Now())), nil
 }
 
 func printDemo(w io.Writer, g *globals, addr string, samples []permit.Record) {
@@ -96,6 +101,7 @@ epermit demo is running. Everything here is fictional.
   readiness    %[1]s/readyz
   trust list   %[1]s/.well-known/jwks.json
   metrics      %[1]s/metrics
+  SMS outbox   %[1]s/demo/outbox   (one-time codes land here)
 
   data         %[2]s (try: epermit registry export --data %[2]s | head -1)
 

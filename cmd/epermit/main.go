@@ -22,7 +22,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/face"
 	"github.com/epermit/epermit/internal/keys"
+	"github.com/epermit/epermit/internal/notify"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 )
@@ -42,6 +44,13 @@ type globals struct {
 	logFormat string
 	logLevel  string
 	log       *slog.Logger
+
+	faceMode, faceURL, faceToken string
+	smsURL, smsToken             string
+
+	// Set by `epermit demo` before the authority is built.
+	demo   bool
+	outbox *notify.Outbox
 }
 
 func main() {
@@ -83,8 +92,14 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringVar(&g.publicURL, "public-url", "http://127.0.0.1:8080", "base URL the authority is reached at")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&g.faceMode, "face-mode", "officer", "real-person check: http (a face provider) or officer (review queue)")
+	f.StringVar(&g.faceURL, "face-url", "", "face provider URL, with --face-mode http")
+	f.StringVar(&g.faceToken, "face-token", "", "face provider bearer token (prefer EPERMIT_FACE_TOKEN)")
+	f.StringVar(&g.smsURL, "sms-url", "", "SMS gateway URL for one-time codes")
+	f.StringVar(&g.smsToken, "sms-token", "", "SMS gateway bearer token (prefer EPERMIT_SMS_TOKEN)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g))
+	root.AddCommand(serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g),
+		issueCmd(g), faceCmd(g))
 	return root
 }
 
@@ -148,8 +163,33 @@ func (g *globals) authority(ctx context.Context, migrate bool) (*authority.Autho
 	if err != nil {
 		return nil, nil, err
 	}
-	a := authority.New(db, keys.Files{Dir: g.data}, authority.Config{IssuerID: g.issuerID, PublicURL: g.publicURL}, g.log)
+	cfg := authority.Config{IssuerID: g.issuerID, PublicURL: strings.TrimSuffix(g.publicURL, "/"),
+		FaceMode: g.faceMode, Demo: g.demo}
+	switch {
+	case g.outbox != nil:
+		cfg.Notifier = g.outbox
+	case g.smsURL != "":
+		cfg.Notifier = &notify.Gateway{URL: g.smsURL, Token: g.smsToken}
+	default:
+		cfg.Notifier = noNotifier{}
+	}
+	if g.faceMode == authority.FaceHTTP && g.faceURL != "" {
+		cfg.FaceCheck = &face.Provider{URL: g.faceURL, Token: g.faceToken}
+	}
+	a, err := authority.New(db, keys.Files{Dir: g.data}, cfg, g.log)
+	if err != nil {
+		db.Close()
+		return nil, nil, usageError{err}
+	}
 	return a, func() { db.Close() }, nil
+}
+
+// noNotifier refuses to send codes: a server without --sms-url cannot proof
+// applicants, and says so when one tries.
+type noNotifier struct{}
+
+func (noNotifier) Notify(context.Context, string, string) error {
+	return errors.New("no SMS gateway configured (--sms-url)")
 }
 
 // cliContext marks changes made from the command line in the audit log.

@@ -13,11 +13,14 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/epermit/epermit/internal/audit"
 	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/permit"
 )
 
 // KeyStore holds issuer private keys and hands them out as crypto.Signer.
@@ -30,10 +33,22 @@ type KeyStore interface {
 	Remove(ref string) error
 }
 
-// Config is what an operator decides about the authority.
+// Config is what an operator decides about the authority, and the outside
+// services it talks to.
 type Config struct {
 	IssuerID  string // the CWT "iss", default "CN-NIA"
 	PublicURL string // base URL the authority is reached at, e.g. https://epermit.example
+	// Policy is the issuance policy; the zero value means DefaultPolicy.
+	Policy permit.Policy
+	// StatusListSize is the number of entries in a new status list
+	// (default 1,048,576).
+	StatusListSize int64
+
+	Notifier  Notifier    // delivers one-time codes; required for proofing
+	FaceMode  string      // FaceHTTP, FaceOfficer or FaceDemo
+	FaceCheck FaceChecker // required with FaceHTTP
+	// Demo is set only by `epermit demo`; FaceDemo is refused without it.
+	Demo bool
 }
 
 // Authority runs the use cases over a store and a key store.
@@ -45,15 +60,36 @@ type Authority struct {
 	now  func() time.Time
 }
 
-// New returns an Authority. A nil logger discards logs.
-func New(db *store.DB, keys KeyStore, cfg Config, log *slog.Logger) *Authority {
+// New returns an Authority, after checking that the configuration is
+// coherent. A nil logger discards logs.
+func New(db *store.DB, keys KeyStore, cfg Config, log *slog.Logger) (*Authority, error) {
 	if cfg.IssuerID == "" {
 		cfg.IssuerID = "CN-NIA"
+	}
+	if cfg.Policy.Kinds == nil {
+		cfg.Policy = permit.DefaultPolicy()
+	}
+	if err := cfg.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.StatusListSize == 0 {
+		cfg.StatusListSize = 1 << 20
+	}
+	if cfg.FaceMode == "" {
+		cfg.FaceMode = FaceOfficer
+	}
+	switch {
+	case cfg.FaceMode == FaceDemo && !cfg.Demo:
+		return nil, errors.New("authority: face mode \"demo\" accepts every face and is refused outside `epermit demo`")
+	case cfg.FaceMode == FaceHTTP && cfg.FaceCheck == nil:
+		return nil, errors.New("authority: face mode \"http\" needs a face provider")
+	case cfg.FaceMode != FaceHTTP && cfg.FaceMode != FaceOfficer && cfg.FaceMode != FaceDemo:
+		return nil, fmt.Errorf("authority: unknown face mode %q (want http, officer or demo)", cfg.FaceMode)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Authority{db: db, keys: keys, cfg: cfg, log: log, now: time.Now}
+	return &Authority{db: db, keys: keys, cfg: cfg, log: log, now: time.Now}, nil
 }
 
 // SetClock replaces the authority's clock (tests and `--at` only).

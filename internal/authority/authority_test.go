@@ -15,7 +15,11 @@ import (
 // newAuthority returns an authority over db with file keys in a temp dir.
 func newAuthority(t testing.TB, db *store.DB) *authority.Authority {
 	t.Helper()
-	return authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{PublicURL: "https://epermit.test"}, nil)
+	a, err := authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{PublicURL: "https://epermit.test"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 // registryFile encodes records in the registry format.

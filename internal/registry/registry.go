@@ -8,6 +8,7 @@ package registry
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,8 +62,9 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// The JSON shapes of docs/registry.md. Dates are "YYYY-MM-DD"; the portrait
-// is standard base64 (encoding/json's []byte).
+// The JSON shapes of docs/registry.md. Dates, document types and the
+// portrait are read as text and converted here, so that a bad value is
+// reported with its field's name.
 type (
 	jsonRecord struct {
 		Person          *jsonPerson          `json:"person"`
@@ -73,26 +75,40 @@ type (
 		Name      string        `json:"name"`
 		LatinName string        `json:"latin_name"`
 		Sex       permit.Sex    `json:"sex"`
-		BirthDate permit.Date   `json:"birth_date"`
+		BirthDate string        `json:"birth_date"`
 		Region    permit.Region `json:"region"`
 		Phone     string        `json:"phone"`
-		Portrait  []byte        `json:"portrait"`
+		Portrait  string        `json:"portrait"` // standard base64
 	}
 	jsonTravelPermit struct {
-		Type      permit.DocumentType `json:"type"`
-		Number    string              `json:"number"`
-		Renewal   int                 `json:"renewal"`
-		IssuedOn  permit.Date         `json:"issued_on"`
-		ExpiresOn permit.Date         `json:"expires_on"`
-		Status    permit.Status       `json:"status"`
+		Type      string        `json:"type"`
+		Number    string        `json:"number"`
+		Renewal   int           `json:"renewal"`
+		IssuedOn  string        `json:"issued_on"`
+		ExpiresOn string        `json:"expires_on"`
+		Status    permit.Status `json:"status"`
 	}
 	jsonResidencePermit struct {
 		Number    string        `json:"number"`
-		IssuedOn  permit.Date   `json:"issued_on"`
-		ExpiresOn permit.Date   `json:"expires_on"`
+		IssuedOn  string        `json:"issued_on"`
+		ExpiresOn string        `json:"expires_on"`
 		Status    permit.Status `json:"status"`
 	}
 )
+
+// converter collects conversion problems with their field names.
+type converter struct{ problems []Problem }
+
+func (c *converter) date(field, s string) permit.Date {
+	if s == "" {
+		return permit.Date{} // Validate reports the missing date
+	}
+	d, err := permit.ParseDate(s)
+	if err != nil {
+		c.problems = append(c.problems, Problem{Field: field, Code: "date_invalid", Reason: err.Error()})
+	}
+	return d
+}
 
 // Decode parses and validates one line. Problems carry line number 0.
 func Decode(line []byte) (permit.Record, []Problem) {
@@ -108,15 +124,29 @@ func Decode(line []byte) (permit.Record, []Problem) {
 	if jr.Person == nil {
 		return permit.Record{}, []Problem{{Field: "person", Code: "person_missing", Reason: "is required"}}
 	}
+	var c converter
 	jp := jr.Person
-	rec := permit.Record{Person: permit.Person{Name: jp.Name, LatinName: jp.LatinName, Sex: jp.Sex,
-		BirthDate: jp.BirthDate, Region: jp.Region, Phone: jp.Phone, Portrait: jp.Portrait}}
-	for _, tp := range jr.TravelPermits {
-		rec.TravelPermits = append(rec.TravelPermits, permit.TravelPermit(tp))
+	portrait, err := base64.StdEncoding.DecodeString(jp.Portrait)
+	if err != nil {
+		c.problems = append(c.problems, Problem{Field: "person.portrait", Code: "base64_invalid", Reason: "is not standard base64"})
 	}
-	if jr.ResidencePermit != nil {
-		rp := permit.ResidencePermit(*jr.ResidencePermit)
-		rec.ResidencePermit = &rp
+	rec := permit.Record{Person: permit.Person{Name: jp.Name, LatinName: jp.LatinName, Sex: jp.Sex,
+		BirthDate: c.date("person.birth_date", jp.BirthDate), Region: jp.Region, Phone: jp.Phone, Portrait: portrait}}
+	for i, tp := range jr.TravelPermits {
+		prefix := "travel_permits[" + strconv.Itoa(i) + "]."
+		t, err := permit.ParseDocumentType(tp.Type)
+		if err != nil {
+			c.problems = append(c.problems, Problem{Field: prefix + "type", Code: "document_type_invalid", Reason: "must be hk, mo or tw"})
+		}
+		rec.TravelPermits = append(rec.TravelPermits, permit.TravelPermit{Type: t, Number: tp.Number, Renewal: tp.Renewal,
+			IssuedOn: c.date(prefix+"issued_on", tp.IssuedOn), ExpiresOn: c.date(prefix+"expires_on", tp.ExpiresOn), Status: tp.Status})
+	}
+	if rp := jr.ResidencePermit; rp != nil {
+		rec.ResidencePermit = &permit.ResidencePermit{Number: rp.Number, IssuedOn: c.date("residence_permit.issued_on", rp.IssuedOn),
+			ExpiresOn: c.date("residence_permit.expires_on", rp.ExpiresOn), Status: rp.Status}
+	}
+	if len(c.problems) > 0 {
+		return rec, c.problems
 	}
 	if err := rec.Validate(); err != nil {
 		var pe *permit.Error
@@ -140,24 +170,12 @@ func jsonProblem(err error) Problem {
 	switch {
 	case errors.As(err, &te):
 		return Problem{Field: te.Field, Code: "json_type", Reason: fmt.Sprintf("must be a JSON %s", jsonKind(te.Type.Kind().String()))}
-	case errors.As(err, &se):
-		return Problem{Code: "json", Reason: "not valid JSON: " + se.Error()}
+	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return Problem{Code: "json", Reason: "not valid JSON: " + err.Error()}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return Problem{Field: strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), Code: "unknown_field", Reason: "is not a field of the registry format"}
 	}
-	// Errors from the field types' UnmarshalText (dates, document types)
-	// and base64 for the portrait.
-	msg := err.Error()
-	if i := strings.Index(msg, "Go struct field "); i >= 0 {
-		rest := msg[i+len("Go struct field "):]
-		if name, why, ok := strings.Cut(rest, " of type "); ok {
-			field := name[strings.Index(name, ".")+1:]
-			if _, r, ok := strings.Cut(why, ": "); ok {
-				return Problem{Field: strings.ToLower(field), Code: "json_value", Reason: r}
-			}
-		}
-	}
-	return Problem{Code: "json_value", Reason: msg}
+	return Problem{Code: "json", Reason: err.Error()}
 }
 
 func jsonKind(k string) string {
@@ -238,12 +256,15 @@ func NewEncoder(w io.Writer) *Encoder { return &Encoder{w: bufio.NewWriter(w)} }
 func (e *Encoder) Encode(rec *permit.Record) error {
 	p := &rec.Person
 	jr := jsonRecord{TravelPermits: []jsonTravelPermit{}, Person: &jsonPerson{Name: p.Name, LatinName: p.LatinName,
-		Sex: p.Sex, BirthDate: p.BirthDate, Region: p.Region, Phone: p.Phone, Portrait: p.Portrait}}
+		Sex: p.Sex, BirthDate: p.BirthDate.String(), Region: p.Region, Phone: p.Phone,
+		Portrait: base64.StdEncoding.EncodeToString(p.Portrait)}}
 	for _, tp := range rec.TravelPermits {
-		jr.TravelPermits = append(jr.TravelPermits, jsonTravelPermit(tp))
+		jr.TravelPermits = append(jr.TravelPermits, jsonTravelPermit{Type: tp.Type.String(), Number: tp.Number,
+			Renewal: tp.Renewal, IssuedOn: tp.IssuedOn.String(), ExpiresOn: tp.ExpiresOn.String(), Status: tp.Status})
 	}
-	if rec.ResidencePermit != nil {
-		jr.ResidencePermit = (*jsonResidencePermit)(rec.ResidencePermit)
+	if rp := rec.ResidencePermit; rp != nil {
+		jr.ResidencePermit = &jsonResidencePermit{Number: rp.Number, IssuedOn: rp.IssuedOn.String(),
+			ExpiresOn: rp.ExpiresOn.String(), Status: rp.Status}
 	}
 	b, err := json.Marshal(jr)
 	if err != nil {

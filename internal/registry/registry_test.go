@@ -83,9 +83,10 @@ func TestReadProblems(t *testing.T) {
 		{"unknown field", edit(func(m map[string]any) { m["nickname"] = "x" }), "nickname", "unknown_field"},
 		{"no person", `{"travel_permits": []}`, "person", "person_missing"},
 		{"sex as text", edit(func(m map[string]any) { person(m)["sex"] = "M" }), "person.sex", "json_type"},
-		{"bad date", edit(func(m map[string]any) { person(m)["birth_date"] = "1990-13-01" }), "birth_date", "json_value"},
-		{"bad type", edit(func(m map[string]any) { tp(m)["type"] = "uk" }), "type", "json_value"},
-		{"portrait not base64", edit(func(m map[string]any) { person(m)["portrait"] = "!!" }), "", "json_value"},
+		{"bad date", edit(func(m map[string]any) { person(m)["birth_date"] = "1990-13-01" }), "person.birth_date", "date_invalid"},
+		{"bad expiry", edit(func(m map[string]any) { tp(m)["expires_on"] = "2031/06/30" }), "travel_permits[0].expires_on", "date_invalid"},
+		{"bad type", edit(func(m map[string]any) { tp(m)["type"] = "uk" }), "travel_permits[0].type", "document_type_invalid"},
+		{"portrait not base64", edit(func(m map[string]any) { person(m)["portrait"] = "!!" }), "person.portrait", "base64_invalid"},
 		{"bad number", edit(func(m map[string]any) { tp(m)["number"] = "X1" }), "travel_permits[0].number", "number_invalid"},
 		{"check character", edit(func(m map[string]any) {
 			n := rp(m)["number"].(string)

@@ -37,13 +37,16 @@ func (s *Server) writeProblem(w http.ResponseWriter, p problemDoc) {
 // statusOf maps domain codes to HTTP statuses; codes not listed are 422
 // (the request was understood but the rules refuse it).
 var statusOf = map[string]int{
-	permit.ECodeInvalid:  http.StatusBadRequest,
-	permit.ECodeNotFound: http.StatusNotFound,
-	permit.ECodeConflict: http.StatusConflict,
-	"unauthorized":       http.StatusUnauthorized,
-	"forbidden":          http.StatusForbidden,
-	"rate_limited":       http.StatusTooManyRequests,
-	"too_many_attempts":  http.StatusTooManyRequests,
+	permit.ECodeInvalid:    http.StatusBadRequest,
+	permit.ECodeNotFound:   http.StatusNotFound,
+	permit.ECodeConflict:   http.StatusConflict,
+	"unauthorized":         http.StatusUnauthorized,
+	"forbidden":            http.StatusForbidden,
+	"rate_limited":         http.StatusTooManyRequests,
+	"too_many_attempts":    http.StatusTooManyRequests,
+	"session_expired":      http.StatusUnauthorized,
+	"wrong_state":          http.StatusConflict,
+	"idempotency_conflict": http.StatusConflict,
 }
 
 // error maps err once to a problem response. Errors that are not

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/notify"
 )
 
 // Options configure the server.
@@ -28,6 +29,8 @@ type Options struct {
 	// TrustProxy makes the client address come from X-Forwarded-For, for
 	// deployments behind a load balancer that sets it.
 	TrustProxy bool
+	// Outbox, set only by `epermit demo`, is shown at /demo/outbox.
+	Outbox *notify.Outbox
 }
 
 // Server serves the authority over HTTP.
@@ -38,6 +41,7 @@ type Server struct {
 	limiter *limiter
 	trust   bool
 	metrics *metrics
+	outbox  *notify.Outbox
 }
 
 // New returns the authority's HTTP handler.
@@ -46,7 +50,7 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 		opts.RateLimit, opts.RateBurst = 20, 40
 	}
 	s := &Server{a: a, log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
-		limiter: newLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics()}
+		limiter: newLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics(), outbox: opts.Outbox}
 	s.routes()
 	return s
 }
@@ -56,6 +60,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
+	s.apiRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, http.StatusNotFound, "not_found", "no such resource")
 	})

@@ -19,7 +19,10 @@ import (
 
 func newTestServer(t *testing.T, db *store.DB, opts Options) (*httptest.Server, *authority.Authority) {
 	t.Helper()
-	a := authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{}, nil)
+	a, err := authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(New(a, slog.New(slog.DiscardHandler), opts))
 	t.Cleanup(srv.Close)
 	return srv, a

@@ -119,3 +119,40 @@ CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+
+-- Identity proofing: details match → one-time code → face check → session.
+CREATE TABLE proofing_sessions (
+    id              INTEGER PRIMARY KEY,
+    secret_hash     BLOB    NOT NULL UNIQUE, -- SHA-256 of the bearer secret the applicant holds
+    person_id       INTEGER NOT NULL REFERENCES persons (id),
+    doc_type        INTEGER NOT NULL,
+    doc_number      TEXT    NOT NULL,
+    state           TEXT    NOT NULL, -- code_sent, face_required, face_pending, verified, failed
+    code_hash       BLOB,             -- SHA-256 of (secret, code); NULL once used
+    code_expires_at INTEGER NOT NULL,
+    code_tries      INTEGER NOT NULL DEFAULT 0,
+    selfie          BLOB,             -- kept only while an officer review is pending
+    face_note       TEXT    NOT NULL DEFAULT '',
+    session_issued  INTEGER NOT NULL DEFAULT 0, -- 1 once an applicant session was handed out
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL
+);
+CREATE INDEX proofing_sessions_state ON proofing_sessions (state);
+
+-- Every proofing attempt, matched or not, for rate limits shared by replicas.
+CREATE TABLE proofing_attempts (
+    key TEXT    NOT NULL, -- "doc:hk:H12345678" or "client:203.0.113.7"
+    at  INTEGER NOT NULL
+);
+CREATE INDEX proofing_attempts_key ON proofing_attempts (key, at);
+
+CREATE TABLE applicant_sessions (
+    token_hash       BLOB    PRIMARY KEY, -- SHA-256 of the bearer token
+    person_id        INTEGER NOT NULL REFERENCES persons (id),
+    doc_type         INTEGER NOT NULL,
+    doc_number       TEXT    NOT NULL,
+    nonce            TEXT,    -- for the device key's proof of possession
+    nonce_expires_at INTEGER,
+    created_at       INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL
+);

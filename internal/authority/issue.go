@@ -1,0 +1,308 @@
+package authority
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/permit"
+)
+
+// Reason codes of issuance beyond the domain's.
+const (
+	ECodeProofInvalid = "proof_invalid" // the device key's proof of possession failed
+	ECodeIdempotency  = "idempotency_conflict"
+)
+
+// NonceTTL is how long a proof-of-possession challenge stays valid.
+const NonceTTL = 5 * time.Minute
+
+// Session returns the applicant session behind a bearer token, or an
+// unauthorized error.
+func (a *Authority) Session(ctx context.Context, token string) (*store.ApplicantSession, error) {
+	var s *store.ApplicantSession
+	err := a.db.View(ctx, func(tx *store.Tx) (err error) {
+		s, err = a.session(ctx, tx, token)
+		return err
+	})
+	return s, err
+}
+
+func (a *Authority) session(ctx context.Context, tx *store.Tx, token string) (*store.ApplicantSession, error) {
+	s, err := tx.ApplicantSession(ctx, hashSecret(token))
+	if permit.ErrorCode(err) == permit.ECodeNotFound {
+		return nil, permit.Errorf(ECodeUnauthorized, "sign in again: the session is unknown or has expired")
+	}
+	return s, err
+}
+
+// Nonce gives the applicant's device a fresh challenge to sign with its key.
+func (a *Authority) Nonce(ctx context.Context, token string) (string, time.Time, error) {
+	nonce := randomText(24)
+	var exp time.Time
+	err := a.db.Update(ctx, func(tx *store.Tx) error {
+		s, err := a.session(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		exp = tx.Now().Add(NonceTTL)
+		return tx.SetNonce(ctx, s.TokenHash, nonce, exp)
+	})
+	return nonce, exp, err
+}
+
+// ApplyRequest is an online application from a proven applicant's device.
+type ApplyRequest struct {
+	Reason    permit.Reason
+	HolderKey *ecdsa.PublicKey
+	// Signature is the device key's ES256 signature (r||s, 64 bytes, as
+	// WebCrypto makes it) over the UTF-8 bytes of the current nonce.
+	Signature      []byte
+	IdempotencyKey string // optional; a retry with the same key gets the same credential
+}
+
+// Apply issues a temporary e-permit to the applicant of the session, under
+// the policy's rules. A retried request with the same idempotency key
+// returns the credential issued the first time.
+func (a *Authority) Apply(ctx context.Context, token string, req ApplyRequest) (*permit.Credential, error) {
+	if len(req.IdempotencyKey) > 128 {
+		return nil, permit.Errorf(permit.ECodeInvalid, "Idempotency-Key is longer than 128 characters")
+	}
+	var out *permit.Credential
+	err := a.db.Update(ctx, func(tx *store.Tx) error {
+		s, err := a.session(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		ctx := WithActor(ctx, "holder:"+s.DocType.String()+":"+s.DocNumber)
+		// Lock first: two retries of one request must not both issue.
+		if err := tx.LockPerson(ctx, s.PersonID); err != nil {
+			return err
+		}
+		idem := ""
+		if req.IdempotencyKey != "" {
+			// Scoped to the person, so one applicant's key never reveals another's credential.
+			idem = fmt.Sprintf("%d:%s", s.PersonID, req.IdempotencyKey)
+			c, err := tx.CredentialByIdempotencyKey(ctx, idem)
+			if err == nil {
+				out = c
+				return nil
+			} else if permit.ErrorCode(err) != permit.ECodeNotFound {
+				return err
+			}
+		}
+		if err := checkPossession(s, req, tx.Now()); err != nil {
+			return err
+		}
+		if err := tx.SetNonce(ctx, s.TokenHash, "", time.Time{}); err != nil { // single use
+			return err
+		}
+		out, err = a.issue(ctx, tx, issueRequest{personID: s.PersonID, docType: s.DocType, docNumber: s.DocNumber,
+			reason: req.Reason, holder: req.HolderKey, channel: permit.ChannelOnline, idempotencyKey: idem})
+		return err
+	})
+	return out, err
+}
+
+func checkPossession(s *store.ApplicantSession, req ApplyRequest, now time.Time) error {
+	if req.HolderKey == nil || req.HolderKey.Curve != elliptic.P256() {
+		return permit.Errorf(permit.ECodeInvalid, "the device key must be a P-256 public key")
+	}
+	if s.Nonce == "" || !now.Before(s.NonceExpiresAt) {
+		return permit.Errorf(ECodeProofInvalid, "no valid challenge: ask for a new nonce")
+	}
+	if len(req.Signature) != 64 {
+		return permit.Errorf(ECodeProofInvalid, "the signature must be 64 bytes (r||s)")
+	}
+	digest := sha256.Sum256([]byte(s.Nonce))
+	r, sv := new(big.Int).SetBytes(req.Signature[:32]), new(big.Int).SetBytes(req.Signature[32:])
+	if !ecdsa.Verify(req.HolderKey, digest[:], r, sv) {
+		return permit.Errorf(ECodeProofInvalid, "the device key did not sign the challenge")
+	}
+	return nil
+}
+
+// IssueAtCounter issues a temporary e-permit at an exit-entry office, to the
+// holder of a permit the officer has checked in person, for a device key the
+// holder presents. The same rules and audit apply as online.
+func (a *Authority) IssueAtCounter(ctx context.Context, t permit.DocumentType, number string, reason permit.Reason, holder *ecdsa.PublicKey) (*permit.Credential, error) {
+	if holder == nil || holder.Curve != elliptic.P256() {
+		return nil, permit.Errorf(permit.ECodeInvalid, "the holder key must be a P-256 public key")
+	}
+	lifetime, _, err := permit.ParseTravelPermitNumber(t, number)
+	if err != nil {
+		return nil, err
+	}
+	var out *permit.Credential
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		id, err := tx.PersonIDByPermit(ctx, t, lifetime)
+		if err != nil {
+			return err
+		}
+		if err := tx.LockPerson(ctx, id); err != nil {
+			return err
+		}
+		out, err = a.issue(ctx, tx, issueRequest{personID: id, docType: t, docNumber: lifetime, reason: reason,
+			holder: holder, channel: permit.ChannelCounter})
+		return err
+	})
+	return out, err
+}
+
+type issueRequest struct {
+	personID       int64
+	docType        permit.DocumentType
+	docNumber      string
+	reason         permit.Reason
+	holder         *ecdsa.PublicKey
+	channel        permit.Channel
+	idempotencyKey string
+}
+
+// issue applies the policy and, if it grants, records the application,
+// signs and records the credential with a fresh status entry, revokes what
+// it supersedes and audits it all, in the caller's transaction, which must
+// hold the person's lock.
+func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*permit.Credential, error) {
+	now := tx.Now().Truncate(time.Second) // CWT times are whole seconds
+	rec, err := tx.Record(ctx, r.personID)
+	if err != nil {
+		return nil, err
+	}
+	var tp *permit.TravelPermit
+	for i := range rec.TravelPermits {
+		if rec.TravelPermits[i].Type == r.docType && rec.TravelPermits[i].Number == r.docNumber {
+			tp = &rec.TravelPermits[i]
+		}
+	}
+	if tp == nil {
+		return nil, permit.Errorf(permit.ECodeNotFound, "no %s permit %s in the registry", r.docType, r.docNumber)
+	}
+	kind := permit.TemporaryEPermit
+	n, err := tx.CountApplications(ctx, r.personID, kind, permit.Month(now))
+	if err != nil {
+		return nil, err
+	}
+	current, err := tx.Credentials(ctx, r.personID, kind, true)
+	if err != nil {
+		return nil, err
+	}
+	grant, err := a.cfg.Policy.Decide(permit.Request{Kind: kind, Reason: r.reason, Permit: *tp, Now: now,
+		Applications: n, Current: current})
+	if err != nil {
+		return nil, err
+	}
+
+	app := &permit.Application{PersonID: r.personID, Kind: kind, DocumentType: r.docType, DocumentNumber: r.docNumber,
+		Reason: int(r.reason), Month: grant.Month, CreatedAt: now, Channel: r.channel, IdempotencyKey: r.idempotencyKey}
+	if err := tx.AddApplication(ctx, app); err != nil {
+		return nil, err
+	}
+	key, signer, err := a.activeSigner(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	kid, err := credential.KeyID(signer.Public().(*ecdsa.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	list, idx, err := tx.AllocateStatus(ctx, a.cfg.StatusListSize)
+	if err != nil {
+		return nil, err
+	}
+	var cti [16]byte
+	rand.Read(cti[:])
+	scopes := make([]credential.Scope, len(grant.Scopes))
+	for i, s := range grant.Scopes {
+		scopes[i] = credential.Scope(s)
+	}
+	p := &rec.Person
+	claims := credential.Claims{
+		Issuer: a.cfg.IssuerID, IssuedAt: now, NotBefore: grant.NotBefore, Expiry: grant.ExpiresAt.Truncate(time.Second),
+		ID: cti, Holder: r.holder,
+		Status: credential.StatusRef{Idx: uint64(idx), URI: a.StatusListURI(list)},
+		Permit: credential.Permit{Kind: credential.Kind(kind), DocumentType: credential.DocumentType(r.docType),
+			DocumentNumber: r.docNumber, Name: p.Name, LatinName: p.LatinName, Sex: credential.Sex(p.Sex),
+			BirthDate: p.BirthDate.String(), Scopes: scopes, PortraitDigest: credential.PortraitDigest(p.Portrait),
+			Reason: credential.Reason(r.reason)},
+	}
+	token, err := credential.SignEPermit(claims, kid, signer)
+	if err != nil {
+		return nil, err
+	}
+	holderDER, err := x509.MarshalPKIXPublicKey(r.holder)
+	if err != nil {
+		return nil, err
+	}
+	c := &permit.Credential{ID: cti[:], Kind: kind, PersonID: r.personID, ApplicationID: app.ID, KeyID: key.Kid,
+		IssuedAt: now, NotBefore: claims.NotBefore, ExpiresAt: claims.Expiry, HolderKey: holderDER,
+		StatusList: list, StatusIndex: idx, State: permit.CredentialActive, Token: token}
+	if err := tx.AddCredential(ctx, c); err != nil {
+		return nil, err
+	}
+	ctiHex := hex.EncodeToString(cti[:])
+	for _, old := range grant.Supersede {
+		if err := tx.SetCredentialState(ctx, old, permit.CredentialRevoked, "superseded by "+ctiHex); err != nil {
+			return nil, err
+		}
+		if err := tx.Audit(ctx, event(ctx, "credential.supersede", "cti:"+hex.EncodeToString(old),
+			map[string]any{"by": ctiHex})); err != nil {
+			return nil, err
+		}
+	}
+	err = tx.Audit(ctx, event(ctx, "credential.issue", "cti:"+ctiHex, map[string]any{
+		"kind": kind, "document": r.docType.String() + ":" + r.docNumber, "channel": r.channel, "reason": r.reason.String(),
+		"kid": key.Kid, "exp": c.ExpiresAt.Unix(), "status": fmt.Sprintf("%d/%d", list, idx)}))
+	return c, err
+}
+
+// StatusListURI is where status list n is published.
+func (a *Authority) StatusListURI(n int64) string { return fmt.Sprintf("%s/s/%d", a.cfg.PublicURL, n) }
+
+// MyCredentials lists the applicant's e-permits, newest first, current or
+// not.
+func (a *Authority) MyCredentials(ctx context.Context, token string) ([]permit.Credential, error) {
+	var out []permit.Credential
+	err := a.db.View(ctx, func(tx *store.Tx) error {
+		s, err := a.session(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		out, err = tx.Credentials(ctx, s.PersonID, permit.TemporaryEPermit, false)
+		return err
+	})
+	return out, err
+}
+
+// CancelMine lets holders cancel their own e-permit, for instance because
+// they found their card. The credential is revoked at once.
+func (a *Authority) CancelMine(ctx context.Context, token string, cti []byte) error {
+	return a.db.Update(ctx, func(tx *store.Tx) error {
+		s, err := a.session(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		c, err := tx.Credential(ctx, cti)
+		if err != nil || c.PersonID != s.PersonID {
+			// Someone else's credential looks the same as none at all.
+			return permit.Errorf(permit.ECodeNotFound, "no such e-permit")
+		}
+		if c.State == permit.CredentialRevoked {
+			return permit.Errorf(permit.ECodeConflict, "this e-permit is already revoked")
+		}
+		if err := tx.SetCredentialState(ctx, cti, permit.CredentialRevoked, "cancelled by holder"); err != nil {
+			return err
+		}
+		ctx := WithActor(ctx, "holder:"+s.DocType.String()+":"+s.DocNumber)
+		return tx.Audit(ctx, event(ctx, "credential.cancel", "cti:"+hex.EncodeToString(cti), nil))
+	})
+}

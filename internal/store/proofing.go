@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/epermit/epermit/permit"
+)
+
+// Proofing session states.
+const (
+	ProofingCodeSent     = "code_sent"     // waiting for the one-time code
+	ProofingFaceRequired = "face_required" // code accepted; waiting for the selfie
+	ProofingFacePending  = "face_pending"  // selfie waiting for an officer
+	ProofingVerified     = "verified"      // real name and real person proven
+	ProofingFailed       = "failed"        // too many wrong codes, or the face was rejected
+)
+
+// ProofingSession is one applicant's way through identity proofing. The
+// applicant holds a random secret; the store keeps only its hash.
+type ProofingSession struct {
+	ID            int64
+	SecretHash    []byte
+	PersonID      int64
+	DocType       permit.DocumentType
+	DocNumber     string
+	State         string
+	CodeHash      []byte // nil once the code was used
+	CodeExpiresAt time.Time
+	CodeTries     int
+	Selfie        []byte // only while an officer review is pending
+	FaceNote      string
+	SessionIssued bool
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+}
+
+const proofingColumns = `id, secret_hash, person_id, doc_type, doc_number, state, code_hash, code_expires_at,
+	code_tries, selfie, face_note, session_issued, created_at, expires_at`
+
+func scanProofing(s scanner) (*ProofingSession, error) {
+	var p ProofingSession
+	var codeExp, created, exp int64
+	var issued int
+	if err := s.Scan(&p.ID, &p.SecretHash, &p.PersonID, &p.DocType, &p.DocNumber, &p.State, &p.CodeHash, &codeExp,
+		&p.CodeTries, &p.Selfie, &p.FaceNote, &issued, &created, &exp); err != nil {
+		return nil, err
+	}
+	p.CodeExpiresAt, p.CreatedAt, p.ExpiresAt = time.Unix(codeExp, 0).UTC(), time.Unix(created, 0).UTC(), time.Unix(exp, 0).UTC()
+	p.SessionIssued = issued == 1
+	return &p, nil
+}
+
+// AddProofingSession records a new session and sets p.ID.
+func (tx *Tx) AddProofingSession(ctx context.Context, p *ProofingSession) error {
+	return tx.queryRow(ctx, `INSERT INTO proofing_sessions (secret_hash, person_id, doc_type, doc_number, state,
+		code_hash, code_expires_at, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		p.SecretHash, p.PersonID, p.DocType, p.DocNumber, p.State, p.CodeHash, p.CodeExpiresAt.Unix(),
+		p.CreatedAt.Unix(), p.ExpiresAt.Unix()).Scan(&p.ID)
+}
+
+// ProofingSession returns the session whose secret hashes to secretHash.
+func (tx *Tx) ProofingSession(ctx context.Context, secretHash []byte) (*ProofingSession, error) {
+	p, err := scanProofing(tx.queryRow(ctx, `SELECT `+proofingColumns+` FROM proofing_sessions WHERE secret_hash = $1`, secretHash))
+	return p, notFound(err, "no such proofing session")
+}
+
+// ProofingSessionByID returns a session by its id (officers' view).
+func (tx *Tx) ProofingSessionByID(ctx context.Context, id int64) (*ProofingSession, error) {
+	p, err := scanProofing(tx.queryRow(ctx, `SELECT `+proofingColumns+` FROM proofing_sessions WHERE id = $1`, id))
+	return p, notFound(err, "no proofing session %d", id)
+}
+
+// UpdateProofingSession saves the session's changing fields.
+func (tx *Tx) UpdateProofingSession(ctx context.Context, p *ProofingSession) error {
+	issued := 0
+	if p.SessionIssued {
+		issued = 1
+	}
+	res, err := tx.exec(ctx, `UPDATE proofing_sessions SET state = $2, code_hash = $3, code_tries = $4, selfie = $5,
+		face_note = $6, session_issued = $7 WHERE id = $1`, p.ID, p.State, p.CodeHash, p.CodeTries, p.Selfie, p.FaceNote, issued)
+	return mustAffect(res, err, "proofing session %d", p.ID)
+}
+
+// PendingFaceReviews returns the sessions waiting for an officer, oldest
+// first, that have not expired.
+func (tx *Tx) PendingFaceReviews(ctx context.Context) ([]ProofingSession, error) {
+	rows, err := tx.query(ctx, `SELECT `+proofingColumns+` FROM proofing_sessions
+		WHERE state = $1 AND expires_at > $2 ORDER BY id`, ProofingFacePending, tx.now.Unix())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ProofingSession
+	for rows.Next() {
+		p, err := scanProofing(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *p)
+	}
+	return out, rows.Err()
+}
+
+// AddAttempt records a proofing attempt under key, at the transaction's time.
+func (tx *Tx) AddAttempt(ctx context.Context, key string) error {
+	_, err := tx.exec(ctx, `INSERT INTO proofing_attempts (key, at) VALUES ($1, $2)`, key, tx.now.Unix())
+	return err
+}
+
+// CountAttempts returns how many attempts were recorded under key since t.
+func (tx *Tx) CountAttempts(ctx context.Context, key string, since time.Time) (int, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM proofing_attempts WHERE key = $1 AND at >= $2`, key, since.Unix()).Scan(&n)
+	return n, err
+}
+
+// ApplicantSession is a proven applicant's short-lived session. The applicant
+// holds a random bearer token; the store keeps only its hash.
+type ApplicantSession struct {
+	TokenHash      []byte
+	PersonID       int64
+	DocType        permit.DocumentType
+	DocNumber      string
+	Nonce          string // current proof-of-possession challenge, "" if none
+	NonceExpiresAt time.Time
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+}
+
+// AddApplicantSession records a new applicant session.
+func (tx *Tx) AddApplicantSession(ctx context.Context, s *ApplicantSession) error {
+	_, err := tx.exec(ctx, `INSERT INTO applicant_sessions (token_hash, person_id, doc_type, doc_number, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, s.TokenHash, s.PersonID, s.DocType, s.DocNumber, s.CreatedAt.Unix(), s.ExpiresAt.Unix())
+	return err
+}
+
+// ApplicantSession returns the unexpired session whose token hashes to
+// tokenHash.
+func (tx *Tx) ApplicantSession(ctx context.Context, tokenHash []byte) (*ApplicantSession, error) {
+	var s ApplicantSession
+	var nonce sql.NullString
+	var nonceExp sql.NullInt64
+	var created, exp int64
+	err := tx.queryRow(ctx, `SELECT token_hash, person_id, doc_type, doc_number, nonce, nonce_expires_at, created_at, expires_at
+		FROM applicant_sessions WHERE token_hash = $1 AND expires_at > $2`, tokenHash, tx.now.Unix()).
+		Scan(&s.TokenHash, &s.PersonID, &s.DocType, &s.DocNumber, &nonce, &nonceExp, &created, &exp)
+	if err != nil {
+		return nil, notFound(err, "no such applicant session")
+	}
+	s.Nonce, s.NonceExpiresAt = nonce.String, unixOrZero(nonceExp)
+	s.CreatedAt, s.ExpiresAt = time.Unix(created, 0).UTC(), time.Unix(exp, 0).UTC()
+	return &s, nil
+}
+
+// SetNonce stores (or, with nonce "", clears) the session's challenge.
+func (tx *Tx) SetNonce(ctx context.Context, tokenHash []byte, nonce string, expires time.Time) error {
+	n := sql.NullString{String: nonce, Valid: nonce != ""}
+	res, err := tx.exec(ctx, `UPDATE applicant_sessions SET nonce = $2, nonce_expires_at = $3 WHERE token_hash = $1`,
+		tokenHash, n, nullUnix(expires))
+	return mustAffect(res, err, "applicant session")
+}
+
+// DeleteApplicantSession ends a session (sign-out).
+func (tx *Tx) DeleteApplicantSession(ctx context.Context, tokenHash []byte) error {
+	_, err := tx.exec(ctx, `DELETE FROM applicant_sessions WHERE token_hash = $1`, tokenHash)
+	return err
+}
