@@ -131,3 +131,9 @@ func (a *Authority) Ready(ctx context.Context) error { return a.db.Ping(ctx) }
 
 // VerifyAudit checks the whole audit log; see store.DB.VerifyAudit.
 func (a *Authority) VerifyAudit(ctx context.Context) (int64, error) { return a.db.VerifyAudit(ctx) }
+
+// AuditEvents returns the newest audit events about subject (all subjects
+// when empty), at most 200.
+func (a *Authority) AuditEvents(ctx context.Context, subject string) ([]audit.Event, error) {
+	return a.db.AuditEvents(ctx, subject, 200)
+}

@@ -3,6 +3,8 @@ package authority_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"testing"
 
 	"github.com/epermit/epermit/internal/authority"
@@ -37,3 +39,14 @@ func registryFile(t testing.TB, recs []permit.Record) []byte {
 }
 
 var ctx = authority.WithActor(context.Background(), "test")
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func jsonDecode(r *http.Request, v any) error { return json.NewDecoder(r.Body).Decode(v) }

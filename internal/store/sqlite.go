@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -31,7 +32,10 @@ func openSQLite(path string) (*DB, error) {
 		params.Add("_pragma", p)
 	}
 	params.Set("_txlock", "immediate")
-	write, err := sql.Open("sqlite", "file:"+path+"?"+params.Encode())
+	// The path goes into a file: URI, where ? # and % have meanings of
+	// their own; SQLite decodes the escapes.
+	uri := "file:" + strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path) + "?"
+	write, err := sql.Open("sqlite", uri+params.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -39,7 +43,7 @@ func openSQLite(path string) (*DB, error) {
 	write.SetConnMaxIdleTime(0)
 	params.Set("_txlock", "deferred")
 	params.Add("_pragma", "query_only(1)")
-	read, err := sql.Open("sqlite", "file:"+path+"?"+params.Encode())
+	read, err := sql.Open("sqlite", uri+params.Encode())
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("store: %w", err)
