@@ -69,8 +69,26 @@ func NewJWK(pub *ecdsa.PublicKey) (JWK, error) {
 }
 
 // PublicKey returns the key of j after checking that it is a P-256 signing
-// key for ES256 whose kid is the one spec §1 derives from it.
+// key for ES256 whose kid is the one spec §1 derives from it: the check for
+// trust-list entries.
 func (j JWK) PublicKey() (*ecdsa.PublicKey, error) {
+	pub, err := j.Key()
+	if err != nil {
+		return nil, err
+	}
+	kid, err := KeyIDString(pub)
+	if err != nil {
+		return nil, err
+	}
+	if kid != j.Kid {
+		return nil, fmt.Errorf("credential: key %q: kid should be %q", j.Kid, kid)
+	}
+	return pub, nil
+}
+
+// Key returns the P-256 key of j whatever its kid: the check for a holder's
+// device key, which has no kid of its own.
+func (j JWK) Key() (*ecdsa.PublicKey, error) {
 	if j.Kty != "EC" || j.Crv != "P-256" {
 		return nil, fmt.Errorf("credential: key %q is not an EC P-256 key", j.Kid)
 	}
@@ -88,13 +106,6 @@ func (j JWK) PublicKey() (*ecdsa.PublicKey, error) {
 	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
 	if err != nil {
 		return nil, fmt.Errorf("credential: key %q is not a point on P-256", j.Kid)
-	}
-	kid, err := KeyIDString(pub)
-	if err != nil {
-		return nil, err
-	}
-	if kid != j.Kid {
-		return nil, fmt.Errorf("credential: key %q: kid should be %q", j.Kid, kid)
 	}
 	return pub, nil
 }

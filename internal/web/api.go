@@ -1,13 +1,10 @@
 package web
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -207,11 +204,8 @@ func (s *Server) applyRequest(w http.ResponseWriter, r *http.Request) (*permit.C
 	if err != nil {
 		return nil, err
 	}
-	var pub *ecdsa.PublicKey
-	if req.HolderKey.Kid == "" { // the device need not compute a kid
-		req.HolderKey.Kid, _ = holderKid(req.HolderKey)
-	}
-	if pub, err = req.HolderKey.PublicKey(); err != nil {
+	pub, err := req.HolderKey.Key()
+	if err != nil {
 		return nil, permit.Errorf(permit.ECodeInvalid, "holder_key: %v", err)
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(req.Signature)
@@ -220,22 +214,6 @@ func (s *Server) applyRequest(w http.ResponseWriter, r *http.Request) (*permit.C
 	}
 	return s.a.Apply(r.Context(), token, authority.ApplyRequest{Reason: reason, HolderKey: pub, Signature: sig,
 		IdempotencyKey: r.Header.Get("Idempotency-Key")})
-}
-
-// holderKid derives the kid of a JWK whose coordinates may be valid, so that
-// PublicKey's kid check passes for a key sent without one.
-func holderKid(j credential.JWK) (string, error) {
-	j.Kid = ""
-	x, errX := base64.RawURLEncoding.DecodeString(j.X)
-	y, errY := base64.RawURLEncoding.DecodeString(j.Y)
-	if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
-		return "", fmt.Errorf("bad coordinates")
-	}
-	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
-	if err != nil {
-		return "", err
-	}
-	return credential.KeyIDString(pub)
 }
 
 func (s *Server) myEPermits(w http.ResponseWriter, r *http.Request) {
