@@ -11,28 +11,42 @@ import (
 
 func auditCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Check the audit log"}
-	cmd.AddCommand(&cobra.Command{
+	var anchorText string
+	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the hash chain; report the first changed, inserted or deleted event",
-		Args:  cobra.NoArgs,
+		Long: `verify reads the whole audit log and checks its hash chain and head. It
+prints the head as an anchor (SEQ:HASH); keep it outside the database and pass
+it back with --anchor next time, so that a log cut short together with its
+head row is caught too.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var anchor *audit.Anchor
+			if anchorText != "" {
+				var err error
+				if anchor, err = audit.ParseAnchor(anchorText); err != nil {
+					return usageError{err}
+				}
+			}
 			a, closeStore, err := g.authority(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
 			defer closeStore()
-			n, err := a.VerifyAudit(cmd.Context())
+			head, err := a.VerifyAuditFrom(cmd.Context(), anchor)
 			var p *audit.Problem
 			if errors.As(err, &p) {
-				fmt.Fprintf(cmd.OutOrStdout(), "BROKEN after %d good events: %v\n", n, p)
+				fmt.Fprintf(cmd.OutOrStdout(), "BROKEN after %d good events: %v\n", head.Seq, p)
 				return exitError{exitFailure}
 			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d events, chain intact\n", n)
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d events, chain intact\nanchor: %s\n", head.Seq, head)
 			return nil
 		},
-	})
+	}
+	verify.Flags().StringVar(&anchorText, "anchor", "", "SEQ:HASH printed by an earlier run")
+	cmd.AddCommand(verify)
 	return cmd
 }

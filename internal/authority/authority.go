@@ -129,8 +129,18 @@ func event(ctx context.Context, action, subject string, details any) audit.Event
 // Ready reports whether the authority can serve: the store answers.
 func (a *Authority) Ready(ctx context.Context) error { return a.db.Ping(ctx) }
 
-// VerifyAudit checks the whole audit log; see store.DB.VerifyAudit.
-func (a *Authority) VerifyAudit(ctx context.Context) (int64, error) { return a.db.VerifyAudit(ctx) }
+// VerifyAudit checks the whole audit log and returns the number of events
+// checked; see store.DB.VerifyAudit.
+func (a *Authority) VerifyAudit(ctx context.Context) (int64, error) {
+	head, err := a.db.VerifyAudit(ctx, nil)
+	return head.Seq, err
+}
+
+// VerifyAuditFrom is VerifyAudit with an anchor from an earlier run; it
+// returns the new head to record.
+func (a *Authority) VerifyAuditFrom(ctx context.Context, anchor *audit.Anchor) (audit.Anchor, error) {
+	return a.db.VerifyAudit(ctx, anchor)
+}
 
 // AuditEvents returns the newest audit events about subject (all subjects
 // when empty), at most 200.

@@ -171,11 +171,12 @@ func (tx *Tx) Audit(ctx context.Context, e audit.Event) error {
 	return nil
 }
 
-// VerifyAudit reads the whole audit log in order and checks its chain and its
-// head. It returns the number of events checked and, if the log was altered,
-// an *audit.Problem naming the first altered place.
-func (db *DB) VerifyAudit(ctx context.Context) (int64, error) {
-	var v audit.Verifier
+// VerifyAudit reads the whole audit log in order and checks its chain, its
+// head and, if given, an anchor recorded by an earlier run. It returns the
+// head reached (its Seq is the number of events checked) and, if the log was
+// altered, an *audit.Problem naming the first altered place.
+func (db *DB) VerifyAudit(ctx context.Context, anchor *audit.Anchor) (audit.Anchor, error) {
+	v := audit.Verifier{Anchor: anchor}
 	err := db.View(ctx, func(tx *Tx) error {
 		rows, err := tx.query(ctx, `SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_events ORDER BY seq`)
 		if err != nil {
@@ -207,7 +208,7 @@ func (db *DB) VerifyAudit(ctx context.Context) (int64, error) {
 		}
 		return v.Finish(headSeq, headHash)
 	})
-	return v.Count(), err
+	return v.Head(), err
 }
 
 // AuditEvents returns up to limit events, newest first, whose subject is

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/epermit/epermit/credential"
+)
+
+// run executes epermit with args in-process and returns its standard output.
+func run(t *testing.T, ctx context.Context, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	root := newRoot(&globals{})
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		t.Logf("epermit %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String(), err
+}
+
+func TestOperatorCommands(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
+
+	out, err := run(t, ctx, "keys", "init", "--data", data)
+	if err != nil || !strings.HasPrefix(out, "active key ") {
+		t.Fatalf("keys init = %q, %v", out, err)
+	}
+	if _, err := run(t, ctx, "keys", "init", "--data", data); err == nil {
+		t.Fatal("second keys init succeeded")
+	}
+
+	// A file with a bad line imports nothing.
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	good, _ := os.ReadFile(example)
+	os.WriteFile(bad, append(append([]byte{}, good...), "{\"person\":{}}\n"...), 0o600)
+	if _, err := run(t, ctx, "registry", "import", bad, "--data", data); err == nil {
+		t.Fatal("import of a file with a bad line succeeded")
+	}
+	out, err = run(t, ctx, "registry", "import", example, "--data", data)
+	if err != nil || !strings.HasPrefix(out, "6 records: 6 created") {
+		t.Fatalf("import = %q, %v", out, err)
+	}
+	exported := filepath.Join(t.TempDir(), "export.jsonl")
+	if _, err := run(t, ctx, "registry", "export", "--data", data, "--out", exported); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(exported); !bytes.Equal(got, good) {
+		t.Fatal("export differs from the imported file")
+	}
+	if info, _ := os.Stat(exported); info.Mode().Perm() != 0o600 {
+		t.Errorf("export mode %v, want 0600", info.Mode().Perm())
+	}
+
+	// Counter issuance with a PEM holder key.
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pubFile := filepath.Join(t.TempDir(), "holder.pem")
+	os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600)
+	out, err = run(t, ctx, "issue", "--data", data, "--document-type", "hk", "--document-number", "H12345678",
+		"--reason", "forgotten", "--holder-key", pubFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimSpace(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep, err := credential.ParseEPermit(raw); err != nil || ep.Claims.Permit.DocumentNumber != "H12345678" {
+		t.Fatalf("issued credential: %v", err)
+	}
+	if _, err := run(t, ctx, "issue", "--data", data, "--document-type", "uk", "--document-number", "1",
+		"--reason", "lost", "--holder-key", pubFile); !errors.As(err, new(usageError)) {
+		t.Fatalf("bad document type = %v, want a usage error", err)
+	}
+
+	out, err = run(t, ctx, "audit", "verify", "--data", data)
+	if err != nil || !strings.HasPrefix(out, "ok: ") || !strings.Contains(out, "anchor: ") {
+		t.Fatalf("audit verify = %q, %v", out, err)
+	}
+	anchor := strings.TrimSpace(out[strings.Index(out, "anchor: ")+len("anchor: "):])
+	if out, err := run(t, ctx, "audit", "verify", "--data", data, "--anchor", anchor); err != nil || !strings.HasPrefix(out, "ok: ") {
+		t.Fatalf("audit verify with anchor = %q, %v", out, err)
+	}
+	out, err = run(t, ctx, "keys", "list", "--data", data)
+	if err != nil || !strings.Contains(out, "active") {
+		t.Fatalf("keys list = %q, %v", out, err)
+	}
+}
+
+func TestEnvironmentVariables(t *testing.T) {
+	t.Setenv("EPERMIT_DATA", t.TempDir())
+	t.Setenv("EPERMIT_LOG_FORMAT", "xml")
+	if _, err := run(t, context.Background(), "migrate"); !errors.As(err, new(usageError)) {
+		t.Fatalf("EPERMIT_LOG_FORMAT=xml = %v, want a usage error", err)
+	}
+	t.Setenv("EPERMIT_LOG_FORMAT", "json")
+	if out, err := run(t, context.Background(), "migrate"); err != nil || !strings.Contains(out, "sqlite schema at version 1") {
+		t.Fatalf("migrate = %q, %v", out, err)
+	}
+}
+
+// The demo serves health and the trust list, and stops on cancel.
+func TestDemo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	data := t.TempDir()
+	done := make(chan error, 1)
+	go func() {
+		root := newRoot(&globals{})
+		root.SetArgs([]string{"demo", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "warn"})
+		root.SetOut(pw)
+		root.SetErr(io.Discard)
+		done <- root.ExecuteContext(ctx)
+		pw.Close()
+	}()
+	var base string
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "health" {
+			base = strings.TrimSuffix(f[1], "/healthz")
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if base == "" {
+		t.Fatalf("demo printed no URLs: %v", <-done)
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/.well-known/jwks.json"} {
+		resp, err := http.Get(base + path)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %v %v", path, resp, err)
+		}
+		if path == "/.well-known/jwks.json" {
+			b, _ := io.ReadAll(resp.Body)
+			keys, err := credential.ParseJWKSet(b)
+			files, _ := filepath.Glob(filepath.Join(data, "keys", "*.pem"))
+			kid := strings.TrimSuffix(filepath.Base(files[0]), ".pem")
+			if err != nil || len(keys) != 1 || keys[kid] == nil {
+				t.Fatalf("trust list %s lacks the key file's kid %s: %v", b, kid, err)
+			}
+		}
+		resp.Body.Close()
+	}
+	// The registry of a running demo can be exported by another command.
+	out, err := run(t, context.Background(), "registry", "export", "--data", data)
+	if err != nil || strings.Count(out, "\n") != demoPeople {
+		t.Fatalf("export from a running demo: %d lines, %v", strings.Count(out, "\n"), err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo stopped with %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("demo did not stop")
+	}
+}
