@@ -157,11 +157,15 @@ func (tx *Tx) SetTravelPermitStatus(ctx context.Context, t permit.DocumentType, 
 // SaveResidencePermit sets the residence permit of a person, replacing the
 // one on file; nil removes it.
 func (tx *Tx) SaveResidencePermit(ctx context.Context, personID int64, rp *permit.ResidencePermit) error {
-	if _, err := tx.exec(ctx, `DELETE FROM residence_permits WHERE person_id = $1`, personID); err != nil || rp == nil {
+	if rp == nil {
+		_, err := tx.exec(ctx, `DELETE FROM residence_permits WHERE person_id = $1`, personID)
 		return err
 	}
 	_, err := tx.exec(ctx, `INSERT INTO residence_permits (number, person_id, issued_on, expires_on, status)
-		VALUES ($1, $2, $3, $4, $5)`, rp.Number, personID, rp.IssuedOn.String(), rp.ExpiresOn.String(), rp.Status)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (person_id) DO UPDATE SET number = excluded.number, issued_on = excluded.issued_on,
+			expires_on = excluded.expires_on, status = excluded.status`,
+		rp.Number, personID, rp.IssuedOn.String(), rp.ExpiresOn.String(), rp.Status)
 	return err
 }
 

@@ -89,6 +89,12 @@ type Tx struct {
 	tx  *sql.Tx
 	db  *DB
 	now time.Time
+
+	// The audit chain's head as this transaction moves it: locked at the
+	// first Audit, written back once before commit.
+	auditLocked bool
+	auditSeq    int64
+	auditHash   []byte
 }
 
 // Now is the time the transaction started, used for the audit timestamp and
@@ -122,6 +128,10 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 		sqlTx.Rollback()
 		return err
 	}
+	if err := tx.writeAuditHead(ctx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
@@ -148,24 +158,35 @@ func notFound(err error, format string, args ...any) error {
 }
 
 // Audit appends an event to the audit log in this transaction, so the event
-// exists exactly when the change it records does. Appends are serialised on
-// the chain's head row.
+// exists exactly when the change it records does. The first append locks
+// the chain's head row until commit, so concurrent transactions queue rather
+// than fork the chain; the head is written back once, at commit, which keeps
+// a transaction of many events (a registry import) linear on PostgreSQL.
 func (tx *Tx) Audit(ctx context.Context, e audit.Event) error {
-	var prevSeq int64
-	var prevHash []byte
-	// Locking the head first makes concurrent appends queue rather than fork the chain.
-	if err := tx.queryRow(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq - 1, hash`).
-		Scan(&prevSeq, &prevHash); err != nil {
-		return fmt.Errorf("store: audit head: %w", err)
+	if !tx.auditLocked {
+		// An UPDATE, not a SELECT … FOR UPDATE: the same SQL locks on both engines.
+		if err := tx.queryRow(ctx, `UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash`).
+			Scan(&tx.auditSeq, &tx.auditHash); err != nil {
+			return fmt.Errorf("store: audit head: %w", err)
+		}
+		tx.auditLocked = true
 	}
 	e.At = tx.now
-	e.Seal(prevSeq, prevHash)
+	e.Seal(tx.auditSeq, tx.auditHash)
 	if _, err := tx.exec(ctx, `INSERT INTO audit_events (seq, at, actor, action, subject, details, prev_hash, hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		e.Seq, e.At.UnixMicro(), e.Actor, e.Action, e.Subject, []byte(e.Details), e.PrevHash, e.Hash); err != nil {
 		return fmt.Errorf("store: audit append: %w", err)
 	}
-	if _, err := tx.exec(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, e.Hash); err != nil {
+	tx.auditSeq, tx.auditHash = e.Seq, e.Hash
+	return nil
+}
+
+func (tx *Tx) writeAuditHead(ctx context.Context) error {
+	if !tx.auditLocked {
+		return nil
+	}
+	if _, err := tx.exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, tx.auditSeq, tx.auditHash); err != nil {
 		return fmt.Errorf("store: audit head: %w", err)
 	}
 	return nil
