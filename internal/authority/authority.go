@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/epermit/epermit/internal/audit"
@@ -58,6 +59,8 @@ type Authority struct {
 	cfg  Config
 	log  *slog.Logger
 	now  func() time.Time
+
+	signers sync.Map // key reference → crypto.Signer
 }
 
 // New returns an Authority, after checking that the configuration is

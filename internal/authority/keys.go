@@ -130,10 +130,15 @@ func (a *Authority) activeSigner(ctx context.Context, tx *store.Tx) (*store.Issu
 	if err != nil {
 		return nil, nil, err
 	}
+	// A reference names one key for good, so an opened signer can be kept.
+	if s, ok := a.signers.Load(k.Ref); ok {
+		return k, s.(crypto.Signer), nil
+	}
 	s, err := a.keys.Signer(k.Ref)
 	if err != nil {
 		return nil, nil, err
 	}
+	a.signers.Store(k.Ref, s)
 	return k, s, nil
 }
 

@@ -69,8 +69,12 @@ type fixture struct {
 }
 
 func newFixture(t testing.TB, db *store.DB, cfg authority.Config) *fixture {
+	return newFixtureN(t, db, cfg, 40)
+}
+
+func newFixtureN(t testing.TB, db *store.DB, cfg authority.Config, people int) *fixture {
 	t.Helper()
-	f := &fixture{phone: &phone{}, clock: &clock{t: time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC)}, recs: demo.Registry(40)}
+	f := &fixture{phone: &phone{}, clock: &clock{t: time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC)}, recs: demo.Registry(people)}
 	cfg.Notifier = f.phone
 	cfg.PublicURL = "https://epermit.test"
 	if cfg.FaceMode == "" {

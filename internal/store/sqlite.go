@@ -28,7 +28,7 @@ func openSQLite(path string) (*DB, error) {
 		}
 	}
 	params := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"} {
 		params.Add("_pragma", p)
 	}
 	params.Set("_txlock", "immediate")

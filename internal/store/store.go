@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/epermit/epermit/internal/audit"
@@ -37,6 +38,16 @@ type DB struct {
 	write  *sql.DB // transactions that change state
 	read   *sql.DB // reads outside transactions; the same pool on PostgreSQL
 	now    func() time.Time
+
+	// Prepared statements by pool and SQL text, for SQLite only: its driver
+	// would parse every statement on every call, while pgx keeps its own
+	// per-connection cache.
+	stmts sync.Map // stmtKey → *sql.Stmt
+}
+
+type stmtKey struct {
+	pool *sql.DB
+	sql  string
 }
 
 // Open opens the database named by dsn: a postgres:// or postgresql:// URL
@@ -68,6 +79,10 @@ func (db *DB) SetClock(now func() time.Time) { db.now = now }
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -86,9 +101,14 @@ func (db *DB) Ping(ctx context.Context) error {
 // Tx is a transaction. Its methods are the store's ports; they are valid only
 // inside the function given to Update or View.
 type Tx struct {
-	tx  *sql.Tx
-	db  *DB
-	now time.Time
+	tx   *sql.Tx
+	db   *DB
+	pool *sql.DB
+	now  time.Time
+
+	// Statements this transaction ran unprepared, to prepare once it has
+	// given back its connection (the SQLite writer has only one).
+	unprepared []string
 
 	// The audit chain's head as this transaction moves it: locked at the
 	// first Audit, written back once before commit.
@@ -123,7 +143,8 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: sqlTx, db: db, now: db.now()}
+	tx := &Tx{tx: sqlTx, db: db, pool: pool, now: db.now()}
+	defer func() { db.prepare(ctx, pool, tx.unprepared) }()
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return err
@@ -138,15 +159,56 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 	return nil
 }
 
-// Queries run through the transaction; these shorten the call sites.
+// Queries run through the transaction; these shorten the call sites and
+// use prepared statements where that pays (see DB.stmts).
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := tx.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return tx.tx.ExecContext(ctx, q, args...)
 }
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := tx.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return tx.tx.QueryContext(ctx, q, args...)
 }
 func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := tx.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return tx.tx.QueryRowContext(ctx, q, args...)
+}
+
+// stmt returns the transaction's handle on a cached prepared statement, or
+// nil to run q directly: on PostgreSQL, for multi-statement text
+// (migrations), and the first time q is seen, since preparing needs a free
+// connection.
+func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
+	if tx.db.engine != SQLite || strings.Contains(q, ";") {
+		return nil
+	}
+	st, ok := tx.db.stmts.Load(stmtKey{tx.pool, q})
+	if !ok {
+		tx.unprepared = append(tx.unprepared, q)
+		return nil
+	}
+	return tx.tx.StmtContext(ctx, st.(*sql.Stmt))
+}
+
+// prepare caches statements a finished transaction ran unprepared.
+func (db *DB) prepare(ctx context.Context, pool *sql.DB, queries []string) {
+	for _, q := range queries {
+		key := stmtKey{pool, q}
+		if _, ok := db.stmts.Load(key); ok {
+			continue
+		}
+		if st, err := pool.PrepareContext(ctx, q); err == nil {
+			if _, loaded := db.stmts.LoadOrStore(key, st); loaded {
+				st.Close()
+			}
+		}
+	}
 }
 
 // notFound turns sql.ErrNoRows into the domain's not_found error.
