@@ -31,7 +31,6 @@ func BenchmarkImportRegistry(b *testing.B) {
 	}
 }
 
-
 // BenchmarkIssue compares a counter issuance (rules, status entry, signing,
 // supersession, audit, one transaction) with a bare store transaction that
 // writes one row, on SQLite: the issue's goal is Bare/Issue ≥ 0.5 in
