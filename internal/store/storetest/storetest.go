@@ -15,9 +15,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
 
 	"github.com/epermit/epermit/internal/store"
 )
@@ -52,6 +55,8 @@ func Open(t testing.TB, engine store.Engine) *store.DB {
 		t.Fatalf("open %s: %v", engine, err)
 	}
 	t.Cleanup(func() { db.Close() })
+	dsns.Store(db, dsn)
+	t.Cleanup(func() { dsns.Delete(db) })
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate %s: %v", engine, err)
 	}
@@ -97,4 +102,36 @@ func DSN(t testing.TB, engine store.Engine) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// dsns remembers the address of every database Open returned, for SQL.
+var dsns sync.Map // *store.DB → string
+
+// SQL returns a plain database/sql handle on the same database as db, which
+// Open (or Each) must have returned, for tests that reach under the store:
+// to tamper with the audit log as an attacker with write access would, say.
+// It is closed when the test ends.
+func SQL(t testing.TB, db *store.DB) *sql.DB {
+	t.Helper()
+	v, ok := dsns.Load(db)
+	if !ok {
+		t.Fatal("storetest.SQL: db was not opened by storetest.Open")
+	}
+	dsn := v.(string)
+	var raw *sql.DB
+	var err error
+	if db.Engine() == store.SQLite {
+		path := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(dsn)
+		raw, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	} else {
+		raw, err = sql.Open("pgx", dsn)
+	}
+	if err == nil {
+		err = raw.PingContext(context.Background())
+	}
+	if err != nil {
+		t.Fatalf("storetest.SQL: %v", err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return raw
 }
