@@ -133,10 +133,12 @@ func StatusOf(s permit.CredentialState) int {
 	return StatusValid
 }
 
-// fillFactor is how full a status list gets before a new one is started.
+// fillPercent is how full a status list gets before a new one is started.
 // Indexes are drawn at random, so near a full list most draws would collide;
 // stopping at 90% keeps the expected number of draws under ten.
-const fillFactor = 0.9
+// Each list's own size counts, so a changed size setting applies from the
+// next new list on: fillPercent of size, rounded down.
+const fillPercent = 90
 
 // AllocateStatus reserves a random, never used index in the newest status
 // list with room, starting a new list of size entries when none has room.
@@ -144,9 +146,9 @@ func (tx *Tx) AllocateStatus(ctx context.Context, size int64) (list, idx int64, 
 	if size < 16 {
 		return 0, 0, errors.New("store: status list size must be at least 16")
 	}
-	limit := int64(float64(size) * fillFactor)
 	err = tx.queryRow(ctx, `UPDATE status_lists SET used = used + 1
-		WHERE id = (SELECT MAX(id) FROM status_lists) AND used < $1 RETURNING id, size`, limit).Scan(&list, &size)
+		WHERE id = (SELECT MAX(id) FROM status_lists) AND used < size * $1 / 100 RETURNING id, size`,
+		fillPercent).Scan(&list, &size)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = tx.queryRow(ctx, `INSERT INTO status_lists (size, used, created_at) VALUES ($1, 1, $2) RETURNING id`,
 			size, tx.now.Unix()).Scan(&list)

@@ -88,7 +88,14 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 
 // SchemaVersion returns the newest applied migration, 0 for an empty database.
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	exists := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if db.engine == Postgres {
+		exists = `SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'`
+	}
 	var v int
+	if err := db.read.QueryRowContext(ctx, exists).Scan(&v); err != nil || v == 0 {
+		return 0, err // a database never migrated is at version 0
+	}
 	err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
 	return v, err
 }

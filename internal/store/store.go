@@ -145,12 +145,13 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 	}
 	tx := &Tx{tx: sqlTx, db: db, pool: pool, now: db.now()}
 	defer func() { db.prepare(ctx, pool, tx.unprepared) }()
+	// Rolling back after Commit is a no-op; the deferred call also ends the
+	// transaction when fn panics, which would otherwise hold the write lock.
+	defer sqlTx.Rollback()
 	if err := fn(tx); err != nil {
-		sqlTx.Rollback()
 		return err
 	}
 	if err := tx.writeAuditHead(ctx); err != nil {
-		sqlTx.Rollback()
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
