@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/epermit/epermit/credential"
@@ -88,3 +89,55 @@ func (t *TrustList) Source() string { return t.source }
 // Updated is when the list was loaded or fetched, so a gate can show how
 // fresh it is.
 func (t *TrustList) Updated() time.Time { return t.updated }
+
+// TrustUpdater keeps a trust list fetched from an authority current: a gate
+// starts with one fetch, then refreshes in the background and keeps the
+// last good list while offline. It is safe for concurrent use.
+type TrustUpdater struct {
+	client       *http.Client
+	authorityURL string
+	list         atomic.Pointer[TrustList]
+}
+
+// NewTrustUpdater fetches the authority's trust list once; it fails when
+// that first fetch does, since a verifier with no keys accepts nothing.
+func NewTrustUpdater(ctx context.Context, client *http.Client, authorityURL string) (*TrustUpdater, error) {
+	u := &TrustUpdater{client: client, authorityURL: authorityURL}
+	if err := u.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Refresh fetches the list again; on failure the previous list stays.
+func (u *TrustUpdater) Refresh(ctx context.Context) error {
+	l, err := FetchTrustList(ctx, u.client, u.authorityURL)
+	if err != nil {
+		return err
+	}
+	u.list.Store(l)
+	return nil
+}
+
+// Run refreshes the list every interval until ctx is done, reporting
+// failures to onError (which may be nil).
+func (u *TrustUpdater) Run(ctx context.Context, interval time.Duration, onError func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := u.Refresh(ctx); err != nil && onError != nil {
+				onError(err)
+			}
+		}
+	}
+}
+
+// List returns the current trust list.
+func (u *TrustUpdater) List() *TrustList { return u.list.Load() }
+
+// Key looks kid up in the current list.
+func (u *TrustUpdater) Key(kid string) (*ecdsa.PublicKey, bool) { return u.List().Key(kid) }
