@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestVerifyCommand(t *testing.T) {
+	testdata := filepath.Join("..", "..", "verify", "testdata")
+	trust := filepath.Join(testdata, "trust.json")
+	qr, err := os.ReadFile(filepath.Join(testdata, "example-qr.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.TrimSpace(string(qr))
+	jwks, err := os.ReadFile(trust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authority := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/jwks.json" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(jwks)
+	}))
+	defer authority.Close()
+	const at = "2026-12-01T03:00:10Z" // 10 s after the holder made the QR
+
+	tests := []struct {
+		name     string
+		args     []string
+		exit     int // 0, exitFailure or exitUsage
+		decision string
+		code     string
+	}{
+		{"accepted with a trust file", []string{"--trust", trust, "--at", at, text}, 0, "accept_with_warning", ""},
+		{"accepted with the authority's list", []string{"--authority", authority.URL, "--use", "train", "--at", at, text}, 0, "accept_with_warning", ""},
+		{"refused for border control", []string{"--trust", trust, "--use", "border", "--at", at, text}, exitFailure, "reject", "scope"},
+		{"a screenshot two minutes later", []string{"--trust", trust, "--at", "2026-12-01T03:02:10Z", text}, exitFailure, "reject", "stale_proof"},
+		{"garbage", []string{"--trust", trust, "--at", at, "hello"}, exitFailure, "reject", "format"},
+		{"no trust list", []string{"--at", at, text}, exitUsage, "", ""},
+		{"two trust lists", []string{"--trust", trust, "--authority", authority.URL, text}, exitUsage, "", ""},
+		{"unknown use", []string{"--trust", trust, "--use", "ferry", text}, exitUsage, "", ""},
+		{"bad time", []string{"--trust", trust, "--at", "yesterday", text}, exitUsage, "", ""},
+		{"no text", []string{"--trust", trust}, exitUsage, "", ""},
+		{"missing trust file", []string{"--trust", "nonexistent.json", text}, exitUsage, "", ""},
+		{"authority unreachable", []string{"--authority", "http://127.0.0.1:1", text}, exitFailure, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := run(t, context.Background(), append([]string{"verify"}, tc.args...)...)
+			if got := exitCode(err); got != tc.exit {
+				t.Fatalf("exit %d (%v); want %d", got, err, tc.exit)
+			}
+			if tc.decision == "" {
+				return
+			}
+			var r struct {
+				Decision string `json:"decision"`
+				Code     string `json:"code"`
+				Holder   *struct {
+					DocumentNumber string `json:"document_number"`
+				} `json:"holder"`
+			}
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, out)
+			}
+			if r.Decision != tc.decision || r.Code != tc.code {
+				t.Errorf("decision %s %s; want %s %s", r.Decision, r.Code, tc.decision, tc.code)
+			}
+			if (r.Holder != nil) != (tc.exit == 0) || (r.Holder != nil && r.Holder.DocumentNumber != "H12345678") {
+				t.Errorf("holder %+v with exit %d", r.Holder, tc.exit)
+			}
+		})
+	}
+}
+
+// exitCode is the code main would exit with for err.
+func exitCode(err error) int {
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, new(usageError)):
+		return exitUsage
+	case errors.As(err, &ee):
+		return ee.code
+	}
+	return exitFailure
+}
