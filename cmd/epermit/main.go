@@ -57,19 +57,38 @@ func main() {
 	g := &globals{}
 	root := newRoot(g)
 	err := root.Execute()
+	code := exitCodeOf(err)
+	var ee exitError
+	if err != nil && !errors.As(err, &ee) {
+		fmt.Fprintln(os.Stderr, "epermit:", err)
+	}
+	os.Exit(code)
+}
+
+// exitCodeOf is the exit code for a command's error.
+func exitCodeOf(err error) int {
+	var ee exitError
 	switch {
 	case err == nil:
-	case errors.As(err, new(usageError)):
-		fmt.Fprintln(os.Stderr, "epermit:", err)
-		os.Exit(exitUsage)
-	default:
-		var ee exitError
-		if errors.As(err, &ee) {
-			os.Exit(ee.code)
-		}
-		fmt.Fprintln(os.Stderr, "epermit:", err)
-		os.Exit(exitFailure)
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, new(usageError)) || cobraUsage(err):
+		return exitUsage
 	}
+	return exitFailure
+}
+
+// cobraUsage recognizes the command-line errors cobra makes itself (missing
+// required flags, wrong argument counts, unknown commands), which it does
+// not type.
+func cobraUsage(err error) bool {
+	for _, p := range []string{"required flag(s) ", "accepts ", "unknown command ", "unknown flag", "unknown shorthand flag"} {
+		if strings.HasPrefix(err.Error(), p) {
+			return true
+		}
+	}
+	return false
 }
 
 func newRoot(g *globals) *cobra.Command {
@@ -99,7 +118,7 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringVar(&g.smsToken, "sms-token", "", "SMS gateway bearer token (prefer EPERMIT_SMS_TOKEN)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g),
-		issueCmd(g), faceCmd(g), verifyCmd())
+		issueCmd(g), faceCmd(g), verifyCmd(), verifierCmd(g))
 	return root
 }
 

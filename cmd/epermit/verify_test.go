@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -57,7 +56,7 @@ func TestVerifyCommand(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := run(t, context.Background(), append([]string{"verify"}, tc.args...)...)
-			if got := exitCode(err); got != tc.exit {
+			if got := exitCodeOf(err); got != tc.exit {
 				t.Fatalf("exit %d (%v); want %d", got, err, tc.exit)
 			}
 			if tc.decision == "" {
@@ -83,16 +82,29 @@ func TestVerifyCommand(t *testing.T) {
 	}
 }
 
-// exitCode is the code main would exit with for err.
-func exitCode(err error) int {
-	var ee exitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, new(usageError)):
-		return exitUsage
-	case errors.As(err, &ee):
-		return ee.code
+func TestVerifierCommands(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	key, err := run(t, ctx, "verifier", "add", "--data", data, "--name", "Gate 7", "--kind", "railway")
+	if err != nil || !strings.HasPrefix(key, "epv_") {
+		t.Fatalf("verifier add = %q, %v", key, err)
 	}
-	return exitFailure
+	if _, err := run(t, ctx, "verifier", "add", "--data", data, "--name", "Gate 7", "--kind", "railway"); exitCodeOf(err) != exitFailure {
+		t.Errorf("adding the same name again: %v", err)
+	}
+	if _, err := run(t, ctx, "verifier", "add", "--data", data, "--name", "Gate 8"); exitCodeOf(err) != exitUsage {
+		t.Errorf("add without --kind: %v", err)
+	}
+	newKey, err := run(t, ctx, "verifier", "rotate-key", "--data", data, "--name", "Gate 7")
+	if err != nil || !strings.HasPrefix(newKey, "epv_") || newKey == key {
+		t.Fatalf("rotate-key = %q, %v", newKey, err)
+	}
+	if _, err := run(t, ctx, "verifier", "disable", "--data", data, "--name", "Gate 7"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, ctx, "verifier", "list", "--data", data)
+	if err != nil || !strings.Contains(out, "Gate 7") || !strings.Contains(out, "disabled") ||
+		!strings.Contains(out, newKey[:10]) || strings.Contains(out, strings.TrimSpace(newKey)) {
+		t.Errorf("list = %q, %v; want Gate 7, disabled, the key's prefix only", out, err)
+	}
 }

@@ -61,6 +61,7 @@ type Authority struct {
 	now  func() time.Time
 
 	signers sync.Map // key reference → crypto.Signer
+	replays replayCaches
 }
 
 // New returns an Authority, after checking that the configuration is

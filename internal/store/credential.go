@@ -230,3 +230,12 @@ func (db *DB) LoadStatusList(ctx context.Context, list int64) (*StatusList, erro
 	})
 	return sl, err
 }
+
+// StatusEntry returns one status list entry, for checks made by the
+// authority itself (online verification).
+func (db *DB) StatusEntry(ctx context.Context, list, idx int64) (int, error) {
+	var s int
+	err := db.read.QueryRowContext(ctx, `SELECT status FROM status_entries WHERE list_id = $1 AND idx = $2`,
+		list, idx).Scan(&s)
+	return s, notFound(err, "no status entry %d/%d", list, idx)
+}

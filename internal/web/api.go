@@ -29,6 +29,7 @@ func (s *Server) apiRoutes() {
 	s.mux.HandleFunc("POST /api/v1/epermits", s.apply)
 	s.mux.HandleFunc("GET /api/v1/epermits", s.myEPermits)
 	s.mux.HandleFunc("DELETE /api/v1/epermits/{cti}", s.cancel)
+	s.verifierRoutes()
 	if s.outbox != nil {
 		s.mux.HandleFunc("GET /demo/outbox", s.demoOutbox)
 	}

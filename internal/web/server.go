@@ -26,6 +26,10 @@ type Options struct {
 	// address, with bursts of RateBurst. Zero means the defaults (20/s, 40).
 	RateLimit float64
 	RateBurst int
+	// ClientRateLimit and ClientRateBurst limit each authenticated verifier
+	// or institution. Zero means the defaults (10/s, 20).
+	ClientRateLimit float64
+	ClientRateBurst int
 	// TrustProxy makes the client address come from X-Forwarded-For, for
 	// deployments behind a load balancer that sets it.
 	TrustProxy bool
@@ -39,6 +43,7 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	limiter *limiter
+	clients *limiter // per relying party, after authentication
 	trust   bool
 	metrics *metrics
 	outbox  *notify.Outbox
@@ -49,8 +54,11 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	if opts.RateLimit == 0 {
 		opts.RateLimit, opts.RateBurst = 20, 40
 	}
+	if opts.ClientRateLimit == 0 {
+		opts.ClientRateLimit, opts.ClientRateBurst = 10, 20
+	}
 	s := &Server{a: a, log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
-		limiter: newLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics(), outbox: opts.Outbox}
+		limiter: newLimiter(opts.RateLimit, opts.RateBurst), clients: newLimiter(opts.ClientRateLimit, opts.ClientRateBurst), metrics: newMetrics(), outbox: opts.Outbox}
 	s.routes()
 	return s
 }
@@ -140,9 +148,10 @@ func (r *statusRecorder) WriteHeader(code int) {
 }
 
 type metrics struct {
-	reg      *prometheus.Registry
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	reg           *prometheus.Registry
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	verifications *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -155,8 +164,11 @@ func newMetrics() *metrics {
 			Name: "epermit_http_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"route"}),
+		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "epermit_online_verifications_total", Help: "Online verifications by decision and failure code.",
+		}, []string{"decision", "code"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(),
+	m.reg.MustRegister(m.requests, m.duration, m.verifications, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

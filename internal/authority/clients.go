@@ -1,0 +1,156 @@
+package authority
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"slices"
+	"strings"
+
+	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/permit"
+)
+
+// Relying parties (verifiers and institutions) authenticate with an API key
+// the authority makes at registration and shows once. Keys are 32 random
+// bytes, so a plain SHA-256 is a safe way to store them: there is nothing
+// to guess that a slow hash would protect.
+
+// Categories of each client role.
+var clientCategories = map[string][]string{
+	store.RoleVerifier:    {"airline", "railway", "bus", "hotel", "other"},
+	store.RoleInstitution: {"bank", "telecom", "internet", "transport"},
+}
+
+// keyPrefixes make a key's role visible, e.g. in a leaked-secret scan.
+var keyPrefixes = map[string]string{store.RoleVerifier: "epv_", store.RoleInstitution: "epi_"}
+
+// ClientKinds lists the kinds a client of role may be registered as.
+func ClientKinds(role string) []string { return slices.Clone(clientCategories[role]) }
+
+func newClientKey(role string) (key string, hash []byte, shown string) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	key = keyPrefixes[role] + base64.RawURLEncoding.EncodeToString(b)
+	h := sha256.Sum256([]byte(key))
+	return key, h[:], key[:len(keyPrefixes[role])+6]
+}
+
+func checkClient(role, name, category string) error {
+	cats, ok := clientCategories[role]
+	if !ok {
+		return permit.Errorf(permit.ECodeInvalid, "unknown client role %q", role)
+	}
+	var ps []permit.Problem
+	if n := len([]rune(strings.TrimSpace(name))); n == 0 || n > 100 || name != strings.TrimSpace(name) {
+		ps = append(ps, permit.Problem{Field: "name", Code: "invalid", Reason: "1 to 100 characters, no leading or trailing spaces"})
+	}
+	if !slices.Contains(cats, category) {
+		ps = append(ps, permit.Problem{Field: "kind", Code: "invalid", Reason: "one of " + strings.Join(cats, ", ")})
+	}
+	if ps != nil {
+		return &permit.Error{Code: permit.ECodeInvalid, Message: "invalid " + role, Problems: ps}
+	}
+	return nil
+}
+
+// AddClient registers a verifier or an institution and returns it with its
+// API key, which is not kept and cannot be shown again.
+func (a *Authority) AddClient(ctx context.Context, role, name, category string) (*store.Client, string, error) {
+	if err := checkClient(role, name, category); err != nil {
+		return nil, "", err
+	}
+	key, hash, prefix := newClientKey(role)
+	c := &store.Client{Role: role, Name: name, Category: category, KeyHash: hash, KeyPrefix: prefix}
+	err := a.db.Update(ctx, func(tx *store.Tx) error {
+		c.CreatedAt = tx.Now()
+		if err := tx.AddClient(ctx, c); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, event(ctx, role+".add", clientSubject(c), map[string]string{"kind": category, "key": prefix}))
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return c, key, nil
+}
+
+func clientSubject(c *store.Client) string { return c.Role + ":" + c.Name }
+
+// Clients lists the clients of a role.
+func (a *Authority) Clients(ctx context.Context, role string) ([]store.Client, error) {
+	var cs []store.Client
+	err := a.db.View(ctx, func(tx *store.Tx) (err error) {
+		cs, err = tx.Clients(ctx, role)
+		return err
+	})
+	return cs, err
+}
+
+// RotateClientKey gives a client a new API key; the old one stops working
+// at once.
+func (a *Authority) RotateClientKey(ctx context.Context, role, name string) (string, error) {
+	key, hash, prefix := newClientKey(role)
+	err := a.db.Update(ctx, func(tx *store.Tx) error {
+		c, err := tx.ClientByName(ctx, role, name)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetClientKey(ctx, c.ID, hash, prefix); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, event(ctx, role+".rotate_key", clientSubject(c), map[string]string{"old": c.KeyPrefix, "key": prefix}))
+	})
+	if err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// SetClientDisabled disables a client (its key stops working) or enables it
+// again.
+func (a *Authority) SetClientDisabled(ctx context.Context, role, name string, disabled bool) error {
+	action := role + ".enable"
+	if disabled {
+		action = role + ".disable"
+	}
+	return a.db.Update(ctx, func(tx *store.Tx) error {
+		c, err := tx.ClientByName(ctx, role, name)
+		if err != nil {
+			return err
+		}
+		if c.Disabled() == disabled {
+			return nil
+		}
+		if err := tx.SetClientDisabled(ctx, c.ID, disabled); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, event(ctx, action, clientSubject(c), nil))
+	})
+}
+
+// AuthenticateClient returns the enabled client of the role whose API key
+// this is. Every failure is the same `unauthorized`, so the answer tells
+// nothing about which keys exist.
+func (a *Authority) AuthenticateClient(ctx context.Context, role, key string) (*store.Client, error) {
+	denied := permit.Errorf("unauthorized", "a valid %s API key is required", role)
+	if !strings.HasPrefix(key, keyPrefixes[role]) || len(key) > 100 {
+		return nil, denied
+	}
+	h := sha256.Sum256([]byte(key))
+	var c *store.Client
+	err := a.db.View(ctx, func(tx *store.Tx) (err error) {
+		c, err = tx.ClientByKeyHash(ctx, h[:])
+		return err
+	})
+	switch {
+	case permit.ErrorCode(err) == permit.ECodeNotFound:
+		return nil, denied
+	case err != nil:
+		return nil, err
+	case c.Role != role || c.Disabled():
+		return nil, denied
+	}
+	return c, nil
+}
