@@ -231,6 +231,27 @@ func TestStrictness(t *testing.T) {
 				return replace(es, keyCnf, coseKey(pt[1:33], appendBytes(nil, pt[33:])))
 			}))
 		}, ErrCBOR},
+		// x = 1 has no y on P-256 (1 - 3 + b is not a square mod p), so
+		// neither sign bit can be decompressed.
+		{"compressed cnf x with no point", func(t testing.TB) []byte {
+			x := make([]byte, 32)
+			x[31] = 1
+			return f.presentation(t, withClaims(t, good, func(es []rawEntry) []rawEntry {
+				return replace(es, keyCnf, coseKey(x, []byte{0xf5}))
+			}))
+		}, ErrCBOR},
+		{"compressed cnf x not below p", func(t testing.TB) []byte {
+			x := bytes.Repeat([]byte{0xff}, 32)
+			return f.presentation(t, withClaims(t, good, func(es []rawEntry) []rawEntry {
+				return replace(es, keyCnf, coseKey(x, []byte{0xf4}))
+			}))
+		}, ErrCBOR},
+		{"cnf y neither bytes nor bool", func(t testing.TB) []byte {
+			pt, _ := f.holder.PublicKey.Bytes()
+			return f.presentation(t, withClaims(t, good, func(es []rawEntry) []rawEntry {
+				return replace(es, keyCnf, coseKey(pt[1:33], []byte{0xf6})) // null
+			}))
+		}, ErrCBOR},
 		{"cnf of another curve", func(t testing.TB) []byte {
 			pt, _ := f.holder.PublicKey.Bytes()
 			k := coseKey(pt[1:33], appendBytes(nil, pt[33:]))

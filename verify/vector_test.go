@@ -123,7 +123,9 @@ func equalCodes(a, b []Code) bool {
 	return true
 }
 
-func readVectors(t *testing.T) vectorFile {
+func readVectors(t *testing.T) vectorFile { return readVectorsF(t) }
+
+func readVectorsF(t testing.TB) vectorFile {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "vectors.json"))
 	if err != nil {

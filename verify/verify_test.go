@@ -231,3 +231,27 @@ func TestTrustUpdater(t *testing.T) {
 		t.Error("NewTrustUpdater without a first list succeeded")
 	}
 }
+
+// FuzzVerify: any scanned text gets a decision without panicking; text the
+// parser refuses is `format`, and nothing unsigned is ever accepted.
+func FuzzVerify(f *testing.F) {
+	for _, c := range readVectorsF(f).Cases {
+		f.Add(c.Text)
+	}
+	f.Add("EP1:")
+	f.Add("")
+	trust, err := ParseTrustList(readVectorsF(f).JWKS, "vectors", vScan)
+	if err != nil {
+		f.Fatal(err)
+	}
+	v := New(trust, fixedStatus("valid"), Policy{Use: UseFlight})
+	f.Fuzz(func(t *testing.T, text string) {
+		r := v.Verify(context.Background(), text, vScan)
+		if _, err := credential.ParseQR(text); err != nil && r.Code != CodeFormat {
+			t.Fatalf("unparsable text gave %s %s", r.Decision, r.Code)
+		}
+		if r.Accepted() && (r.Credential == nil || r.Holder == nil) {
+			t.Fatalf("accepted without credential or holder data")
+		}
+	})
+}
