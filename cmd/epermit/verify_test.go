@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	stdpng "image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/epermit/epermit/internal/qrcode"
 )
 
 func TestVerifyCommand(t *testing.T) {
@@ -32,6 +37,16 @@ func TestVerifyCommand(t *testing.T) {
 	}))
 	defer authority.Close()
 	const at = "2026-12-01T03:00:10Z" // 10 s after the holder made the QR
+	png, _, err := qrcode.Render(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pngFile, blankFile := filepath.Join(t.TempDir(), "qr.png"), filepath.Join(t.TempDir(), "blank.png")
+	var blank bytes.Buffer
+	stdpng.Encode(&blank, image.NewGray(image.Rect(0, 0, 64, 64)))
+	if os.WriteFile(pngFile, png, 0o600) != nil || os.WriteFile(blankFile, blank.Bytes(), 0o600) != nil {
+		t.Fatal("cannot write the PNG files")
+	}
 
 	tests := []struct {
 		name     string
@@ -45,6 +60,10 @@ func TestVerifyCommand(t *testing.T) {
 		{"refused for border control", []string{"--trust", trust, "--use", "border", "--at", at, text}, exitFailure, "reject", "scope"},
 		{"a screenshot two minutes later", []string{"--trust", trust, "--at", "2026-12-01T03:02:10Z", text}, exitFailure, "reject", "stale_proof"},
 		{"garbage", []string{"--trust", trust, "--at", at, "hello"}, exitFailure, "reject", "format"},
+		{"from a PNG", []string{"--trust", trust, "--at", at, "--png", pngFile}, 0, "accept_with_warning", ""},
+		{"a PNG with no QR code", []string{"--trust", trust, "--at", at, "--png", blankFile}, exitFailure, "reject", "format"},
+		{"text and a PNG", []string{"--trust", trust, "--png", pngFile, text}, exitUsage, "", ""},
+		{"missing PNG", []string{"--trust", trust, "--png", "nonexistent.png"}, exitUsage, "", ""},
 		{"no trust list", []string{"--at", at, text}, exitUsage, "", ""},
 		{"two trust lists", []string{"--trust", trust, "--authority", authority.URL, text}, exitUsage, "", ""},
 		{"unknown use", []string{"--trust", trust, "--use", "ferry", text}, exitUsage, "", ""},
