@@ -41,6 +41,7 @@ type globals struct {
 	db        string
 	issuerID  string
 	publicURL string
+	statusURL string
 	logFormat string
 	logLevel  string
 	log       *slog.Logger
@@ -109,6 +110,7 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringVar(&g.db, "db", "", "database: a SQLite file path or a postgres:// URL (default DATA/epermit.db)")
 	f.StringVar(&g.issuerID, "issuer-id", "CN-NIA", "issuer id written into credentials")
 	f.StringVar(&g.publicURL, "public-url", "http://127.0.0.1:8080", "base URL the authority is reached at")
+	f.StringVar(&g.statusURL, "status-url", "", "base URL of status list URIs in credentials, e.g. a short host name (default --public-url)")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&g.faceMode, "face-mode", "officer", "real-person check: http (a face provider) or officer (review queue)")
@@ -183,7 +185,8 @@ func (g *globals) authority(ctx context.Context, migrate bool) (*authority.Autho
 		return nil, nil, err
 	}
 	cfg := authority.Config{IssuerID: g.issuerID, PublicURL: strings.TrimSuffix(g.publicURL, "/"),
-		FaceMode: g.faceMode, Demo: g.demo}
+		StatusURL: strings.TrimSuffix(g.statusURL, "/"),
+		FaceMode:  g.faceMode, Demo: g.demo}
 	switch {
 	case g.outbox != nil:
 		cfg.Notifier = g.outbox

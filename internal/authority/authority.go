@@ -39,6 +39,10 @@ type KeyStore interface {
 type Config struct {
 	IssuerID  string // the CWT "iss", default "CN-NIA"
 	PublicURL string // base URL the authority is reached at, e.g. https://epermit.example
+	// StatusURL is the base of status list URIs ({StatusURL}/s/{n}), which
+	// travel in every QR: a short host name keeps the QR small (spec §3).
+	// Default PublicURL.
+	StatusURL string
 	// Policy is the issuance policy; the zero value means DefaultPolicy.
 	Policy permit.Policy
 	// StatusListSize is the number of entries in a new status list
@@ -75,6 +79,9 @@ func New(db *store.DB, keys KeyStore, cfg Config, log *slog.Logger) (*Authority,
 	}
 	if err := cfg.Policy.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.StatusURL == "" {
+		cfg.StatusURL = cfg.PublicURL
 	}
 	if cfg.StatusListSize == 0 {
 		cfg.StatusListSize = 1 << 20

@@ -266,7 +266,7 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 }
 
 // StatusListURI is where status list n is published.
-func (a *Authority) StatusListURI(n int64) string { return fmt.Sprintf("%s/s/%d", a.cfg.PublicURL, n) }
+func (a *Authority) StatusListURI(n int64) string { return fmt.Sprintf("%s/s/%d", a.cfg.StatusURL, n) }
 
 // MyCredentials lists the applicant's e-permits, newest first, current or
 // not.

@@ -78,7 +78,7 @@ type storeStatus struct{ a *Authority }
 var errForeignList = errors.New("authority: not one of this authority's status lists")
 
 func (s storeStatus) Status(ctx context.Context, uri string, idx uint64, _ time.Time) (verify.Status, time.Duration, error) {
-	rest, ok := strings.CutPrefix(uri, s.a.cfg.PublicURL+"/s/")
+	rest, ok := strings.CutPrefix(uri, s.a.cfg.StatusURL+"/s/")
 	if !ok {
 		return 0, 0, errForeignList
 	}

@@ -156,3 +156,37 @@ func TestOnlineVerification(t *testing.T) {
 		}
 	})
 }
+
+// Status list URIs use the configured short status host, and the
+// authority still finds its own lists behind them.
+func TestStatusURL(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixtureN(t, db, authority.Config{StatusURL: "https://s.ep.test"}, 1)
+		gate, _, err := f.a.AddClient(ctx, store.RoleVerifier, "Gate", "railway")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := newDevice(t)
+		tp := f.recs[0].TravelPermits[0]
+		c, err := f.a.IssueAtCounter(ctx, tp.Type, tp.Number, permit.ReasonLost, &d.key.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := credential.ParseEPermit(c.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "https://s.ep.test/s/"; !strings.HasPrefix(e.Claims.Status.URI, want) {
+			t.Errorf("status URI %s; want it under %s", e.Claims.Status.URI, want)
+		}
+		// Accepted with no status_unknown warning: the entry was found.
+		p, err := credential.Present(c.Token, d.key, f.clock.now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.a.VerifyPresentation(ctx, gate, credential.EncodeQR(p), verify.UseFlight)
+		if err != nil || r.Decision != verify.Accept {
+			t.Errorf("VerifyPresentation = %+v, %v; want accept", r, err)
+		}
+	})
+}
