@@ -113,10 +113,10 @@ func (a agedStatus) Status(context.Context, string, uint64, time.Time) (Status, 
 	return a.s, a.age, nil
 }
 
-// trustOf is a trust list of the given issuer keys.
-func trustOf(t testing.TB, issuers ...*ecdsa.PrivateKey) *TrustList {
+// jwksOf is the JWK Set of the given issuer keys.
+func jwksOf(t testing.TB, issuers ...*ecdsa.PrivateKey) []byte {
 	t.Helper()
-	var set credential.JWKSet
+	set := credential.JWKSet{Keys: []credential.JWK{}}
 	for _, k := range issuers {
 		j, err := credential.NewJWK(&k.PublicKey)
 		if err != nil {
@@ -128,7 +128,13 @@ func trustOf(t testing.TB, issuers ...*ecdsa.PrivateKey) *TrustList {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := ParseTrustList(b, "test", vScan)
+	return b
+}
+
+// trustOf is a trust list of the given issuer keys.
+func trustOf(t testing.TB, issuers ...*ecdsa.PrivateKey) *TrustList {
+	t.Helper()
+	l, err := ParseTrustList(jwksOf(t, issuers...), "test", vScan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,18 +191,7 @@ func TestTrustUpdater(t *testing.T) {
 	}))
 	defer srv.Close()
 	serve := func(keys ...*ecdsa.PrivateKey) {
-		var set credential.JWKSet
-		for _, k := range keys {
-			j, err := credential.NewJWK(&k.PublicKey)
-			if err != nil {
-				t.Fatal(err)
-			}
-			set.Keys = append(set.Keys, j)
-		}
-		b, err := json.Marshal(set)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := jwksOf(t, keys...)
 		served.Store(&b)
 	}
 	kid := func(k *ecdsa.PrivateKey) string {

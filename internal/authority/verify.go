@@ -52,21 +52,17 @@ func (k keySet) Key(kid string) (*ecdsa.PublicKey, bool) { p, ok := k[kid]; retu
 
 // publishedKeys are the keys of the trust list the authority publishes.
 func (a *Authority) publishedKeys(ctx context.Context) (keySet, error) {
-	keys, err := a.Keys(ctx)
+	list, err := a.TrustList(ctx)
 	if err != nil {
 		return nil, err
 	}
 	set := keySet{}
-	now := a.now()
-	for _, k := range keys {
-		if !Published(k, now) {
-			continue
-		}
-		pub, err := parseSPKI(k.PublicKey)
+	for _, j := range list.Keys {
+		pub, err := j.PublicKey()
 		if err != nil {
 			return nil, err
 		}
-		set[k.Kid] = pub
+		set[j.Kid] = pub
 	}
 	return set, nil
 }
