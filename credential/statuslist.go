@@ -126,12 +126,14 @@ func (l *StatusList) Set(i uint64, v StatusValue) error {
 }
 
 // Compress returns the list as the draft's "lst": zlib (RFC 1950) at the
-// best compression, since lists are mostly zeros and are signed once per
-// change but downloaded by every verifier.
+// default level. BestCompression saves about 10% of the bytes but took 17
+// times as long on a 10M-entry list with 2% of entries set (2.2 s against
+// 0.13 s on the reference machine), and re-publishing must stay well under
+// a second.
 func (l *StatusList) Compress() ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(len(l.b)/64 + 64)
-	zw, err := zlib.NewWriterLevel(&buf, zlib.BestCompression)
+	zw, err := zlib.NewWriterLevel(&buf, zlib.DefaultCompression)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +175,13 @@ func DecompressStatusList(lst []byte) (*StatusList, error) {
 	if n == 0 {
 		return nil, statusErr("lst is an empty list")
 	}
-	return &StatusList{b: out.Bytes()}, nil
+	b := out.Bytes()
+	if cap(b) > len(b)+len(b)/8 {
+		// A verifier keeps lists for their ttl: keep exactly the list,
+		// not the buffer's growth room (up to twice as much).
+		b = bytes.Clone(b)
+	}
+	return &StatusList{b: b}, nil
 }
 
 // StatusListClaims are the claims of a status list token, in either form.
