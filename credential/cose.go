@@ -23,6 +23,7 @@ const (
 	hdrCrit      = 2
 	hdrKid       = 4
 	hdrCWTClaims = 15
+	hdrTyp       = 16 // RFC 9596: the content type of the whole COSE object
 )
 
 // sign1 is a COSE_Sign1 split into its parts, headers not yet interpreted.
@@ -34,10 +35,15 @@ type sign1 struct {
 	signature []byte
 }
 
-// readSign1 parses a tagged COSE_Sign1. Byte fields alias b.
-func readSign1(b []byte) (sign1, error) {
+// readSign1 parses a tagged COSE_Sign1 of at most maxCBORSize bytes. Byte
+// fields alias b.
+func readSign1(b []byte) (sign1, error) { return readSign1Limit(b, maxCBORSize) }
+
+// readSign1Limit is readSign1 with another size bound, for status list
+// tokens, whose payload grows with the list.
+func readSign1Limit(b []byte, limit int) (sign1, error) {
 	var s sign1
-	if len(b) > maxCBORSize {
+	if len(b) > limit {
 		return s, cborErr(ErrTooLong, "")
 	}
 	r := cborReader{b: b}
@@ -111,6 +117,7 @@ type protectedHeader struct {
 	alg    int64 // 0 (reserved in COSE) when absent or a text name
 	iat    int64 // CWT claim 6 in header 15 (RFC 9597)
 	hasIAT bool
+	typ    string // header 16 when it is text; "" when absent or a CoAP content format
 }
 
 // parseProtected parses the protected header bstr contents. crit is refused
@@ -150,6 +157,15 @@ func parseProtected(b []byte) (protectedHeader, error) {
 			return h, cborErr(ErrCBOR, "critical header parameters are not supported")
 		case k.major == majorUint && label == hdrCWTClaims:
 			if err := r.readHeaderClaims(&h); err != nil {
+				return h, err
+			}
+		case k.major == majorUint && label == hdrTyp:
+			if major, _, err := r.peek(); err == nil && major == majorText {
+				h.typ, err = r.readString()
+				if err != nil {
+					return h, err
+				}
+			} else if err := r.skip(); err != nil {
 				return h, err
 			}
 		default:

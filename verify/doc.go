@@ -5,5 +5,19 @@
 //
 // A verifier holds a TrustList, the authority's issuer keys (spec/formats.md
 // §1), loaded from a file shipped to the gate or fetched from
-// {authority}/.well-known/jwks.json and refreshed.
+// {authority}/.well-known/jwks.json and refreshed, and a StatusCache of the
+// authority's status lists (spec §5), fetched from the URI in each
+// credential's status claim, checked with the trust list and refreshed every
+// ttl:
+//
+//	trust, _ := verify.FetchTrustList(ctx, nil, "https://epermit.example")
+//	status := verify.NewStatusCache(trust, verify.StatusCacheOptions{})
+//	v, age, err := status.Status(ctx, ref.URI, ref.Idx, time.Now())
+//	switch {
+//	case errors.Is(err, verify.ErrStatusUnknown):
+//		// warning status_unknown: no fresh list; never treat as revoked
+//	case v == verify.StatusRevoked, v == verify.StatusSuspended:
+//		// refuse
+//	}
+//	_ = age // how old the list behind the answer is, to show at the gate
 package verify

@@ -97,7 +97,7 @@ func TestVectors(t *testing.T) {
 // fixedStatus is a status source whose every list says the same.
 type fixedStatus string
 
-func (s fixedStatus) Status(context.Context, string, uint64, time.Time) (Status, time.Duration, error) {
+func (s fixedStatus) Status(context.Context, string, uint64, time.Time) (StatusValue, time.Duration, error) {
 	switch s {
 	case "valid":
 		return StatusValid, time.Minute, nil

@@ -96,16 +96,6 @@ var messages = map[Code]string{
 // Message returns the code in words.
 func (c Code) Message() string { return messages[c] }
 
-// Status is a status list entry (spec §5).
-type Status uint8
-
-// Status values with bits = 2.
-const (
-	StatusValid     Status = 0
-	StatusRevoked   Status = 1
-	StatusSuspended Status = 2
-)
-
 // Keys finds trusted issuer keys by kid (base64url text). *TrustList and
 // *TrustUpdater are Keys.
 type Keys interface {
@@ -113,11 +103,11 @@ type Keys interface {
 }
 
 // StatusSource looks up a credential's status list entry as of now and says
-// how old the list it used is. Any failure to get a list it trusts must be
+// how old the list it used is; *StatusCache is one. Any failure to get a list it trusts must be
 // an error: the verifier turns errors into the warning status_unknown,
 // never into a rejection.
 type StatusSource interface {
-	Status(ctx context.Context, uri string, idx uint64, now time.Time) (Status, time.Duration, error)
+	Status(ctx context.Context, uri string, idx uint64, now time.Time) (StatusValue, time.Duration, error)
 }
 
 // Policy is how strict a verifier is.

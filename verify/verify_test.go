@@ -82,7 +82,7 @@ func TestMaxStatusAge(t *testing.T) {
 	trust := trustOf(t, issuer)
 	tests := []struct {
 		maxAge   time.Duration
-		status   Status
+		status   StatusValue
 		decision Decision
 		code     Code
 	}{
@@ -105,11 +105,11 @@ func TestMaxStatusAge(t *testing.T) {
 }
 
 type agedStatus struct {
-	s   Status
+	s   StatusValue
 	age time.Duration
 }
 
-func (a agedStatus) Status(context.Context, string, uint64, time.Time) (Status, time.Duration, error) {
+func (a agedStatus) Status(context.Context, string, uint64, time.Time) (StatusValue, time.Duration, error) {
 	return a.s, a.age, nil
 }
 

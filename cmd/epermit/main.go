@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -48,6 +49,8 @@ type globals struct {
 
 	faceMode, faceURL, faceToken string
 	smsURL, smsToken             string
+
+	statusTTL, statusValidity time.Duration
 
 	// Set by `epermit demo` before the authority is built.
 	demo   bool
@@ -118,9 +121,12 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringVar(&g.faceToken, "face-token", "", "face provider bearer token (prefer EPERMIT_FACE_TOKEN)")
 	f.StringVar(&g.smsURL, "sms-url", "", "SMS gateway URL for one-time codes")
 	f.StringVar(&g.smsToken, "sms-token", "", "SMS gateway bearer token (prefer EPERMIT_SMS_TOKEN)")
+	f.DurationVar(&g.statusTTL, "status-ttl", authority.DefaultStatusTTL, "ttl and HTTP max-age of published status lists")
+	f.DurationVar(&g.statusValidity, "status-validity", authority.DefaultStatusValidity, "exp − iat of published status lists (at most 24h)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g),
-		issueCmd(g), faceCmd(g), presentCmd(g), verifyCmd(), verifierCmd(g))
+		issueCmd(g), faceCmd(g), presentCmd(g), verifyCmd(), verifierCmd(g), revokeCmd(g), suspendCmd(g),
+		reinstateCmd(g))
 	return root
 }
 
@@ -186,7 +192,7 @@ func (g *globals) authority(ctx context.Context, migrate bool) (*authority.Autho
 	}
 	cfg := authority.Config{IssuerID: g.issuerID, PublicURL: strings.TrimSuffix(g.publicURL, "/"),
 		StatusURL: strings.TrimSuffix(g.statusURL, "/"),
-		FaceMode:  g.faceMode, Demo: g.demo}
+		FaceMode:  g.faceMode, Demo: g.demo, StatusTTL: g.statusTTL, StatusValidity: g.statusValidity}
 	switch {
 	case g.outbox != nil:
 		cfg.Notifier = g.outbox

@@ -9,17 +9,20 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/internal/store"
 )
 
 // run executes epermit with args in-process and returns its standard output.
@@ -176,5 +179,84 @@ func TestDemo(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("demo did not stop")
+	}
+}
+
+// An officer suspends, reinstates and revokes from the command line; the
+// status list in the store follows, and the audit log still checks.
+func TestRevocationCommands(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
+	for _, args := range [][]string{{"keys", "init"}, {"registry", "import", example}} {
+		if _, err := run(t, ctx, append(args, "--data", data)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pubFile := filepath.Join(t.TempDir(), "holder.pem")
+	os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600)
+	out, err := run(t, ctx, "issue", "--data", data, "--document-type", "hk", "--document-number", "H12345678",
+		"--reason", "lost", "--holder-key", pubFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(strings.TrimSpace(out))
+	ep, err := credential.ParseEPermit(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cti := hex.EncodeToString(ep.Claims.ID[:])
+	entry := func() int {
+		t.Helper()
+		db, err := store.Open(ctx, filepath.Join(data, "epermit.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		n, _ := strconv.ParseInt(ep.Claims.Status.URI[strings.LastIndex(ep.Claims.Status.URI, "/")+1:], 10, 64)
+		sl, err := db.LoadStatusList(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sl.Entries[int64(ep.Claims.Status.Idx)]
+	}
+
+	for _, tc := range []struct {
+		args  []string
+		out   string // prefix of the output; "" when the command must fail
+		usage bool   // the failure is a usage error
+		entry int
+	}{
+		{[]string{"suspend", "--cti", cti, "--reason", "inquiry"}, "suspended " + cti, false, 2},
+		{[]string{"suspend", "--cti", cti, "--reason", "inquiry"}, "", false, 2},
+		{[]string{"reinstate", "--cti", cti, "--reason", "cleared"}, "reinstated " + cti, false, 0},
+		{[]string{"reinstate", "--cti", cti, "--reason", "cleared"}, "", false, 0},
+		{[]string{"suspend", "--cti", "abc", "--reason", "x"}, "", true, 0},
+		{[]string{"revoke", "--cti", cti, "--document-type", "hk", "--document-number", "H12345678", "--reason", "x"}, "", true, 0},
+		{[]string{"revoke", "--document-type", "hk", "--reason", "x"}, "", true, 0},
+		{[]string{"revoke", "--document-type", "uk", "--document-number", "H12345678", "--reason", "x"}, "", true, 0},
+		{[]string{"revoke", "--cti", cti}, "", false, 0},
+		{[]string{"revoke", "--cti", cti, "--reason", " "}, "", false, 0},
+		{[]string{"revoke", "--document-type", "hk", "--document-number", "H12345678", "--reason", "card misused"}, "revoked " + cti, false, 1},
+		{[]string{"revoke", "--cti", cti, "--reason", "again"}, "", false, 1},
+		{[]string{"reinstate", "--cti", cti, "--reason", "mistake"}, "", false, 1},
+	} {
+		out, err := run(t, ctx, append(tc.args, "--data", data)...)
+		switch {
+		case tc.out != "" && (err != nil || !strings.HasPrefix(out, tc.out)):
+			t.Fatalf("%v = %q, %v; want %q", tc.args, out, err, tc.out)
+		case tc.out == "" && err == nil:
+			t.Fatalf("%v succeeded: %q", tc.args, out)
+		case tc.out == "" && tc.usage != errors.As(err, new(usageError)):
+			t.Fatalf("%v = %v; usage error %v", tc.args, err, tc.usage)
+		}
+		if got := entry(); got != tc.entry {
+			t.Fatalf("after %v the status entry is %d, want %d", tc.args, got, tc.entry)
+		}
+	}
+	if out, err := run(t, ctx, "audit", "verify", "--data", data); err != nil || !strings.HasPrefix(out, "ok: ") {
+		t.Fatalf("audit verify = %q, %v", out, err)
 	}
 }

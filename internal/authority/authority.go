@@ -48,6 +48,13 @@ type Config struct {
 	// StatusListSize is the number of entries in a new status list
 	// (default 1,048,576).
 	StatusListSize int64
+	// StatusTTL is the ttl of published status list tokens and their HTTP
+	// max-age (default DefaultStatusTTL, 5 minutes).
+	StatusTTL time.Duration
+	// StatusValidity is exp − iat of published status list tokens (default
+	// DefaultStatusValidity, 24 hours; at most RetiredKeyGrace, so that a
+	// token never outlives its key's place in the trust list).
+	StatusValidity time.Duration
 
 	Notifier  Notifier    // delivers one-time codes; required for proofing
 	FaceMode  string      // FaceHTTP, FaceOfficer or FaceDemo
@@ -66,6 +73,7 @@ type Authority struct {
 
 	signers sync.Map // key reference → crypto.Signer
 	replays replayCaches
+	pub     publisher
 }
 
 // New returns an Authority, after checking that the configuration is
@@ -85,6 +93,22 @@ func New(db *store.DB, keys KeyStore, cfg Config, log *slog.Logger) (*Authority,
 	}
 	if cfg.StatusListSize == 0 {
 		cfg.StatusListSize = 1 << 20
+	}
+	if cfg.StatusTTL == 0 {
+		cfg.StatusTTL = DefaultStatusTTL
+	}
+	if cfg.StatusValidity == 0 {
+		cfg.StatusValidity = DefaultStatusValidity
+	}
+	switch {
+	case cfg.StatusTTL < time.Second || cfg.StatusTTL%time.Second != 0:
+		return nil, errors.New("authority: the status list ttl must be whole seconds, at least 1")
+	case cfg.StatusValidity < 2*cfg.StatusTTL || cfg.StatusValidity%time.Second != 0:
+		// Tokens are re-signed at half their validity; under two ttls a
+		// verifier's copy could expire before its next fetch.
+		return nil, errors.New("authority: the status list validity must be whole seconds and at least twice the ttl")
+	case cfg.StatusValidity > RetiredKeyGrace:
+		return nil, fmt.Errorf("authority: the status list validity must not exceed %v, how long a retired key stays in the trust list", RetiredKeyGrace)
 	}
 	if cfg.FaceMode == "" {
 		cfg.FaceMode = FaceOfficer

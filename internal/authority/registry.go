@@ -122,6 +122,18 @@ func importRecord(ctx context.Context, tx *store.Tx, e *registry.Entry) (string,
 		if err := tx.SaveTravelPermit(ctx, rec.Person.ID, &rec.TravelPermits[i]); err != nil {
 			return "", nil, err
 		}
+		tp := rec.TravelPermits[i]
+		if why := registryRevocation(findPermit(old, tp.Key()), tp); why != "" {
+			// In the import's transaction: the card and the e-permits that
+			// stood in for it change together, or not at all. The person's
+			// lock waits for any issuance in flight, so none is missed.
+			if err := tx.LockPerson(ctx, rec.Person.ID); err != nil {
+				return "", nil, err
+			}
+			if _, err := revokeForPermit(ctx, tx, tp.Type, tp.Number, why, map[string]any{"cause": "registry"}); err != nil {
+				return "", nil, err
+			}
+		}
 	}
 	if rec.ResidencePermit != nil {
 		if err := tx.SaveResidencePermit(ctx, rec.Person.ID, rec.ResidencePermit); err != nil {

@@ -73,7 +73,7 @@ type storeStatus struct{ a *Authority }
 
 var errForeignList = errors.New("authority: not one of this authority's status lists")
 
-func (s storeStatus) Status(ctx context.Context, uri string, idx uint64, _ time.Time) (verify.Status, time.Duration, error) {
+func (s storeStatus) Status(ctx context.Context, uri string, idx uint64, _ time.Time) (verify.StatusValue, time.Duration, error) {
 	rest, ok := strings.CutPrefix(uri, s.a.cfg.StatusURL+"/s/")
 	if !ok {
 		return 0, 0, errForeignList
@@ -83,7 +83,7 @@ func (s storeStatus) Status(ctx context.Context, uri string, idx uint64, _ time.
 		return 0, 0, errForeignList
 	}
 	st, err := s.a.db.StatusEntry(ctx, list, int64(idx))
-	return verify.Status(st), 0, err
+	return verify.StatusValue(st), 0, err
 }
 
 // Portrait returns the portrait of an e-permit's holder to a verifier, for

@@ -1,0 +1,292 @@
+package verify
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/epermit/epermit/credential"
+)
+
+var t0 = time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC)
+
+// listServer is a fake authority publishing one status list. Its behaviour
+// can be changed between fetches; it counts requests.
+type listServer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	key      *ecdsa.PrivateKey // signs the tokens
+	list     *credential.StatusList
+	version  int
+	ttl      time.Duration
+	iat      time.Time
+	sub      string // "" means the list's own URL
+	fail     int    // an HTTP status to answer with instead
+	tamper   bool
+	ctype    string
+	requests int
+	notMod   int // 304 answers
+}
+
+func newListServer(t *testing.T, key *ecdsa.PrivateKey) *listServer {
+	t.Helper()
+	l, _ := credential.NewStatusList(1024)
+	l.Set(1, credential.StatusRevoked)
+	l.Set(2, credential.StatusSuspended)
+	l.Set(3, 3) // undefined in spec §5
+	s := &listServer{key: key, list: l, ttl: 5 * time.Minute, iat: t0, ctype: credential.StatusListCWTType}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *listServer) uri() string { return s.URL + "/s/1" }
+
+func (s *listServer) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+	if r.Header.Get("Accept") != credential.StatusListCWTType {
+		http.Error(w, "want the CWT form", http.StatusNotAcceptable)
+		return
+	}
+	if s.fail != 0 {
+		http.Error(w, "down", s.fail)
+		return
+	}
+	etag := `"` + strconv.Itoa(s.version) + `"`
+	if r.Header.Get("If-None-Match") == etag {
+		s.notMod++
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	sub := s.sub
+	if sub == "" {
+		sub = s.uri()
+	}
+	kid, _ := credential.KeyID(&s.key.PublicKey)
+	tok, err := credential.SignStatusListCWT(credential.StatusListClaims{Subject: sub, IssuedAt: s.iat,
+		Expiry: s.iat.Add(24 * time.Hour), TTL: s.ttl, List: s.list}, nil, kid, s.key)
+	if err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	if s.tamper {
+		tok[len(tok)-70] ^= 1 // inside the payload, before the 64-byte signature
+	}
+	w.Header().Set("Content-Type", s.ctype)
+	w.Header().Set("ETag", etag)
+	w.Write(tok)
+}
+
+func (s *listServer) set(fn func(s *listServer)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s)
+}
+
+func newKey(t *testing.T) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestStatusCacheLookups(t *testing.T) {
+	issuer := newKey(t)
+	srv := newListServer(t, issuer)
+	c := NewStatusCache(trustOf(t, issuer), StatusCacheOptions{Client: srv.Client()})
+	for _, tc := range []struct {
+		idx  uint64
+		want StatusValue
+		err  bool
+	}{
+		{0, StatusValid, false},
+		{1, StatusRevoked, false},
+		{2, StatusSuspended, false},
+		{3, 0, true},    // undefined value
+		{4096, 0, true}, // beyond the list
+		{1023, StatusValid, false},
+	} {
+		v, age, err := c.Status(context.Background(), srv.uri(), tc.idx, t0.Add(time.Minute))
+		if tc.err {
+			if !errors.Is(err, ErrStatusUnknown) {
+				t.Errorf("idx %d: %v, %v; want ErrStatusUnknown", tc.idx, v, err)
+			}
+			continue
+		}
+		if err != nil || v != tc.want || age != 0 {
+			t.Errorf("idx %d = %v, age %v, %v; want %v", tc.idx, v, age, err, tc.want)
+		}
+	}
+	if srv.requests != 1 {
+		t.Errorf("%d fetches for lookups within one ttl, want 1", srv.requests)
+	}
+}
+
+// Every failure is "unknown", never "revoked": the index asked for is the
+// revoked entry, so a wrong answer would show.
+func TestStatusCacheUnknown(t *testing.T) {
+	issuer := newKey(t)
+	for _, tc := range []struct {
+		name  string
+		setup func(s *listServer)
+		trust func(t *testing.T) *TrustList
+		opts  StatusCacheOptions
+	}{
+		{name: "tampered token", setup: func(s *listServer) { s.tamper = true }},
+		{name: "unknown kid", setup: func(s *listServer) { s.key = newKey(t) }},
+		{name: "server error", setup: func(s *listServer) { s.fail = 503 }},
+		{name: "not found", setup: func(s *listServer) { s.fail = 404 }},
+		{name: "another list's token", setup: func(s *listServer) { s.sub = "https://epermit.test/s/2" }},
+		{name: "wrong content type", setup: func(s *listServer) { s.ctype = "application/json" }},
+		{name: "expired token", setup: func(s *listServer) { s.iat = t0.Add(-25 * time.Hour) }},
+		{name: "response over the bound", opts: StatusCacheOptions{MaxResponse: 40}},
+		{name: "no trust list", trust: func(t *testing.T) *TrustList { return nil }},
+		{name: "empty trust list", trust: func(t *testing.T) *TrustList { return trustOf(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newListServer(t, issuer)
+			if tc.setup != nil {
+				srv.set(tc.setup)
+			}
+			trust := trustOf(t, issuer)
+			if tc.trust != nil {
+				trust = tc.trust(t)
+			}
+			tc.opts.Client = srv.Client()
+			c := NewStatusCache(trust, tc.opts)
+			v, _, err := c.Status(context.Background(), srv.uri(), 1, t0.Add(time.Minute))
+			if !errors.Is(err, ErrStatusUnknown) {
+				t.Fatalf("= %v, %v; want ErrStatusUnknown", v, err)
+			}
+		})
+	}
+	t.Run("unreachable", func(t *testing.T) {
+		srv := newListServer(t, issuer)
+		uri := srv.uri()
+		srv.Close()
+		c := NewStatusCache(trustOf(t, issuer), StatusCacheOptions{})
+		if _, _, err := c.Status(context.Background(), uri, 1, t0); !errors.Is(err, ErrStatusUnknown) {
+			t.Fatalf("unreachable = %v", err)
+		}
+	})
+}
+
+func TestStatusCacheFreshness(t *testing.T) {
+	issuer := newKey(t)
+	ctx := context.Background()
+
+	t.Run("a change shows within one ttl", func(t *testing.T) {
+		srv := newListServer(t, issuer)
+		c := NewStatusCache(trustOf(t, issuer), StatusCacheOptions{Client: srv.Client()})
+		if v, _, err := c.Status(ctx, srv.uri(), 10, t0); err != nil || v != StatusValid {
+			t.Fatalf("before = %v, %v", v, err)
+		}
+		srv.set(func(s *listServer) { s.list.Set(10, credential.StatusRevoked); s.version++ })
+		if v, age, err := c.Status(ctx, srv.uri(), 10, t0.Add(4*time.Minute)); err != nil || v != StatusValid || age != 4*time.Minute {
+			t.Fatalf("within the ttl = %v, %v, %v; want the cached valid", v, age, err)
+		}
+		if v, age, err := c.Status(ctx, srv.uri(), 10, t0.Add(5*time.Minute)); err != nil || v != StatusRevoked || age != 0 {
+			t.Fatalf("at the ttl = %v, %v, %v; want revoked, fetched now", v, age, err)
+		}
+		if srv.requests != 2 {
+			t.Errorf("%d fetches, want 2", srv.requests)
+		}
+	})
+
+	t.Run("unchanged list: 304 renews the copy", func(t *testing.T) {
+		srv := newListServer(t, issuer)
+		c := NewStatusCache(trustOf(t, issuer), StatusCacheOptions{Client: srv.Client()})
+		c.Status(ctx, srv.uri(), 1, t0)
+		v, age, err := c.Status(ctx, srv.uri(), 1, t0.Add(6*time.Minute))
+		if err != nil || v != StatusRevoked || age != 0 || srv.notMod != 1 {
+			t.Fatalf("after a 304 = %v, %v, %v, %d 304s", v, age, err, srv.notMod)
+		}
+		if a, ok := c.Age(srv.uri(), t0.Add(7*time.Minute)); !ok || a != time.Minute {
+			t.Fatalf("Age = %v, %v", a, ok)
+		}
+	})
+
+	t.Run("stale list is unknown", func(t *testing.T) {
+		srv := newListServer(t, issuer)
+		c := NewStatusCache(trustOf(t, issuer), StatusCacheOptions{Client: srv.Client()})
+		if _, _, err := c.Status(ctx, srv.uri(), 1, t0); err != nil {
+			t.Fatal(err)
+		}
+		srv.set(func(s *listServer) { s.fail = 502 })
+		v, age, err := c.Status(ctx, srv.uri(), 1, t0.Add(5*time.Minute+time.Second))
+		if !errors.Is(err, ErrStatusUnknown) || age != 5*time.Minute+time.Second {
+			t.Fatalf("past the ttl with the server down = %v, %v, %v", v, age, err)
+		}
+		infos := c.Lists(t0.Add(6 * time.Minute))
+		if len(infos) != 1 || infos[0].Usable || infos[0].Age != 6*time.Minute || infos[0].Entries != 1024 {
+			t.Fatalf("Lists = %+v", infos)
+		}
+	})
+
+	t.Run("configured max age rides out an outage", func(t *testing.T) {
+		srv := newListServer(t, issuer)
+		c := NewStatusCache(trustOf(t, issuer), StatusCacheOptions{Client: srv.Client(), MaxAge: time.Hour})
+		c.Status(ctx, srv.uri(), 1, t0)
+		srv.set(func(s *listServer) { s.fail = 502 })
+		if v, age, err := c.Status(ctx, srv.uri(), 1, t0.Add(30*time.Minute)); err != nil || v != StatusRevoked || age != 30*time.Minute {
+			t.Fatalf("within max age = %v, %v, %v", v, age, err)
+		}
+		if _, _, err := c.Status(ctx, srv.uri(), 1, t0.Add(time.Hour)); !errors.Is(err, ErrStatusUnknown) {
+			t.Fatalf("at max age = %v", err)
+		}
+	})
+
+	t.Run("a stricter max age refreshes sooner", func(t *testing.T) {
+		srv := newListServer(t, issuer)
+		c := NewStatusCache(trustOf(t, issuer), StatusCacheOptions{Client: srv.Client(), MaxAge: time.Minute})
+		c.Status(ctx, srv.uri(), 1, t0)
+		c.Status(ctx, srv.uri(), 1, t0.Add(61*time.Second))
+		if srv.requests != 2 {
+			t.Fatalf("%d fetches, want 2", srv.requests)
+		}
+	})
+
+	t.Run("failed fetches back off", func(t *testing.T) {
+		srv := newListServer(t, issuer)
+		srv.set(func(s *listServer) { s.fail = 503 })
+		c := NewStatusCache(trustOf(t, issuer), StatusCacheOptions{Client: srv.Client(), RetryAfter: 10 * time.Second})
+		for i := range 5 {
+			c.Status(ctx, srv.uri(), 1, t0.Add(time.Duration(i)*time.Second))
+		}
+		if srv.requests != 1 {
+			t.Fatalf("%d fetches within RetryAfter, want 1", srv.requests)
+		}
+		srv.set(func(s *listServer) { s.fail = 0 })
+		if v, _, err := c.Status(ctx, srv.uri(), 1, t0.Add(10*time.Second)); err != nil || v != StatusRevoked {
+			t.Fatalf("after RetryAfter = %v, %v", v, err)
+		}
+	})
+
+	t.Run("concurrent lookups share one fetch", func(t *testing.T) {
+		srv := newListServer(t, issuer)
+		c := NewStatusCache(trustOf(t, issuer), StatusCacheOptions{Client: srv.Client()})
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				if v, _, err := c.Status(ctx, srv.uri(), 2, t0); err != nil || v != StatusSuspended {
+					t.Errorf("= %v, %v", v, err)
+				}
+			})
+		}
+		wg.Wait()
+		if srv.requests != 1 {
+			t.Fatalf("%d fetches, want 1", srv.requests)
+		}
+	})
+}
