@@ -66,7 +66,7 @@ type StatusCacheOptions struct {
 // fetch.
 type StatusCache struct {
 	opts  StatusCacheOptions
-	trust atomic.Pointer[TrustList]
+	trust atomic.Pointer[keysBox]
 	mu    sync.Mutex
 	lists map[string]*statusEntry
 }
@@ -84,8 +84,12 @@ type cachedList struct {
 	etag    string
 }
 
-// NewStatusCache returns an empty cache that trusts the keys of trust.
-func NewStatusCache(trust *TrustList, opts StatusCacheOptions) *StatusCache {
+// keysBox lets an interface value live in an atomic.Pointer.
+type keysBox struct{ Keys }
+
+// NewStatusCache returns an empty cache that trusts the keys of trust: a
+// *TrustList, or a *TrustUpdater to follow key rotations.
+func NewStatusCache(trust Keys, opts StatusCacheOptions) *StatusCache {
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: DefaultStatusFetchTimeout}
 	}
@@ -96,13 +100,13 @@ func NewStatusCache(trust *TrustList, opts StatusCacheOptions) *StatusCache {
 		opts.RetryAfter = DefaultStatusRetryAfter
 	}
 	c := &StatusCache{opts: opts, lists: map[string]*statusEntry{}}
-	c.trust.Store(trust)
+	c.trust.Store(&keysBox{trust})
 	return c
 }
 
 // SetTrustList replaces the trust list used to check lists fetched from now
 // on (lists already cached were checked when fetched).
-func (c *StatusCache) SetTrustList(trust *TrustList) { c.trust.Store(trust) }
+func (c *StatusCache) SetTrustList(trust Keys) { c.trust.Store(&keysBox{trust}) }
 
 func (c *StatusCache) entry(uri string) *statusEntry {
 	c.mu.Lock()
@@ -189,7 +193,7 @@ func (c *StatusCache) refresh(ctx context.Context, e *statusEntry, uri string, n
 // fetch GETs the CWT form of the list, conditionally when a copy is held.
 func (c *StatusCache) fetch(ctx context.Context, uri string, old *cachedList, now time.Time) (*cachedList, error) {
 	trust := c.trust.Load()
-	if trust == nil {
+	if trust == nil || trust.Keys == nil {
 		return nil, errors.New("no trust list")
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)

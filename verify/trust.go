@@ -76,6 +76,9 @@ func FetchTrustList(ctx context.Context, client *http.Client, authorityURL strin
 
 // Key returns the issuer key with the given kid (base64url text).
 func (t *TrustList) Key(kid string) (*ecdsa.PublicKey, bool) {
+	if t == nil {
+		return nil, false // no list: no key is trusted
+	}
 	k, ok := t.keys[kid]
 	return k, ok
 }

@@ -19,8 +19,9 @@ import (
 // parties use, and prints the result as JSON.
 func verifyCmd() *cobra.Command {
 	var use, trustFile, authorityURL, at, pngFile string
+	var offline bool
 	cmd := &cobra.Command{
-		Use:   "verify [--use flight|train|border] (--trust FILE | --authority URL) [--at RFC3339] (TEXT | --png FILE)",
+		Use:   "verify [--use flight|train|border] (--trust FILE | --authority URL) [--offline] [--at RFC3339] (TEXT | --png FILE)",
 		Short: "Verify an EP1 presentation as a gate would; exit 0 accepted, 1 rejected",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -53,24 +54,26 @@ func verifyCmd() *cobra.Command {
 			}
 			ctx := cmd.Context()
 			client := &http.Client{Timeout: 10 * time.Second}
-			var keys verify.Keys
+			var trust *verify.TrustList
 			switch {
 			case (trustFile == "") == (authorityURL == ""):
 				return usageError{errors.New("give exactly one of --trust FILE and --authority URL")}
 			case trustFile != "":
-				l, err := verify.LoadTrustList(trustFile)
-				if err != nil {
+				if trust, err = verify.LoadTrustList(trustFile); err != nil {
 					return usageError{err}
 				}
-				keys = l
 			default:
-				l, err := verify.FetchTrustList(ctx, client, authorityURL)
-				if err != nil {
+				if trust, err = verify.FetchTrustList(ctx, client, authorityURL); err != nil {
 					return err
 				}
-				keys = l
 			}
-			v := verify.New(keys, nil, verify.Policy{Use: u})
+			// The status list is fetched from the URI in the credential; a
+			// list that cannot be had is a warning, never a rejection.
+			var status verify.StatusSource
+			if !offline {
+				status = verify.NewStatusCache(trust, verify.StatusCacheOptions{Client: client})
+			}
+			v := verify.New(trust, status, verify.Policy{Use: u})
 			r := v.Verify(ctx, text, now)
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
@@ -88,6 +91,7 @@ func verifyCmd() *cobra.Command {
 	f.StringVar(&use, "use", "flight", "what the holder is checked for: flight, train or border")
 	f.StringVar(&trustFile, "trust", "", "trust list (JWK Set) file")
 	f.StringVar(&authorityURL, "authority", "", "authority base URL to fetch the trust list and status lists from")
+	f.BoolVar(&offline, "offline", false, "do not fetch the status list (the result warns status_unknown)")
 	f.StringVar(&pngFile, "png", "", "read the QR code from a PNG image instead of TEXT")
 	f.StringVar(&at, "at", "", "verify as of this time (RFC 3339; default now)")
 	return cmd

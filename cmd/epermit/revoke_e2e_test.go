@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/internal/web"
+)
+
+// An officer's revoke, suspend and reinstate, made with the CLI against the
+// store a running server uses, reach a gate through the status list the
+// gate fetches: a presentation made before the change verifies as revoked
+// or suspended after it.
+func TestRevocationReachesTheGate(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
+	if _, err := run(t, ctx, "keys", "init", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, ctx, "registry", "import", example, "--data", data); err != nil {
+		t.Fatal(err)
+	}
+
+	// The server, on the same data, at a URL known before it starts so that
+	// credentials point their status lists at it.
+	srv := httptest.NewUnstartedServer(nil)
+	url := "http://" + srv.Listener.Addr().String()
+	g := &globals{data: data, publicURL: url, logFormat: "text", logLevel: "error"}
+	if err := g.setup(&strings.Builder{}); err != nil {
+		t.Fatal(err)
+	}
+	a, closeStore, err := g.authority(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	srv.Config.Handler = web.New(a, slog.New(slog.DiscardHandler), web.Options{RateLimit: 1000, RateBurst: 1000})
+	srv.Start()
+	defer srv.Close()
+
+	priv, pub := holderKeyFiles(t, t.TempDir(), "holder")
+	cred := filepath.Join(t.TempDir(), "cred.cose")
+	if _, err := run(t, ctx, "issue", "--data", data, "--public-url", url, "--document-type", "hk",
+		"--document-number", "H12345678", "--reason", "lost", "--holder-key", pub, "--out", cred); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	text, err := run(t, ctx, "present", "--credential", cred, "--holder-key", priv, "--at", now.Format(time.RFC3339))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = strings.TrimSpace(text)
+	pr, err := credential.ParseQR(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cti := hex.EncodeToString(pr.Credential.Claims.ID[:])
+
+	// Each verify run is a fresh gate: it fetches the trust list and the
+	// status list anew, as a gate does once its copy is older than the ttl.
+	gate := func(wantExit int, wantDecision, wantCode string) {
+		t.Helper()
+		out, err := run(t, ctx, "verify", "--authority", url, "--use", "train", "--at", now.Add(5*time.Second).Format(time.RFC3339), text)
+		var r struct {
+			Decision string   `json:"decision"`
+			Code     string   `json:"code"`
+			Warnings []string `json:"warnings"`
+		}
+		if jerr := json.Unmarshal([]byte(out), &r); jerr != nil {
+			t.Fatalf("output %q: %v", out, jerr)
+		}
+		if exitCodeOf(err) != wantExit || r.Decision != wantDecision || r.Code != wantCode || len(r.Warnings) != 0 {
+			t.Fatalf("verify: exit %d, %+v; want exit %d, %s %s and no warnings", exitCodeOf(err), r, wantExit, wantDecision, wantCode)
+		}
+	}
+	officer := func(args ...string) {
+		t.Helper()
+		if _, err := run(t, ctx, append(args, "--data", data, "--cti", cti, "--reason", "test")...); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	gate(0, "accept", "")
+	officer("suspend")
+	gate(exitFailure, "reject", "suspended")
+	officer("reinstate")
+	gate(0, "accept", "")
+	officer("revoke")
+	gate(exitFailure, "reject", "revoked")
+}
