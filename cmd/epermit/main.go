@@ -118,7 +118,7 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringVar(&g.smsToken, "sms-token", "", "SMS gateway bearer token (prefer EPERMIT_SMS_TOKEN)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g),
-		issueCmd(g), faceCmd(g), presentCmd(g), verifyCmd(), verifierCmd(g))
+		issueCmd(g), faceCmd(g), presentCmd(g), verifyCmd(), verifierCmd(g), institutionCmd(g), linkageCmd(g))
 	return root
 }
 
