@@ -35,8 +35,8 @@ var (
 // FormatError is a presentation or credential that fails spec §4 checks 1–3.
 // Check says which (1 prefix, 2 base45, 3 CBOR); all map to code `format`.
 type FormatError struct {
-	Check int    // spec §4 check number: 1, 2 or 3
-	Kind  error  // one of ErrPrefix, ErrBase45, ErrCBOR, ErrTooLong, ErrIndefiniteLength, ErrDuplicateKey, ErrTooDeep
+	Check int    // spec §4 check number: 1, 2 or 3; 0 for an SD-JWT (spec §6)
+	Kind  error  // one of ErrPrefix, ErrBase45, ErrCBOR, ErrTooLong, ErrIndefiniteLength, ErrDuplicateKey, ErrTooDeep, ErrSDJWT
 	Msg   string // what exactly was wrong, for logs
 }
 
@@ -45,6 +45,9 @@ func (e *FormatError) Error() string {
 	s := e.Kind.Error()
 	if e.Msg != "" {
 		s += ": " + e.Msg
+	}
+	if e.Check == 0 { // SD-JWT failures belong to no spec §4 check
+		return s
 	}
 	return s + " (check " + strconv.Itoa(e.Check) + ")"
 }

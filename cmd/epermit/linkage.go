@@ -1,0 +1,259 @@
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/keys"
+	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/permit"
+	"github.com/epermit/epermit/verify"
+)
+
+// institutionCmd manages the institutions (banks, telecoms, internet
+// services, transport) that call the linkage check API.
+func institutionCmd(g *globals) *cobra.Command {
+	return clientCmd(g, store.RoleInstitution, authority.ClientKinds(store.RoleInstitution))
+}
+
+// linkageCmd groups the linkage proof tools: counter issuance, the holder's
+// presentation, an institution's verification and the lookup of an
+// institution's check by its reference.
+func linkageCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "linkage", Short: "Permit linkage proofs (SD-JWT VC): issue, present, verify, look up checks"}
+	cmd.AddCommand(linkageIssueCmd(g), linkagePresentCmd(), linkageVerifyCmd(), linkageLookupCmd(g))
+	return cmd
+}
+
+func linkageIssueCmd(g *globals) *cobra.Command {
+	var docType, number, holderKey, out string
+	cmd := &cobra.Command{
+		Use:   "issue --document-type hk|mo|tw --document-number N --holder-key PUB.pem [--out FILE]",
+		Short: "Issue a linkage proof at the counter (same rules and audit as online)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if docType == "" || number == "" || holderKey == "" {
+				return usageError{errors.New("--document-type, --document-number and --holder-key are required")}
+			}
+			t, err := permit.ParseDocumentType(docType)
+			if err != nil {
+				return usageError{err}
+			}
+			pem, err := os.ReadFile(holderKey)
+			if err != nil {
+				return usageError{err}
+			}
+			pub, err := keys.ParsePublicKey(pem)
+			if err != nil {
+				return usageError{fmt.Errorf("--holder-key: %w", err)}
+			}
+			a, closeStore, err := g.authority(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			c, err := a.IssueLinkageAtCounter(cliContext(cmd), t, number, pub)
+			if err != nil {
+				describe(cmd.ErrOrStderr(), err)
+				return err
+			}
+			id := hex.EncodeToString(c.ID)
+			if out == "" {
+				fmt.Fprintln(cmd.OutOrStdout(), string(c.Token))
+				return nil
+			}
+			if err := os.WriteFile(out, append(c.Token, '\n'), 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "linkage proof %s written to %s, valid until %s; printable result: %s/linkage/%s\n",
+				id, out, c.ExpiresAt.In(permit.ChinaTime).Format("2006-01-02 15:04 MST"), a.Config().PublicURL, id)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&docType, "document-type", "", "hk, mo or tw (required)")
+	f.StringVar(&number, "document-number", "", "the travel permit number as printed (required)")
+	f.StringVar(&holderKey, "holder-key", "", "the holder's device public key, PEM (required)")
+	f.StringVar(&out, "out", "", "write the SD-JWT to FILE instead of printing it")
+	return cmd
+}
+
+func linkagePresentCmd() *cobra.Command {
+	var credFile, holderKey, aud, nonce, disclose, at string
+	cmd := &cobra.Command{
+		Use:   "present --credential FILE --holder-key KEY.pem --aud A --nonce N --disclose CLAIM[,CLAIM…]",
+		Short: "Build a linkage presentation (SD-JWT+KB) disclosing the named claims to one institution",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if credFile == "" || holderKey == "" || aud == "" || nonce == "" || disclose == "" {
+				return usageError{errors.New("--credential, --holder-key, --aud, --nonce and --disclose are required")}
+			}
+			when := time.Now()
+			if at != "" {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return usageError{fmt.Errorf("--at: %w", err)}
+				}
+				when = t
+			}
+			b, err := os.ReadFile(credFile)
+			if err != nil {
+				return usageError{err}
+			}
+			sd := strings.TrimSpace(string(b))
+			s, err := credential.ParseSDJWT(sd)
+			if err != nil {
+				return usageError{fmt.Errorf("--credential %s: %w", credFile, err)}
+			}
+			pem, err := os.ReadFile(holderKey)
+			if err != nil {
+				return usageError{err}
+			}
+			priv, err := keys.ParsePrivateKey(pem)
+			if err != nil {
+				return usageError{fmt.Errorf("--holder-key: %w", err)}
+			}
+			if !priv.PublicKey.Equal(s.Holder) {
+				return errors.New("the holder key is not the linkage proof's device key (cnf): no institution would accept it")
+			}
+			claims := strings.Split(disclose, ",")
+			for _, c := range claims {
+				if !containsString(credential.LinkageClaimNames, c) {
+					return usageError{fmt.Errorf("--disclose: unknown claim %q (one of %s)", c, strings.Join(credential.LinkageClaimNames, ", "))}
+				}
+			}
+			pres, err := credential.PresentLinkage(sd, claims, priv, aud, nonce, when)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), pres)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&credFile, "credential", "", "the linkage proof as issued (SD-JWT text file)")
+	f.StringVar(&holderKey, "holder-key", "", "the holder's device private key, PEM")
+	f.StringVar(&aud, "aud", "", "the institution's id, as it gave it")
+	f.StringVar(&nonce, "nonce", "", "the institution's challenge")
+	f.StringVar(&disclose, "disclose", "", "claims to disclose, comma-separated: "+strings.Join(credential.LinkageClaimNames, ","))
+	f.StringVar(&at, "at", "", "make the presentation as of this time (RFC 3339; default now)")
+	return cmd
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// linkageVerifyCmd checks a linkage presentation as an institution would,
+// with the verify library, and prints the result as JSON: exit 0 accepted,
+// 1 rejected, 2 usage.
+func linkageVerifyCmd() *cobra.Command {
+	var aud, nonce, trustFile, authorityURL, at, require string
+	cmd := &cobra.Command{
+		Use:   "verify --aud A --nonce N (--trust FILE | --authority URL) [--require CLAIM,…] [--at RFC3339] (TEXT | FILE)",
+		Short: "Verify a linkage presentation as an institution would; exit 0 accepted, 1 rejected",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if aud == "" || nonce == "" {
+				return usageError{errors.New("--aud and --nonce are required")}
+			}
+			now := time.Now()
+			if at != "" {
+				var err error
+				if now, err = time.Parse(time.RFC3339, at); err != nil {
+					return usageError{fmt.Errorf("--at: %w", err)}
+				}
+			}
+			// TEXT, or a file holding it: presentations start with a JWT
+			// ("eyJ"), which no sensible file name does.
+			text := strings.TrimSpace(args[0])
+			if !strings.HasPrefix(text, "eyJ") {
+				b, err := os.ReadFile(args[0])
+				if err != nil {
+					return usageError{err}
+				}
+				text = strings.TrimSpace(string(b))
+			}
+			ctx := cmd.Context()
+			client := &http.Client{Timeout: 10 * time.Second}
+			var keys verify.Keys
+			switch {
+			case (trustFile == "") == (authorityURL == ""):
+				return usageError{errors.New("give exactly one of --trust FILE and --authority URL")}
+			case trustFile != "":
+				l, err := verify.LoadTrustList(trustFile)
+				if err != nil {
+					return usageError{err}
+				}
+				keys = l
+			default:
+				l, err := verify.FetchTrustList(ctx, client, authorityURL)
+				if err != nil {
+					return err
+				}
+				keys = l
+			}
+			var required []string
+			if require != "" {
+				required = strings.Split(require, ",")
+			}
+			r := verify.VerifyLinkage(ctx, keys, nil, text, verify.LinkagePolicy{Audience: aud, Nonce: nonce, Required: required}, now)
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+			if !r.Accepted() {
+				return exitError{exitFailure}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&aud, "aud", "", "this institution's id, which the presentation must be made for")
+	f.StringVar(&nonce, "nonce", "", "the challenge this institution gave the holder")
+	f.StringVar(&trustFile, "trust", "", "trust list (JWK Set) file")
+	f.StringVar(&authorityURL, "authority", "", "authority base URL to fetch the trust list from")
+	f.StringVar(&require, "require", "", "claims that must be disclosed, comma-separated")
+	f.StringVar(&at, "at", "", "verify as of this time (RFC 3339; default now)")
+	return cmd
+}
+
+func linkageLookupCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "lookup REFERENCE",
+		Short: "Show an institution's linkage check by its reference (LC-…), from the audit log",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, closeStore, err := g.authority(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			rec, err := a.LinkageCheckByReference(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			return enc.Encode(rec)
+		},
+	}
+}

@@ -1,0 +1,106 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"encoding/hex"
+	"html/template"
+	"net/http"
+
+	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/qrcode"
+	"github.com/epermit/epermit/permit"
+)
+
+// The printable linkage result (关联查询结果): a page a holder prints or shows
+// and an institution checks online by scanning its QR code.
+//
+// Design: the page's address is {public-url}/linkage/{id}, where id is the
+// linkage proof's 128-bit random credential id. The id is a capability, as
+// the check code of a paper certificate is: whoever holds the paper may see
+// the result, and nobody can guess one. No personal data is in the URL; the
+// server logs route patterns, not paths; pages are no-store and sent with
+// Referrer-Policy no-referrer. Personal data is shown only while the proof
+// is valid, so revoking the proof (or its expiry) ends the paper's
+// validity too. The QR code is a separate image, since the server's CSP
+// allows no data: URIs and no inline styles or scripts.
+
+//go:embed templates/linkage
+var linkageFS embed.FS
+
+var linkageTemplate = template.Must(template.ParseFS(linkageFS, "templates/linkage/result.html"))
+
+func (s *Server) linkagePageRoutes() {
+	s.mux.HandleFunc("GET /linkage/print.css", s.linkageCSS)
+	s.mux.HandleFunc("GET /linkage/{id}", s.linkagePage)
+	s.mux.HandleFunc("GET /linkage/{id}/qr.png", s.linkageQR)
+}
+
+// linkageResult looks up the result named by the request's {id}.
+func (s *Server) linkageResult(w http.ResponseWriter, r *http.Request) (*authority.LinkageResult, bool) {
+	id, err := hex.DecodeString(r.PathValue("id"))
+	var res *authority.LinkageResult
+	if err != nil || len(id) != 16 {
+		err = permit.Errorf(permit.ECodeNotFound, "no such linkage result")
+	} else {
+		res, err = s.a.LinkageResultByID(r.Context(), id)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return nil, false
+	}
+	return res, true
+}
+
+type linkagePageData struct {
+	*authority.LinkageResult
+	URL          string
+	DocumentName string
+}
+
+var documentNames = map[string]string{
+	"hk": "港澳居民来往内地通行证（香港） / Home Return Permit (Hong Kong)",
+	"mo": "港澳居民来往内地通行证（澳门） / Home Return Permit (Macau)",
+	"tw": "台湾居民来往大陆通行证 / Mainland Travel Permit for Taiwan Residents",
+}
+
+func (s *Server) linkagePage(w http.ResponseWriter, r *http.Request) {
+	res, ok := s.linkageResult(w, r)
+	if !ok {
+		return
+	}
+	d := linkagePageData{LinkageResult: res, URL: s.a.Config().PublicURL + "/linkage/" + res.ID,
+		DocumentName: documentNames[res.TravelPermitType]}
+	var buf bytes.Buffer
+	if err := linkageTemplate.Execute(&buf, d); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Robots-Tag", "noindex")
+	buf.WriteTo(w)
+}
+
+func (s *Server) linkageQR(w http.ResponseWriter, r *http.Request) {
+	res, ok := s.linkageResult(w, r)
+	if !ok {
+		return
+	}
+	png, err := qrcode.RenderText(s.a.Config().PublicURL + "/linkage/" + res.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(png)
+}
+
+func (s *Server) linkageCSS(w http.ResponseWriter, r *http.Request) {
+	b, _ := linkageFS.ReadFile("templates/linkage/print.css")
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Write(b)
+}
