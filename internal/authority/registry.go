@@ -118,21 +118,35 @@ func importRecord(ctx context.Context, tx *store.Tx, e *registry.Entry) (string,
 	if err := tx.SavePerson(ctx, &rec.Person); err != nil {
 		return "", nil, err
 	}
+	// Credentials that rest on a changed permit are revoked in the
+	// import's transaction: the card and what stood in for it change
+	// together, or not at all. The person's lock waits for any issuance in
+	// flight, so none is missed.
+	linkageWhy := ""
+	if old != nil {
+		linkageWhy = residenceRevocation(old.ResidencePermit, rec.ResidencePermit)
+	}
 	for i := range rec.TravelPermits {
 		if err := tx.SaveTravelPermit(ctx, rec.Person.ID, &rec.TravelPermits[i]); err != nil {
 			return "", nil, err
 		}
 		tp := rec.TravelPermits[i]
 		if why := registryRevocation(findPermit(old, tp.Key()), tp); why != "" {
-			// In the import's transaction: the card and the e-permits that
-			// stood in for it change together, or not at all. The person's
-			// lock waits for any issuance in flight, so none is missed.
 			if err := tx.LockPerson(ctx, rec.Person.ID); err != nil {
 				return "", nil, err
 			}
 			if _, err := revokeForPermit(ctx, tx, tp.Type, tp.Number, why, map[string]any{"cause": "registry"}); err != nil {
 				return "", nil, err
 			}
+			linkageWhy = why
+		}
+	}
+	if linkageWhy != "" {
+		if err := tx.LockPerson(ctx, rec.Person.ID); err != nil {
+			return "", nil, err
+		}
+		if err := revokeLinkage(ctx, tx, rec.Person.ID, linkageWhy); err != nil {
+			return "", nil, err
 		}
 	}
 	if rec.ResidencePermit != nil {

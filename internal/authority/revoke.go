@@ -154,18 +154,54 @@ func (a *Authority) changeState(ctx context.Context, cti []byte, reason string, 
 }
 
 // registryRevocation says why a registry change to a travel permit ends the
-// e-permits issued for it, or "" when it does not: the card was reissued
-// (a higher renewal count: the new card replaces what the e-permit stood in
-// for), or it became reported_lost or cancelled. A permit found again
-// (back to valid) changes nothing: revocation is final.
+// credentials that rest on it, or "" when it does not: the card was
+// reissued (the new card replaces what the e-permit stood in for), or its
+// status changed: reported lost or cancelled, or found again, when the
+// holder has the card back and no longer needs the e-permit. Revocation is
+// final: nothing is reinstated by a later change.
 func registryRevocation(old *permit.TravelPermit, tp permit.TravelPermit) string {
 	switch {
 	case old == nil:
 		return ""
 	case tp.Renewal > old.Renewal:
 		return "registry: card reissued"
-	case tp.Status != old.Status && (tp.Status == permit.StatusReportedLost || tp.Status == permit.StatusCancelled):
+	case tp.Status != old.Status && tp.Status == permit.StatusValid:
+		return "registry: permit found"
+	case tp.Status != old.Status:
 		return "registry: permit " + string(tp.Status)
 	}
 	return ""
+}
+
+// residenceRevocation is registryRevocation for the residence permit, on
+// which linkage proofs rest as well.
+func residenceRevocation(old, rp *permit.ResidencePermit) string {
+	switch {
+	case old == nil:
+		return ""
+	case rp == nil || rp.Number != old.Number:
+		return "registry: residence permit replaced"
+	case rp.Status != old.Status:
+		return "registry: residence permit " + string(rp.Status)
+	}
+	return ""
+}
+
+// revokeLinkage revokes, in tx, a person's current linkage proofs, each
+// with its audit event.
+func revokeLinkage(ctx context.Context, tx *store.Tx, personID int64, reason string) error {
+	cs, err := tx.Credentials(ctx, personID, permit.LinkageProofKind, true)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if err := tx.SetCredentialState(ctx, c.ID, permit.CredentialRevoked, reason); err != nil {
+			return err
+		}
+		d := map[string]any{"reason": reason, "from": c.State, "cause": "registry"}
+		if err := tx.Audit(ctx, event(ctx, "credential.revoke", "cti:"+hex.EncodeToString(c.ID), d)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -322,6 +322,62 @@ func TestRevocationCauses(t *testing.T) {
 			}
 		})
 
+		t.Run("card found", func(t *testing.T) {
+			// An e-permit issued while the card was reported lost ends when
+			// the holder has the card back.
+			r := rs[10]
+			lost := r
+			lost.TravelPermits = append([]permit.TravelPermit(nil), r.TravelPermits...)
+			lost.TravelPermits[0].Status = permit.StatusReportedLost
+			if _, err := a.ImportRegistry(ctx, bytes.NewReader(registryFile(t, []permit.Record{lost})), "test"); err != nil {
+				t.Fatal(err)
+			}
+			c := f.counter(t, a, lost)
+			if _, err := a.ImportRegistry(ctx, bytes.NewReader(registryFile(t, []permit.Record{r})), "test"); err != nil {
+				t.Fatal(err)
+			}
+			if v := entry(c); v != credential.StatusRevoked {
+				t.Errorf("card found: entry %s, want revoked", v)
+			}
+			audited(c, "credential.revoke")
+		})
+
+		t.Run("registry changes end linkage proofs", func(t *testing.T) {
+			for i, tc := range []struct {
+				name   string
+				change func(r *permit.Record)
+				want   credential.StatusValue
+			}{
+				{"phone number changed", func(r *permit.Record) { r.Person.Phone = "+85290000002" }, credential.StatusValid},
+				{"travel permit reported lost", func(r *permit.Record) { r.TravelPermits[0].Status = permit.StatusReportedLost }, credential.StatusRevoked},
+				{"residence permit cancelled", func(r *permit.Record) { r.ResidencePermit.Status = permit.StatusCancelled }, credential.StatusRevoked},
+			} {
+				var r permit.Record
+				for _, e := range rs[11+3*i:] { // one with a residence permit
+					if e.ResidencePermit != nil && e.ResidencePermit.Status == permit.StatusValid {
+						r = e
+						break
+					}
+				}
+				tp := r.TravelPermits[0]
+				c, err := a.IssueLinkageAtCounter(ctx, tp.Type, tp.Number, &newDevice(t).key.PublicKey)
+				if err != nil {
+					t.Fatalf("%s: %v", tc.name, err)
+				}
+				changed := r
+				changed.TravelPermits = append([]permit.TravelPermit(nil), r.TravelPermits...)
+				rp := *r.ResidencePermit
+				changed.ResidencePermit = &rp
+				tc.change(&changed)
+				if _, err := a.ImportRegistry(ctx, bytes.NewReader(registryFile(t, []permit.Record{changed})), "test"); err != nil {
+					t.Fatalf("%s: import: %v", tc.name, err)
+				}
+				if v := entry(c); v != tc.want {
+					t.Errorf("%s: linkage proof entry %s, want %s", tc.name, v, tc.want)
+				}
+			}
+		})
+
 		t.Run("expired e-permits need no change", func(t *testing.T) {
 			c := f.counter(t, a, rs[9])
 			tok, _ := published(t, a, c, authority.StatusCWT)
