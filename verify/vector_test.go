@@ -5,10 +5,13 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,17 +39,18 @@ type vectorCase struct {
 	// Scans is how many times the text is verified in a row (default 1);
 	// the expectation is for the last.
 	Scans int `json:"scans,omitempty"`
-	// Status is the credential's entry in its status list at At, or
-	// "unavailable" when the list cannot be had.
-	Status   string   `json:"status"`
-	Decision Decision `json:"decision"`
-	Code     Code     `json:"code,omitempty"`
-	Warnings []Code   `json:"warnings,omitempty"`
+	// StatusList is the status list token (CWT form, base64url) served at
+	// the credential's status URI; empty when none can be had.
+	StatusList string   `json:"status_list,omitempty"`
+	Decision   Decision `json:"decision"`
+	Code       Code     `json:"code,omitempty"`
+	Warnings   []Code   `json:"warnings,omitempty"`
 }
 
 const vectorsDescription = "EP1 presentations for each outcome of spec/formats.md §4. " +
 	"Verify `text` at `at` for `use` with `jwks` as the trust list, `scans` times in a row (default 1), " +
-	"with the credential's status list entry being `status`; the last verification must give " +
+	"with `status_list` (a CWT status list token, base64url) served at the credential's status URI " +
+	"(none to be had when absent); the last verification must give " +
 	"`decision`, `code` and `warnings`. Default proof window 60 s, skew 5 min."
 
 // The fixture: issued 2026-12-01 02:00 UTC for 7 days; the holder's device
@@ -69,7 +73,7 @@ func TestVectors(t *testing.T) {
 	codes := map[Code]bool{}
 	for _, c := range vf.Cases {
 		t.Run(c.Name, func(t *testing.T) {
-			v := New(trust, fixedStatus(c.Status), Policy{Use: c.Use})
+			v := New(trust, servedStatus(t, trust, c.StatusList), Policy{Use: c.Use})
 			var r *Result
 			for range max(c.Scans, 1) {
 				r = v.Verify(context.Background(), c.Text, c.At)
@@ -93,6 +97,31 @@ func TestVectors(t *testing.T) {
 		}
 	}
 }
+
+// servedStatus is a status cache whose every fetch gets the token (base64url)
+// or, for "", a 503.
+func servedStatus(t *testing.T, trust *TrustList, token string) *StatusCache {
+	t.Helper()
+	body, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+		rec := httptest.NewRecorder()
+		if token == "" {
+			rec.WriteHeader(http.StatusServiceUnavailable)
+		} else {
+			rec.Header().Set("Content-Type", credential.StatusListCWTType)
+			rec.Write(body)
+		}
+		return rec.Result(), nil
+	})
+	return NewStatusCache(trust, StatusCacheOptions{Client: &http.Client{Transport: rt}})
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // fixedStatus is a status source whose every list says the same.
 type fixedStatus string
@@ -236,27 +265,55 @@ func writeVectors(t *testing.T) {
 	trainOnly := claims
 	trainOnly.Permit.Scopes = []credential.Scope{credential.ScopeTrain}
 
+	// The credential's status list, signed ten minutes before the scan, as
+	// it says valid, revoked and suspended; and as altered or signed by a
+	// key the trust list lacks, which must give status_unknown.
+	lists := map[string]string{}
+	for name, v := range map[string]credential.StatusValue{"valid": 0, "revoked": 1, "suspended": 2, "altered": 1, "rogue": 1} {
+		l, err := credential.NewStatusList(16384)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Set(claims.Status.Idx, v)
+		key := issuer
+		if name == "rogue" {
+			key = other
+		}
+		kid, _ := credential.KeyID(&key.PublicKey)
+		tok, err := credential.SignStatusListCWT(credential.StatusListClaims{Subject: claims.Status.URI,
+			IssuedAt: vScan.Add(-10 * time.Minute), Expiry: vScan.Add(24 * time.Hour), TTL: 5 * time.Minute, List: l}, nil, kid, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "altered" {
+			tok[len(tok)-1] ^= 1
+		}
+		lists[name] = base64.RawURLEncoding.EncodeToString(tok)
+	}
+
 	cases := []vectorCase{
-		{Name: "valid", Text: good, At: vScan, Use: UseFlight, Status: "valid", Decision: Accept},
-		{Name: "valid for trains", Text: good, At: vScan, Use: UseTrain, Status: "valid", Decision: Accept},
-		{Name: "status list unavailable", Text: good, At: vScan, Use: UseFlight, Status: "unavailable", Decision: AcceptWithWarning, Warnings: []Code{WarnStatusUnknown}},
-		{Name: "wrong prefix", Text: "EP2:" + strings.TrimPrefix(good, "EP1:"), At: vScan, Use: UseFlight, Status: "valid", Decision: Reject, Code: CodeFormat},
-		{Name: "stray base45 character", Text: good[:40] + "a" + good[41:], At: vScan, Use: UseFlight, Status: "valid", Decision: Reject, Code: CodeFormat},
-		{Name: "base45 triplet over 65535", Text: "EP1:GGW", At: vScan, Use: UseFlight, Status: "valid", Decision: Reject, Code: CodeFormat},
-		{Name: "not CBOR", Text: credential.EncodeQR([]byte{0x82, 0x41}), At: vScan, Use: UseFlight, Status: "valid", Decision: Reject, Code: CodeFormat},
-		{Name: "unknown key", Text: rogue, At: vScan, Use: UseFlight, Status: "valid", Decision: Reject, Code: CodeUnknownKey},
-		{Name: "ES384 in the credential", Text: es384, At: vScan, Use: UseFlight, Status: "valid", Decision: Reject, Code: CodeAlgorithm},
-		{Name: "issuer signature altered", Text: badSig, At: vScan, Use: UseFlight, Status: "valid", Decision: Reject, Code: CodeBadSignature},
-		{Name: "before nbf minus skew", Text: good, At: vIssued.Add(-5*time.Minute - time.Second), Use: UseFlight, Status: "valid", Decision: Reject, Code: CodeNotYetValid},
-		{Name: "at exp plus skew", Text: good, At: claims.Expiry.Add(5 * time.Minute), Use: UseFlight, Status: "valid", Decision: Reject, Code: CodeExpired},
-		{Name: "proof by another device", Text: wrongProof, At: vScan, Use: UseFlight, Status: "valid", Decision: Reject, Code: CodeBadHolderProof},
-		{Name: "proof 61 s old", Text: good, At: vProof.Add(61 * time.Second), Use: UseFlight, Status: "valid", Decision: Reject, Code: CodeStaleProof},
-		{Name: "proof 61 s ahead", Text: good, At: vProof.Add(-61 * time.Second), Use: UseFlight, Status: "valid", Decision: Reject, Code: CodeStaleProof},
-		{Name: "scanned twice", Text: good, At: vScan, Use: UseFlight, Scans: 2, Status: "valid", Decision: Reject, Code: CodeReplayed},
-		{Name: "border use", Text: good, At: vScan, Use: UseBorder, Status: "valid", Decision: Reject, Code: CodeScope},
-		{Name: "train-only permit at a flight gate", Text: present(t, sign(t, trainOnly, issuer), holder, vProof), At: vScan, Use: UseFlight, Status: "valid", Decision: Reject, Code: CodeScope},
-		{Name: "revoked", Text: good, At: vScan, Use: UseFlight, Status: "revoked", Decision: Reject, Code: CodeRevoked},
-		{Name: "suspended", Text: good, At: vScan, Use: UseFlight, Status: "suspended", Decision: Reject, Code: CodeSuspended},
+		{Name: "valid", Text: good, At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Accept},
+		{Name: "valid for trains", Text: good, At: vScan, Use: UseTrain, StatusList: lists["valid"], Decision: Accept},
+		{Name: "status list unavailable", Text: good, At: vScan, Use: UseFlight, Decision: AcceptWithWarning, Warnings: []Code{WarnStatusUnknown}},
+		{Name: "wrong prefix", Text: "EP2:" + strings.TrimPrefix(good, "EP1:"), At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeFormat},
+		{Name: "stray base45 character", Text: good[:40] + "a" + good[41:], At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeFormat},
+		{Name: "base45 triplet over 65535", Text: "EP1:GGW", At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeFormat},
+		{Name: "not CBOR", Text: credential.EncodeQR([]byte{0x82, 0x41}), At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeFormat},
+		{Name: "unknown key", Text: rogue, At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeUnknownKey},
+		{Name: "ES384 in the credential", Text: es384, At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeAlgorithm},
+		{Name: "issuer signature altered", Text: badSig, At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeBadSignature},
+		{Name: "before nbf minus skew", Text: good, At: vIssued.Add(-5*time.Minute - time.Second), Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeNotYetValid},
+		{Name: "at exp plus skew", Text: good, At: claims.Expiry.Add(5 * time.Minute), Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeExpired},
+		{Name: "proof by another device", Text: wrongProof, At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeBadHolderProof},
+		{Name: "proof 61 s old", Text: good, At: vProof.Add(61 * time.Second), Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeStaleProof},
+		{Name: "proof 61 s ahead", Text: good, At: vProof.Add(-61 * time.Second), Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeStaleProof},
+		{Name: "scanned twice", Text: good, At: vScan, Use: UseFlight, Scans: 2, StatusList: lists["valid"], Decision: Reject, Code: CodeReplayed},
+		{Name: "border use", Text: good, At: vScan, Use: UseBorder, StatusList: lists["valid"], Decision: Reject, Code: CodeScope},
+		{Name: "train-only permit at a flight gate", Text: present(t, sign(t, trainOnly, issuer), holder, vProof), At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeScope},
+		{Name: "revoked", Text: good, At: vScan, Use: UseFlight, StatusList: lists["revoked"], Decision: Reject, Code: CodeRevoked},
+		{Name: "suspended", Text: good, At: vScan, Use: UseFlight, StatusList: lists["suspended"], Decision: Reject, Code: CodeSuspended},
+		{Name: "status list altered", Text: good, At: vScan, Use: UseFlight, StatusList: lists["altered"], Decision: AcceptWithWarning, Warnings: []Code{WarnStatusUnknown}},
+		{Name: "status list by an untrusted key", Text: good, At: vScan, Use: UseFlight, StatusList: lists["rogue"], Decision: AcceptWithWarning, Warnings: []Code{WarnStatusUnknown}},
 	}
 	out, err := json.MarshalIndent(vectorFile{Description: vectorsDescription, JWKS: jwks, Cases: cases}, "", " ")
 	if err != nil {
