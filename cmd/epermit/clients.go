@@ -107,3 +107,7 @@ func clientCmd(g *globals, role string, kinds []string) *cobra.Command {
 func verifierCmd(g *globals) *cobra.Command {
 	return clientCmd(g, store.RoleVerifier, authority.ClientKinds(store.RoleVerifier))
 }
+
+func officerCmd(g *globals) *cobra.Command {
+	return clientCmd(g, store.RoleOfficer, authority.ClientKinds(store.RoleOfficer))
+}

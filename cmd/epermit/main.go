@@ -125,7 +125,7 @@ func newRoot(g *globals) *cobra.Command {
 	f.DurationVar(&g.statusValidity, "status-validity", authority.DefaultStatusValidity, "exp − iat of published status lists (at most 24h)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g),
-		issueCmd(g), faceCmd(g), presentCmd(g), verifyCmd(), verifierCmd(g), institutionCmd(g), linkageCmd(g),
+		issueCmd(g), faceCmd(g), presentCmd(g), verifyCmd(), verifierCmd(g), institutionCmd(g), officerCmd(g), linkageCmd(g),
 		revokeCmd(g), suspendCmd(g), reinstateCmd(g))
 	return root
 }

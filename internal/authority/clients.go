@@ -21,10 +21,11 @@ import (
 var clientCategories = map[string][]string{
 	store.RoleVerifier:    {"airline", "railway", "bus", "hotel", "other"},
 	store.RoleInstitution: {"bank", "telecom", "internet", "transport"},
+	store.RoleOfficer:     {"officer", "admin"},
 }
 
 // keyPrefixes make a key's role visible, e.g. in a leaked-secret scan.
-var keyPrefixes = map[string]string{store.RoleVerifier: "epv_", store.RoleInstitution: "epi_"}
+var keyPrefixes = map[string]string{store.RoleVerifier: "epv_", store.RoleInstitution: "epi_", store.RoleOfficer: "epo_"}
 
 // ClientKinds lists the kinds a client of role may be registered as.
 func ClientKinds(role string) []string { return slices.Clone(clientCategories[role]) }

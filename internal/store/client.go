@@ -12,6 +12,7 @@ import (
 const (
 	RoleVerifier    = "verifier"
 	RoleInstitution = "institution"
+	RoleOfficer     = "officer" // category officer or admin
 )
 
 // Client is a relying party that calls the API with its own key. Only the

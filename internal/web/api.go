@@ -30,6 +30,7 @@ func (s *Server) apiRoutes() {
 	s.mux.HandleFunc("GET /api/v1/epermits", s.myEPermits)
 	s.mux.HandleFunc("DELETE /api/v1/epermits/{cti}", s.cancel)
 	s.verifierRoutes()
+	s.officerRoutes()
 	s.linkageRoutes()
 	if s.outbox != nil {
 		s.mux.HandleFunc("GET /demo/outbox", s.demoOutbox)

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -23,19 +24,8 @@ import (
 
 func TestOnlineVerificationAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		srv, a := newTestServer(t, db, Options{RateLimit: 1000, RateBurst: 1000, ClientRateLimit: 0.001, ClientRateBurst: 6})
+		srv, a, rec := registryServer(t, db, Options{RateLimit: 1000, RateBurst: 1000, ClientRateLimit: 0.001, ClientRateBurst: 6})
 		ctx := authority.WithActor(context.Background(), "test")
-		if _, err := a.InitKeys(ctx); err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		enc := registry.NewEncoder(&buf)
-		rec := demo.Registry(1)[0]
-		enc.Encode(&rec)
-		enc.Flush()
-		if _, err := a.ImportRegistry(ctx, &buf, "test"); err != nil {
-			t.Fatal(err)
-		}
 		_, key, err := a.AddClient(ctx, store.RoleVerifier, "Gate 7", "railway")
 		if err != nil {
 			t.Fatal(err)
@@ -126,4 +116,24 @@ func TestOnlineVerificationAPI(t *testing.T) {
 			t.Errorf("another verifier was limited too: %d", status)
 		}
 	})
+}
+
+// registryServer is a test server with an issuer key and a registry of one
+// person, rec.
+func registryServer(t *testing.T, db *store.DB, opts Options) (*httptest.Server, *authority.Authority, permit.Record) {
+	t.Helper()
+	srv, a := newTestServer(t, db, opts)
+	ctx := authority.WithActor(context.Background(), "test")
+	if _, err := a.InitKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := registry.NewEncoder(&buf)
+	rec := demo.Registry(1)[0]
+	enc.Encode(&rec)
+	enc.Flush()
+	if _, err := a.ImportRegistry(ctx, &buf, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return srv, a, rec
 }

@@ -1,10 +1,11 @@
--- Relying parties that call the API with a key of their own: verifiers
--- (airlines, railways, …) for online verification and portraits, and
--- institutions (banks, telecoms, …) for linkage checks. Keep in step with
+-- Parties that call the API with a key of their own: verifiers (airlines,
+-- railways, …) for online verification and portraits, institutions (banks,
+-- telecoms, …) for linkage checks, and officers (officer or admin) for
+-- revocation and the other officer actions. Keep in step with
 -- postgres/002_clients.sql.
 CREATE TABLE clients (
     id          INTEGER PRIMARY KEY,
-    role        TEXT    NOT NULL CHECK (role IN ('verifier', 'institution')),
+    role        TEXT    NOT NULL CHECK (role IN ('verifier', 'institution', 'officer')),
     name        TEXT    NOT NULL,
     category    TEXT    NOT NULL, -- airline, railway, …; bank, telecom, internet, transport
     key_hash    BLOB    NOT NULL UNIQUE, -- SHA-256 of the API key; the key itself is shown once
