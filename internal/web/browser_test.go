@@ -16,7 +16,9 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/makiuchi-d/gozxing"
 	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 
@@ -166,12 +168,20 @@ func qrOf(t *testing.T, ctx context.Context) string {
 	return text
 }
 
-func screenshot(t *testing.T, ctx context.Context, name string) {
+// screenshot writes the page to the -screenshots directory: the whole page,
+// or the phone-sized view from element from down.
+func screenshot(t *testing.T, ctx context.Context, name string, from string) {
 	t.Helper()
 	if *screenshotDir == "" {
 		return
 	}
-	b := value(t, ctx, chromedp.CaptureScreenshot())
+	var b []byte
+	if from == "" {
+		b = value(t, ctx, chromedp.FullScreenshot(100))
+	} else {
+		do(t, ctx, "scroll", chromedp.Evaluate[chromedp.Void](`document.getElementById("`+from+`").scrollIntoView()`))
+		b = value(t, ctx, chromedp.CaptureScreenshot())
+	}
 	if err := os.MkdirAll(*screenshotDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +289,7 @@ func TestBrowserWholePath(t *testing.T) {
 		if r.Decision != verify.AcceptWithWarning || r.Holder == nil || r.Holder.DocumentNumber != "H12345678" {
 			t.Fatalf("verify library on the wallet's QR: %+v", r)
 		}
-		screenshot(t, ctx, "wallet.png")
+		screenshot(t, ctx, "wallet.png", "")
 
 		// 4. The gate page accepts it, online.
 		gate, cancelGate := chromedp.NewContext(ctx)
@@ -297,7 +307,7 @@ func TestBrowserWholePath(t *testing.T) {
 		if doc := value(t, gate, chromedp.Text(id("r-doc"))); !strings.Contains(doc, "H12345678") {
 			t.Errorf("gate shows document %q", doc)
 		}
-		screenshot(t, gate, "gate-accept.png")
+		screenshot(t, gate, "gate-accept.png", "result")
 		if d, c, _ := gateCheck(t, gate, qr1, "train"); d != "reject" || c != "replayed" {
 			t.Errorf("gate on the same QR again: %s %s; want reject replayed", d, c)
 		}
@@ -325,6 +335,86 @@ func TestBrowserWholePath(t *testing.T) {
 		if d != "reject" || c != "revoked" || reason != catalogs["en"]["code.revoked"] {
 			t.Errorf("gate after cancel: %s %s %q; want reject revoked", d, c, reason)
 		}
-		screenshot(t, gate, "gate-revoked.png")
+		screenshot(t, gate, "gate-revoked.png", "result")
 	})
+}
+
+// TestBrowserLanguageSwitch: the page follows Accept-Language until the
+// visible switch is used, and the choice then sticks across pages.
+func TestBrowserLanguageSwitch(t *testing.T) {
+	ctx := browser(t)
+	srv, _, _ := pagesServer(t, storetest.Open(t, store.SQLite))
+	lang := func() string { return value(t, ctx, chromedp.Evaluate[string](`document.documentElement.lang`)) }
+	h1 := func() string { return value(t, ctx, chromedp.Text(chromedp.CSS("h1"))) }
+
+	do(t, ctx, "open home", acceptLanguage("zh-CN,zh;q=0.9"), chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if lang() != "zh-Hans" || h1() != catalogs["zh-Hans"]["home.title"] {
+		t.Fatalf("with Accept-Language zh-CN: lang %s, h1 %q", lang(), h1())
+	}
+	steps := []struct{ click, path, want, title string }{
+		{"en", "/", "en", "home.title"},
+		{"", "/wallet", "en", "wallet.title"}, // the choice sticks
+		{"zh-Hant", "/wallet", "zh-Hant", "wallet.title"},
+	}
+	for _, s := range steps {
+		if s.click != "" {
+			// The click navigates: wait for the new page's load.
+			if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil,
+				chromedp.Click(chromedp.CSS(`.langs a[hreflang="`+s.click+`"]`)))); err != nil {
+				t.Fatalf("switch to %s: %v", s.click, err)
+			}
+		} else {
+			do(t, ctx, "open "+s.path, chromedp.Navigate(srv.URL+s.path), chromedp.WaitVisible(chromedp.CSS("h1")))
+		}
+		if loc := value(t, ctx, chromedp.Location()); loc != srv.URL+s.path {
+			t.Errorf("at %s; want %s (no state in the URL)", loc, srv.URL+s.path)
+		}
+		if lang() != s.want || h1() != catalogs[s.want][s.title] {
+			t.Errorf("after %+v: lang %s, h1 %q", s, lang(), h1())
+		}
+	}
+	if cur := value(t, ctx, chromedp.Text(chromedp.CSS(`.langs a[aria-current]`))); cur != "繁體中文" {
+		t.Errorf("the switch marks %q as current", cur)
+	}
+}
+
+// TestBrowserAccessibility: every form control has a label, and the
+// keyboard alone reaches the submit button, with a visible focus style.
+func TestBrowserAccessibility(t *testing.T) {
+	ctx := browser(t)
+	srv, _, _ := pagesServer(t, storetest.Open(t, store.SQLite))
+	tests := []struct{ path, submit string }{
+		{"/apply", "details-submit"},
+		{"/gate", "gate-submit"},
+	}
+	for _, tc := range tests {
+		do(t, ctx, "open "+tc.path, chromedp.Navigate(srv.URL+tc.path), chromedp.WaitVisible(chromedp.ID(tc.submit)))
+		unlabelled := value(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("input, select, textarea"))
+			.filter(e => e.type !== "hidden" && !(e.labels && e.labels.length) && !e.getAttribute("aria-label"))
+			.map(e => e.id || e.name || e.outerHTML)`))
+		if len(unlabelled) != 0 {
+			t.Errorf("%s: controls without a label: %v", tc.path, unlabelled)
+		}
+		if n := value(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("input, select, textarea").length`)); n < 4 {
+			t.Errorf("%s: only %d form controls found", tc.path, n)
+		}
+		var stops []string
+		reached := false
+		for i := 0; i < 40 && !reached; i++ {
+			do(t, ctx, "Tab", chromedp.KeyEvent(kb.Tab))
+			id := value(t, ctx, chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.className || document.activeElement.tagName`))
+			stops = append(stops, id)
+			reached = id == tc.submit
+		}
+		if !reached {
+			t.Errorf("%s: Tab never reached #%s; stops: %v", tc.path, tc.submit, stops)
+			continue
+		}
+		if stops[0] != "skip" {
+			t.Errorf("%s: the first Tab stop is %q; want the skip link", tc.path, stops[0])
+		}
+		if outline := value(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.activeElement).outlineStyle`)); outline == "none" {
+			t.Errorf("%s: the focused submit button has no outline", tc.path)
+		}
+	}
 }

@@ -122,8 +122,9 @@
     // How fresh the data behind the answer are: the authority checked its
     // live trust list and its own status entries at checked_at.
     var age = r.credential && typeof r.credential.status_age_seconds === "number" ? Math.round(r.credential.status_age_seconds) : null;
-    setText("freshness", t("gate.fresh", { at: EP.fmtDateTime(r.checked_at) }) + " " +
-      (age === null ? t("gate.fresh.nostatus") : t("gate.fresh.status", { age: age })));
+    var status = age !== null ? t("gate.fresh.status", { age: age })
+      : (r.code === "revoked" || r.code === "suspended") ? t("gate.fresh.checked") : t("gate.fresh.nostatus");
+    setText("freshness", t("gate.fresh", { at: EP.fmtDateTime(r.checked_at) }) + " " + status);
     EP.show(box, true);
     box.focus();
   }
