@@ -97,6 +97,9 @@ func printDemo(w io.Writer, g *globals, addr string, samples []permit.Record) {
 	fmt.Fprintf(w, `
 epermit demo is running. Everything here is fictional.
 
+  apply        %[1]s/apply     (applicant pages; any photo passes the face check)
+  wallet       %[1]s/wallet
+  gate         %[1]s/gate      (needs a key: epermit verifier add --data %[2]s --name Gate --kind railway)
   health       %[1]s/healthz
   readiness    %[1]s/readyz
   trust list   %[1]s/.well-known/jwks.json

@@ -58,7 +58,7 @@ func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlag
 		return err
 	}
 	srv := &http.Server{
-		Handler:           web.New(a, g.log, web.Options{TrustProxy: f.trustProxy, Outbox: g.outbox}),
+		Handler:           web.New(a, g.log, web.Options{TrustProxy: f.trustProxy, Outbox: g.outbox, InsecureCookies: g.demo}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

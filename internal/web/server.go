@@ -35,6 +35,10 @@ type Options struct {
 	TrustProxy bool
 	// Outbox, set only by `epermit demo`, is shown at /demo/outbox.
 	Outbox *notify.Outbox
+	// InsecureCookies drops the Secure attribute from the pages' cookies
+	// on requests that arrive over plain http: only for tests and the local
+	// demo. Behind TLS (or a trusted proxy saying https) cookies stay Secure.
+	InsecureCookies bool
 }
 
 // Server serves the authority over HTTP.
@@ -47,6 +51,8 @@ type Server struct {
 	trust   bool
 	metrics *metrics
 	outbox  *notify.Outbox
+	// insecureCookies: see Options.InsecureCookies.
+	insecureCookies bool
 }
 
 // New returns the authority's HTTP handler.
@@ -58,7 +64,8 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 		opts.ClientRateLimit, opts.ClientRateBurst = 10, 20
 	}
 	s := &Server{a: a, log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
-		limiter: newLimiter(opts.RateLimit, opts.RateBurst), clients: newLimiter(opts.ClientRateLimit, opts.ClientRateBurst), metrics: newMetrics(), outbox: opts.Outbox}
+		limiter: newLimiter(opts.RateLimit, opts.RateBurst), clients: newLimiter(opts.ClientRateLimit, opts.ClientRateBurst), metrics: newMetrics(), outbox: opts.Outbox,
+		insecureCookies: opts.InsecureCookies}
 	s.routes()
 	return s
 }
@@ -70,6 +77,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
 	s.mux.HandleFunc("GET /s/{n}", s.statusList)
 	s.apiRoutes()
+	s.pageRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, http.StatusNotFound, "not_found", "no such resource")
 	})
@@ -84,7 +92,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
 
 	_, pattern := s.mux.Handler(r)
 	if pattern == "" {
@@ -105,6 +114,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The route pattern, not the path: paths may carry identifiers.
 	s.log.Debug("http", "route", pattern, "status", rec.status, "duration", elapsed)
 }
+
+// contentSecurityPolicy allows only the server's own scripts and styles,
+// never inline ones. img-src adds blob: for the portrait a gate fetches and
+// the photo an applicant picks; media-src adds the camera stream.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:; " +
+	"media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
+	"form-action 'self'; frame-ancestors 'none'"
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -1,0 +1,184 @@
+// The applicant's path: details → one-time code → face → rules and apply.
+// The session lives in HttpOnly cookies; this script never sees a secret.
+"use strict";
+(function () {
+  var t = EP.t;
+  var steps = ["details", "code", "face", "apply"];
+
+  function go(step) {
+    steps.forEach(function (s) {
+      EP.show("step-" + s, s === step);
+      var li = document.querySelector('.steps [data-step="' + s + '"]');
+      if (s === step) { li.setAttribute("aria-current", "step"); } else { li.removeAttribute("aria-current"); }
+    });
+    // Move focus to the new step's heading so screen readers and keyboard
+    // users land where the page changed.
+    var h = document.querySelector("#step-" + step + " h2");
+    h.tabIndex = -1; h.focus();
+  }
+
+  function busy(button, on) { button.disabled = on; button.setAttribute("aria-busy", on ? "true" : "false"); }
+
+  // Step 1: details.
+  document.getElementById("details-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var f = ev.target, button = document.getElementById("details-submit");
+    EP.showError("details-error", null);
+    var body = { document_type: f.document_type.value, document_number: f.document_number.value.trim().toUpperCase(),
+      name: f.name.value.trim(), birth_date: f.birth_date.value };
+    if (!body.document_number || !body.name || !body.birth_date) { EP.showError("details-error", t("err.required")); return; }
+    busy(button, true);
+    try {
+      var r = await EP.api("POST", "/app/proofing", body);
+      document.getElementById("code-sent").textContent = t("code.sent", { phone: r.phone_hint });
+      go("code");
+      document.getElementById("code").focus();
+    } catch (e) { EP.showError("details-error", e); } finally { busy(button, false); }
+  });
+
+  // Step 2: the code.
+  document.getElementById("code-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var button = document.getElementById("code-submit");
+    EP.showError("code-error", null);
+    var code = document.getElementById("code").value.trim();
+    if (!/^[0-9]{6}$/.test(code)) { EP.showError("code-error", t("err.code_format")); return; }
+    busy(button, true);
+    try {
+      var r = await EP.api("POST", "/app/proofing/code", { code: code });
+      if (r.state === "face_required") { go("face"); }
+    } catch (e) {
+      EP.showError("code-error", e);
+      if (e.code === "too_many_attempts" || e.code === "code_expired" || e.code === "session_expired") { go("details"); EP.showError("details-error", e); }
+    } finally { busy(button, false); }
+  });
+
+  // Step 3: the face. Camera first; a picked file is the fallback.
+  var stream = null;
+  var video = document.getElementById("camera");
+  document.getElementById("camera-start").addEventListener("click", async function () {
+    EP.showError("face-error", null);
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { EP.showError("face-error", t("face.nocamera")); return; }
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 640 } }, audio: false });
+      video.srcObject = stream;
+      EP.show(video, true);
+      await video.play();
+      document.getElementById("camera-shoot").disabled = false;
+      document.getElementById("camera-shoot").focus();
+    } catch (e) { EP.showError("face-error", t("face.nocamera")); }
+  });
+
+  function stopCamera() { if (stream) { stream.getTracks().forEach(function (tr) { tr.stop(); }); stream = null; } EP.show(video, false); }
+
+  // jpegOf draws a source (video or image) scaled to at most 1024 pixels on
+  // its longer side and returns JPEG bytes, which keeps selfies well under
+  // the server's 2 MiB limit whatever the camera or file.
+  function jpegOf(src, w, h) {
+    var scale = Math.min(1, 1024 / Math.max(w, h));
+    var c = document.createElement("canvas");
+    c.width = Math.round(w * scale); c.height = Math.round(h * scale);
+    c.getContext("2d").drawImage(src, 0, 0, c.width, c.height);
+    return new Promise(function (resolve, reject) {
+      c.toBlob(function (b) {
+        if (!b) { reject(new Error(t("face.badimage"))); return; }
+        b.arrayBuffer().then(function (buf) { resolve(new Uint8Array(buf)); }, reject);
+      }, "image/jpeg", 0.85);
+    });
+  }
+
+  async function sendSelfie(jpeg) {
+    EP.showError("face-error", null);
+    document.getElementById("face-status").textContent = t("face.checking");
+    try {
+      var r = await EP.api("POST", "/app/proofing/face", { selfie: EPCose.toBase64(jpeg) });
+      if (r.state === "verified") { stopCamera(); await startApply(); return; }
+      if (r.state === "face_pending") { document.getElementById("face-status").textContent = t("face.pending"); pollReview(); }
+    } catch (e) {
+      document.getElementById("face-status").textContent = "";
+      EP.showError("face-error", e);
+    }
+  }
+
+  // An officer reviews the face in the "officer" face mode; poll until done.
+  function pollReview() {
+    setTimeout(async function () {
+      try {
+        var r = await EP.api("GET", "/app/proofing");
+        if (r.state === "verified") { await startApply(); return; }
+        if (r.state === "failed") { EP.showError("face-error", t("err.face_rejected")); return; }
+      } catch (e) { EP.showError("face-error", e); return; }
+      pollReview();
+    }, 5000);
+  }
+
+  document.getElementById("camera-shoot").addEventListener("click", async function () {
+    if (!stream || !video.videoWidth) { EP.showError("face-error", t("face.nocamera")); return; }
+    this.disabled = true;
+    try { await sendSelfie(await jpegOf(video, video.videoWidth, video.videoHeight)); } finally { this.disabled = !stream; }
+  });
+
+  document.getElementById("face-file-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var file = document.getElementById("selfie-file").files[0];
+    if (!file) { EP.showError("face-error", t("face.nofile")); return; }
+    var url = URL.createObjectURL(file);
+    try {
+      var img = new Image();
+      await new Promise(function (resolve, reject) { img.onload = resolve; img.onerror = function () { reject(new Error(t("face.badimage"))); }; img.src = url; });
+      await sendSelfie(await jpegOf(img, img.naturalWidth, img.naturalHeight));
+    } catch (e) { EP.showError("face-error", e); } finally { URL.revokeObjectURL(url); }
+  });
+
+  // Step 4: the rules, then apply with a fresh device key.
+  async function startApply() {
+    var me = await EP.api("GET", "/app/me");
+    document.getElementById("who-name").textContent = [me.name, me.latin_name].filter(Boolean).join(" · ");
+    document.getElementById("who-doc").textContent = EP.docLabel(me.document_type, me.document_number);
+    document.getElementById("who-expiry").textContent = me.permit_expires_on;
+    var rules = document.getElementById("rules");
+    rules.textContent = "";
+    var items = [t("rules.apply.validity", { days: me.validity_days }),
+      t("rules.apply.cap", { date: me.permit_expires_on }),
+      me.left_this_month < 0 ? t("rules.apply.noquota") : t("rules.apply.quota", { left: me.left_this_month, quota: me.monthly_quota }),
+      t("rules.scope"), t("rules.supersede")];
+    items.forEach(function (s) { var li = document.createElement("li"); li.textContent = s; rules.appendChild(li); });
+    if (me.left_this_month === 0) { EP.showError("apply-error", t("err.quota_exceeded")); }
+    go("apply");
+  }
+
+  // Kept across retries of one visit: a retry with the same idempotency key
+  // gets the e-permit issued the first time, bound to the first key.
+  var idempotencyKey = null, pair = null;
+  document.getElementById("apply-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var button = document.getElementById("apply-submit");
+    EP.showError("apply-error", null);
+    if (!document.getElementById("ack").checked) { EP.showError("apply-error", t("err.ack")); document.getElementById("ack").focus(); return; }
+    busy(button, true);
+    try {
+      // A non-extractable P-256 key: the private half can sign but can never
+      // be read out of the browser, so the e-permit stays on this device.
+      pair = pair || await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+      var jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
+      var nonce = (await EP.api("POST", "/app/nonce")).nonce;
+      var sig = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, new TextEncoder().encode(nonce)));
+      // One idempotency key per page visit: a retry after a lost answer gets
+      // the same e-permit instead of spending another application.
+      idempotencyKey = idempotencyKey || EPCose.toBase64url(crypto.getRandomValues(new Uint8Array(16)));
+      var c = await EP.api("POST", "/app/epermits", { reason: document.getElementById("reason").value,
+        holder_key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, signature: EPCose.toBase64url(sig) },
+        { "Idempotency-Key": idempotencyKey });
+      // Read back the list for the holder data, and keep it with the key.
+      var list = await EP.api("GET", "/app/epermits");
+      var entry = list.epermits.filter(function (e) { return e.cti === c.cti; })[0] || c;
+      entry.key = pair.privateKey;
+      entry.saved_at = new Date().toISOString();
+      await EP.wallet.put(entry);
+      location.assign("/wallet");
+    } catch (e) { EP.showError("apply-error", e); busy(button, false); }
+  });
+
+  // A session from an earlier visit goes straight to the application.
+  EP.api("GET", "/app/me").then(function () { return startApply(); }, function () {});
+})();
