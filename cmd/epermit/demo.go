@@ -14,6 +14,7 @@ import (
 	"github.com/epermit/epermit/internal/demo"
 	"github.com/epermit/epermit/internal/notify"
 	"github.com/epermit/epermit/internal/registry"
+	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 )
 
@@ -48,8 +49,12 @@ URLs to visit and a few identities to try.`,
 			if err != nil {
 				return err
 			}
+			clients, err := demoClients(ctx, a)
+			if err != nil {
+				return err
+			}
 			return serve(ctx, g, a, &f, func(addr string) {
-				printDemo(cmd.OutOrStdout(), g, addr, samples)
+				printDemo(cmd.OutOrStdout(), g, addr, samples, clients)
 			})
 		},
 	}
@@ -92,14 +97,41 @@ func seedDemo(ctx context.Context, a *authority.Authority) ([]permit.Record, err
 	return demo.Samples(people, permit.Today(time.Now())), nil
 }
 
-func printDemo(w io.Writer, g *globals, addr string, samples []permit.Record) {
+// demoClient is an API client the demo registers so that every page and
+// API can be tried at once.
+type demoClient struct{ role, name, kind, key string }
+
+// demoClients registers a gate, a bank and an officer, or gives those of an
+// earlier run new keys (keys are never stored, so they cannot be shown
+// again).
+func demoClients(ctx context.Context, a *authority.Authority) ([]demoClient, error) {
+	cs := []demoClient{
+		{role: store.RoleVerifier, name: "Demo gate", kind: "railway"},
+		{role: store.RoleInstitution, name: "Demo bank", kind: "bank"},
+		{role: store.RoleOfficer, name: "Demo officer", kind: "officer"},
+	}
+	for i := range cs {
+		c := &cs[i]
+		_, key, err := a.AddClient(ctx, c.role, c.name, c.kind)
+		if permit.ErrorCode(err) == permit.ECodeConflict {
+			key, err = a.RotateClientKey(ctx, c.role, c.name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.key = key
+	}
+	return cs, nil
+}
+
+func printDemo(w io.Writer, g *globals, addr string, samples []permit.Record, clients []demoClient) {
 	base := "http://" + addr
 	fmt.Fprintf(w, `
 epermit demo is running. Everything here is fictional.
 
   apply        %[1]s/apply     (applicant pages; any photo passes the face check)
   wallet       %[1]s/wallet
-  gate         %[1]s/gate      (needs a key: epermit verifier add --data %[2]s --name Gate --kind railway)
+  gate         %[1]s/gate      (sign in with the Demo gate key below)
   health       %[1]s/healthz
   readiness    %[1]s/readyz
   trust list   %[1]s/.well-known/jwks.json
@@ -117,6 +149,10 @@ Sample identities (document type, number, name, birth date):
 			name = r.Person.LatinName
 		}
 		fmt.Fprintf(w, "  %-3s %-11s %-14s %s  %-12s expires %s\n", tp.Type, tp.Number, name, r.Person.BirthDate, tp.Status, tp.ExpiresOn)
+	}
+	fmt.Fprintln(w, "\nAPI keys for this run (Authorization: Bearer KEY; see docs/api.md):")
+	for _, c := range clients {
+		fmt.Fprintf(w, "  %-12s %-13s %s\n", c.role, c.name, c.key)
 	}
 	fmt.Fprintln(w, "\nStop with Ctrl-C.")
 }

@@ -138,11 +138,17 @@ func TestDemo(t *testing.T) {
 		done <- root.ExecuteContext(ctx)
 		pw.Close()
 	}()
-	var base string
+	var base, gateKey string
 	sc := bufio.NewScanner(pr)
 	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "health" {
+		f := strings.Fields(sc.Text())
+		if len(f) == 2 && f[0] == "health" {
 			base = strings.TrimSuffix(f[1], "/healthz")
+		}
+		if len(f) == 4 && f[0] == "verifier" {
+			gateKey = f[3]
+		}
+		if sc.Text() == "Stop with Ctrl-C." {
 			break
 		}
 	}
@@ -165,6 +171,12 @@ func TestDemo(t *testing.T) {
 			}
 		}
 		resp.Body.Close()
+	}
+	// The demo gate's key works on the verify API.
+	req, _ := http.NewRequest("POST", base+"/api/v1/verify", strings.NewReader(`{"qr": "EP1:", "use": "train"}`))
+	req.Header.Set("Authorization", "Bearer "+gateKey)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("verify with the demo gate key %q: %v %v", gateKey, resp, err)
 	}
 	// The registry of a running demo can be exported by another command.
 	out, err := run(t, context.Background(), "registry", "export", "--data", data)
