@@ -174,18 +174,9 @@ type issueRequest struct {
 // hold the person's lock.
 func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*permit.Credential, error) {
 	now := tx.Now().Truncate(time.Second) // CWT times are whole seconds
-	rec, err := tx.Record(ctx, r.personID)
+	p, tp, err := tx.PermitHolder(ctx, r.personID, r.docType, r.docNumber)
 	if err != nil {
 		return nil, err
-	}
-	var tp *permit.TravelPermit
-	for i := range rec.TravelPermits {
-		if rec.TravelPermits[i].Type == r.docType && rec.TravelPermits[i].Number == r.docNumber {
-			tp = &rec.TravelPermits[i]
-		}
-	}
-	if tp == nil {
-		return nil, permit.Errorf(permit.ECodeNotFound, "no %s permit %s in the registry", r.docType, r.docNumber)
 	}
 	kind := permit.TemporaryEPermit
 	n, err := tx.CountApplications(ctx, r.personID, kind, permit.Month(now))
@@ -225,7 +216,6 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 	for i, s := range grant.Scopes {
 		scopes[i] = credential.Scope(s)
 	}
-	p := &rec.Person
 	claims := credential.Claims{
 		Issuer: a.cfg.IssuerID, IssuedAt: now, NotBefore: grant.NotBefore, Expiry: grant.ExpiresAt.Truncate(time.Second),
 		ID: cti, Holder: r.holder,

@@ -89,6 +89,32 @@ func (tx *Tx) Record(ctx context.Context, personID int64) (*permit.Record, error
 	return rec, nil
 }
 
+// PermitHolder returns person personID with their travel permit (t, number)
+// in one read, for issuance, which needs nothing else of the record; a
+// permit the person does not hold is not_found.
+func (tx *Tx) PermitHolder(ctx context.Context, personID int64, t permit.DocumentType, number string) (*permit.Person, *permit.TravelPermit, error) {
+	var p permit.Person
+	var birth string
+	var tp permit.TravelPermit
+	var issued, expires string
+	err := tx.queryRow(ctx, `SELECT p.id, p.name, p.latin_name, p.sex, p.birth_date, p.region, p.phone, p.portrait,
+		t.doc_type, t.number, t.renewal, t.issued_on, t.expires_on, t.status
+		FROM travel_permits t JOIN persons p ON p.id = t.person_id
+		WHERE t.doc_type = $1 AND t.number = $2 AND t.person_id = $3`, t, number, personID).
+		Scan(&p.ID, &p.Name, &p.LatinName, &p.Sex, &birth, &p.Region, &p.Phone, &p.Portrait,
+			&tp.Type, &tp.Number, &tp.Renewal, &issued, &expires, &tp.Status)
+	if err != nil {
+		return nil, nil, notFound(err, "no %s permit %s in the registry", t, number)
+	}
+	if p.BirthDate, err = permit.ParseDate(birth); err != nil {
+		return nil, nil, fmt.Errorf("store: person %d: %w", p.ID, err)
+	}
+	if err := parseDates(&tp.IssuedOn, issued, &tp.ExpiresOn, expires); err != nil {
+		return nil, nil, err
+	}
+	return &p, &tp, nil
+}
+
 // PersonIDByPermit returns the id of the person holding travel permit
 // (t, number), where number is the lifetime number.
 func (tx *Tx) PersonIDByPermit(ctx context.Context, t permit.DocumentType, number string) (int64, error) {
