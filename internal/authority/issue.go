@@ -193,15 +193,16 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 		return nil, err
 	}
 
+	app := &permit.Application{PersonID: r.personID, Kind: kind, DocumentType: r.docType, DocumentNumber: r.docNumber,
+		Reason: int(r.reason), Month: grant.Month, CreatedAt: now, Channel: r.channel, IdempotencyKey: r.idempotencyKey}
+	if err := tx.AddApplication(ctx, app); err != nil {
+		return nil, err
+	}
 	key, signer, err := a.activeSigner(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
 	kid, err := credential.KeyID(signer.Public().(*ecdsa.PublicKey))
-	if err != nil {
-		return nil, err
-	}
-	holderDER, err := x509.MarshalPKIXPublicKey(r.holder)
 	if err != nil {
 		return nil, err
 	}
@@ -224,24 +225,18 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 			BirthDate: p.BirthDate.String(), Scopes: scopes, PortraitDigest: credential.PortraitDigest(p.Portrait),
 			Reason: credential.Reason(r.reason)},
 	}
-	// Everything signed is settled now. Sign on another goroutine while this
-	// one writes the rows that do not need the token, so the signature (the
-	// costliest step on a software key) overlaps the SQL instead of adding
-	// to the time the write lock is held. The buffered channel lets the
-	// goroutine finish even if the transaction fails first.
-	type signed struct {
-		token []byte
-		err   error
+	token, err := credential.SignEPermit(claims, kid, signer)
+	if err != nil {
+		return nil, err
 	}
-	sigc := make(chan signed, 1)
-	go func() {
-		token, err := credential.SignEPermit(claims, kid, signer)
-		sigc <- signed{token, err}
-	}()
-
-	app := &permit.Application{PersonID: r.personID, Kind: kind, DocumentType: r.docType, DocumentNumber: r.docNumber,
-		Reason: int(r.reason), Month: grant.Month, CreatedAt: now, Channel: r.channel, IdempotencyKey: r.idempotencyKey}
-	if err := tx.AddApplication(ctx, app); err != nil {
+	holderDER, err := x509.MarshalPKIXPublicKey(r.holder)
+	if err != nil {
+		return nil, err
+	}
+	c := &permit.Credential{ID: cti[:], Kind: kind, PersonID: r.personID, ApplicationID: app.ID, KeyID: key.Kid,
+		IssuedAt: now, NotBefore: claims.NotBefore, ExpiresAt: claims.Expiry, HolderKey: holderDER,
+		StatusList: list, StatusIndex: idx, State: permit.CredentialActive, Token: token}
+	if err := tx.AddCredential(ctx, c); err != nil {
 		return nil, err
 	}
 	ctiHex := hex.EncodeToString(cti[:])
@@ -254,22 +249,10 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 			return nil, err
 		}
 	}
-	if err := tx.Audit(ctx, event(ctx, "credential.issue", "cti:"+ctiHex, map[string]any{
+	err = tx.Audit(ctx, event(ctx, "credential.issue", "cti:"+ctiHex, map[string]any{
 		"kind": kind, "document": r.docType.String() + ":" + r.docNumber, "channel": r.channel, "reason": r.reason.String(),
-		"kid": key.Kid, "exp": claims.Expiry.Unix(), "status": fmt.Sprintf("%d/%d", list, idx)})); err != nil {
-		return nil, err
-	}
-	sig := <-sigc
-	if sig.err != nil {
-		return nil, sig.err
-	}
-	c := &permit.Credential{ID: cti[:], Kind: kind, PersonID: r.personID, ApplicationID: app.ID, KeyID: key.Kid,
-		IssuedAt: now, NotBefore: claims.NotBefore, ExpiresAt: claims.Expiry, HolderKey: holderDER,
-		StatusList: list, StatusIndex: idx, State: permit.CredentialActive, Token: sig.token}
-	if err := tx.AddCredential(ctx, c); err != nil {
-		return nil, err
-	}
-	return c, nil
+		"kid": key.Kid, "exp": c.ExpiresAt.Unix(), "status": fmt.Sprintf("%d/%d", list, idx)}))
+	return c, err
 }
 
 // StatusListURI is where status list n is published.

@@ -2,7 +2,6 @@
 -- WAL frame in its commit (and a page copied at the next checkpoint), so:
 --   status_entries is WITHOUT ROWID: its rows are its primary key, and a
 --     rowid table kept them twice (table and key index);
---   credentials is WITHOUT ROWID, keyed by cti, for the same reason;
 --   applications.idempotency_key is unique through a partial index, so
 --     that the many applications without a key (every counter issuance)
 --     add no index entry.
@@ -61,7 +60,7 @@ CREATE TABLE credentials (
     token          BLOB    NOT NULL, -- the signed credential as issued
     FOREIGN KEY (status_list, status_idx) REFERENCES status_entries (list_id, idx),
     UNIQUE (status_list, status_idx)
-) WITHOUT ROWID;
+);
 INSERT INTO credentials SELECT cti, kind, person_id, application_id, kid, issued_at, not_before, expires_at, holder_key,
     status_list, status_idx, state, state_reason, state_at, token FROM temp.credentials_copy;
 DROP TABLE temp.credentials_copy;
