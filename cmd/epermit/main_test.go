@@ -118,7 +118,7 @@ func TestEnvironmentVariables(t *testing.T) {
 		t.Fatalf("EPERMIT_LOG_FORMAT=xml = %v, want a usage error", err)
 	}
 	t.Setenv("EPERMIT_LOG_FORMAT", "json")
-	if out, err := run(t, context.Background(), "migrate"); err != nil || !strings.Contains(out, "sqlite schema at version ") {
+	if out, err := run(t, context.Background(), "migrate"); err != nil || !strings.HasPrefix(out, "sqlite schema at version ") {
 		t.Fatalf("migrate = %q, %v", out, err)
 	}
 }

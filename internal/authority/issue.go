@@ -106,7 +106,11 @@ func (a *Authority) Apply(ctx context.Context, token string, req ApplyRequest) (
 		if err := tx.SetNonce(ctx, s.TokenHash, "", time.Time{}); err != nil { // single use
 			return err
 		}
-		out, err = a.issue(ctx, tx, issueRequest{personID: s.PersonID, docType: s.DocType, docNumber: s.DocNumber,
+		p, tp, err := tx.PermitHolder(ctx, s.PersonID, s.DocType, s.DocNumber)
+		if err != nil {
+			return err
+		}
+		out, err = a.issue(ctx, tx, issueRequest{person: p, permit: tp,
 			reason: req.Reason, holder: req.HolderKey, channel: permit.ChannelOnline, idempotencyKey: idem})
 		return err
 	})
@@ -144,14 +148,11 @@ func (a *Authority) IssueAtCounter(ctx context.Context, t permit.DocumentType, n
 	}
 	var out *permit.Credential
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
-		id, err := tx.PersonIDByPermit(ctx, t, lifetime)
+		p, tp, err := tx.LockPermitHolder(ctx, t, lifetime)
 		if err != nil {
 			return err
 		}
-		if err := tx.LockPerson(ctx, id); err != nil {
-			return err
-		}
-		out, err = a.issue(ctx, tx, issueRequest{personID: id, docType: t, docNumber: lifetime, reason: reason,
+		out, err = a.issue(ctx, tx, issueRequest{person: p, permit: tp, reason: reason,
 			holder: holder, channel: permit.ChannelCounter})
 		return err
 	})
@@ -159,9 +160,8 @@ func (a *Authority) IssueAtCounter(ctx context.Context, t permit.DocumentType, n
 }
 
 type issueRequest struct {
-	personID       int64
-	docType        permit.DocumentType
-	docNumber      string
+	person         *permit.Person       // read after the person's lock was taken
+	permit         *permit.TravelPermit // the person's permit the e-permit is for
 	reason         permit.Reason
 	holder         *ecdsa.PublicKey
 	channel        permit.Channel
@@ -171,28 +171,16 @@ type issueRequest struct {
 // issue applies the policy and, if it grants, records the application,
 // signs and records the credential with a fresh status entry, revokes what
 // it supersedes and audits it all, in the caller's transaction, which must
-// hold the person's lock.
+// hold the person's lock and have read the person and permit under it.
 func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*permit.Credential, error) {
 	now := tx.Now().Truncate(time.Second) // CWT times are whole seconds
-	rec, err := tx.Record(ctx, r.personID)
-	if err != nil {
-		return nil, err
-	}
-	var tp *permit.TravelPermit
-	for i := range rec.TravelPermits {
-		if rec.TravelPermits[i].Type == r.docType && rec.TravelPermits[i].Number == r.docNumber {
-			tp = &rec.TravelPermits[i]
-		}
-	}
-	if tp == nil {
-		return nil, permit.Errorf(permit.ECodeNotFound, "no %s permit %s in the registry", r.docType, r.docNumber)
-	}
+	p, tp := r.person, r.permit
 	kind := permit.TemporaryEPermit
-	n, err := tx.CountApplications(ctx, r.personID, kind, permit.Month(now))
+	n, err := tx.CountApplications(ctx, p.ID, kind, permit.Month(now))
 	if err != nil {
 		return nil, err
 	}
-	current, err := tx.Credentials(ctx, r.personID, kind, true)
+	current, err := tx.Credentials(ctx, p.ID, kind, true)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +190,7 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 		return nil, err
 	}
 
-	app := &permit.Application{PersonID: r.personID, Kind: kind, DocumentType: r.docType, DocumentNumber: r.docNumber,
+	app := &permit.Application{PersonID: p.ID, Kind: kind, DocumentType: tp.Type, DocumentNumber: tp.Number,
 		Reason: int(r.reason), Month: grant.Month, CreatedAt: now, Channel: r.channel, IdempotencyKey: r.idempotencyKey}
 	if err := tx.AddApplication(ctx, app); err != nil {
 		return nil, err
@@ -225,13 +213,12 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 	for i, s := range grant.Scopes {
 		scopes[i] = credential.Scope(s)
 	}
-	p := &rec.Person
 	claims := credential.Claims{
 		Issuer: a.cfg.IssuerID, IssuedAt: now, NotBefore: grant.NotBefore, Expiry: grant.ExpiresAt.Truncate(time.Second),
 		ID: cti, Holder: r.holder,
 		Status: credential.StatusRef{Idx: uint64(idx), URI: a.StatusListURI(list)},
-		Permit: credential.Permit{Kind: credential.Kind(kind), DocumentType: credential.DocumentType(r.docType),
-			DocumentNumber: r.docNumber, Name: p.Name, LatinName: p.LatinName, Sex: credential.Sex(p.Sex),
+		Permit: credential.Permit{Kind: credential.Kind(kind), DocumentType: credential.DocumentType(tp.Type),
+			DocumentNumber: tp.Number, Name: p.Name, LatinName: p.LatinName, Sex: credential.Sex(p.Sex),
 			BirthDate: p.BirthDate.String(), Scopes: scopes, PortraitDigest: credential.PortraitDigest(p.Portrait),
 			Reason: credential.Reason(r.reason)},
 	}
@@ -243,7 +230,7 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 	if err != nil {
 		return nil, err
 	}
-	c := &permit.Credential{ID: cti[:], Kind: kind, PersonID: r.personID, ApplicationID: app.ID, KeyID: key.Kid,
+	c := &permit.Credential{ID: cti[:], Kind: kind, PersonID: p.ID, ApplicationID: app.ID, KeyID: key.Kid,
 		IssuedAt: now, NotBefore: claims.NotBefore, ExpiresAt: claims.Expiry, HolderKey: holderDER,
 		StatusList: list, StatusIndex: idx, State: permit.CredentialActive, Token: token}
 	if err := tx.AddCredential(ctx, c); err != nil {
@@ -260,7 +247,7 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 		}
 	}
 	err = tx.Audit(ctx, event(ctx, "credential.issue", "cti:"+ctiHex, map[string]any{
-		"kind": kind, "document": r.docType.String() + ":" + r.docNumber, "channel": r.channel, "reason": r.reason.String(),
+		"kind": kind, "document": tp.Type.String() + ":" + tp.Number, "channel": r.channel, "reason": r.reason.String(),
 		"kid": key.Kid, "exp": c.ExpiresAt.Unix(), "status": fmt.Sprintf("%d/%d", list, idx)}))
 	return c, err
 }

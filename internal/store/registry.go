@@ -89,6 +89,66 @@ func (tx *Tx) Record(ctx context.Context, personID int64) (*permit.Record, error
 	return rec, nil
 }
 
+// The holder queries join persons and travel permits on parameters given
+// CASTs: with bare parameters, SQLite re-prepares such a join whenever their
+// values change, which measured at about 20µs, a third of the statement.
+const holderColumns = `p.id, p.name, p.latin_name, p.sex, p.birth_date, p.region, p.phone, p.portrait,
+	t.doc_type, t.number, t.renewal, t.issued_on, t.expires_on, t.status`
+
+func scanHolder(s scanner) (*permit.Person, *permit.TravelPermit, error) {
+	var p permit.Person
+	var birth string
+	var tp permit.TravelPermit
+	var issued, expires string
+	err := s.Scan(&p.ID, &p.Name, &p.LatinName, &p.Sex, &birth, &p.Region, &p.Phone, &p.Portrait,
+		&tp.Type, &tp.Number, &tp.Renewal, &issued, &expires, &tp.Status)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.BirthDate, err = permit.ParseDate(birth); err != nil {
+		return nil, nil, fmt.Errorf("store: person %d: %w", p.ID, err)
+	}
+	if err := parseDates(&tp.IssuedOn, issued, &tp.ExpiresOn, expires); err != nil {
+		return nil, nil, err
+	}
+	return &p, &tp, nil
+}
+
+// PermitHolder returns person personID with their travel permit (t, number)
+// in one read, for issuance, which needs nothing else of the record; a
+// permit the person does not hold is not_found.
+func (tx *Tx) PermitHolder(ctx context.Context, personID int64, t permit.DocumentType, number string) (*permit.Person, *permit.TravelPermit, error) {
+	p, tp, err := scanHolder(tx.queryRow(ctx, `SELECT `+holderColumns+`
+		FROM travel_permits t JOIN persons p ON p.id = t.person_id
+		WHERE t.doc_type = CAST($1 AS INTEGER) AND t.number = CAST($2 AS TEXT) AND t.person_id = CAST($3 AS BIGINT)`,
+		t, number, personID))
+	return p, tp, notFound(err, "no %s permit %s in the registry", t, number)
+}
+
+// LockPermitHolder locks the person holding travel permit (t, number), as
+// LockPerson does, and returns them with the permit read under the lock:
+// PersonIDByPermit, LockPerson and PermitHolder in as few statements as the
+// engine allows, for counter issuance.
+func (tx *Tx) LockPermitHolder(ctx context.Context, t permit.DocumentType, number string) (*permit.Person, *permit.TravelPermit, error) {
+	if tx.db.engine == SQLite {
+		// One read is all SQLite needs: the transaction holds the write lock
+		// already (see LockPerson).
+		p, tp, err := scanHolder(tx.queryRow(ctx, `SELECT `+holderColumns+`
+			FROM travel_permits t JOIN persons p ON p.id = t.person_id
+			WHERE t.doc_type = CAST($1 AS INTEGER) AND t.number = CAST($2 AS TEXT)`, t, number))
+		return p, tp, notFound(err, "no %s permit %s in the registry", t, number)
+	}
+	// PostgreSQL: lock, then read in a statement of its own, whose snapshot
+	// (read committed) includes whatever the lock holder we waited for wrote.
+	var id int64
+	err := tx.queryRow(ctx, `UPDATE persons SET revision = revision + 1
+		WHERE id = (SELECT person_id FROM travel_permits WHERE doc_type = $1 AND number = $2) RETURNING id`, t, number).Scan(&id)
+	if err != nil {
+		return nil, nil, notFound(err, "no %s permit %s in the registry", t, number)
+	}
+	return tx.PermitHolder(ctx, id, t, number)
+}
+
 // PersonIDByPermit returns the id of the person holding travel permit
 // (t, number), where number is the lifetime number.
 func (tx *Tx) PersonIDByPermit(ctx context.Context, t permit.DocumentType, number string) (int64, error) {
@@ -130,9 +190,17 @@ func (tx *Tx) SavePerson(ctx context.Context, p *permit.Person) error {
 
 // LockPerson takes a write lock on a person until the transaction ends, so
 // that rules counting the person's applications and credentials see every
-// concurrent change. (It bumps a revision column: a row lock on PostgreSQL,
-// the database's write lock on SQLite, with the same SQL.)
+// concurrent change. On PostgreSQL it bumps a revision column, which takes
+// the row lock. On SQLite a read-write transaction holds the database's one
+// write lock from its start (BEGIN IMMEDIATE), so there is nothing left to
+// lock and it only checks that the person exists: writing the row would cost
+// a page in every issuance's commit for nothing.
 func (tx *Tx) LockPerson(ctx context.Context, personID int64) error {
+	if tx.db.engine == SQLite {
+		var one int
+		err := tx.queryRow(ctx, `SELECT 1 FROM persons WHERE id = $1`, personID).Scan(&one)
+		return notFound(err, "no person %d", personID)
+	}
 	res, err := tx.exec(ctx, `UPDATE persons SET revision = revision + 1 WHERE id = $1`, personID)
 	return mustAffect(res, err, "person %d", personID)
 }

@@ -256,6 +256,38 @@ func TestLockPersonAndCount(t *testing.T) {
 	})
 }
 
+// PermitHolder and LockPermitHolder, issuance's reads, return the person
+// with the one permit asked for, and not_found for a permit that is not on
+// file or, for PermitHolder, not that person's.
+func TestPermitHolder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a := addRecord(t, db, hkPerson(1), nil, hkPermit(1), hkPermit(2))
+		b := addRecord(t, db, hkPerson(2), nil, hkPermit(3))
+		update(t, db, func(tx *store.Tx) error {
+			for _, tc := range []struct {
+				rec *permit.Record
+				tp  permit.TravelPermit
+			}{{a, a.TravelPermits[0]}, {a, a.TravelPermits[1]}, {b, b.TravelPermits[0]}} {
+				p, tp, err := tx.PermitHolder(ctx, tc.rec.Person.ID, tc.tp.Type, tc.tp.Number)
+				if err != nil || !reflect.DeepEqual(*p, tc.rec.Person) || !reflect.DeepEqual(*tp, tc.tp) {
+					t.Errorf("PermitHolder(%d, %s) = %+v, %+v, %v", tc.rec.Person.ID, tc.tp.Number, p, tp, err)
+				}
+				p, tp, err = tx.LockPermitHolder(ctx, tc.tp.Type, tc.tp.Number)
+				if err != nil || !reflect.DeepEqual(*p, tc.rec.Person) || !reflect.DeepEqual(*tp, tc.tp) {
+					t.Errorf("LockPermitHolder(%s) = %+v, %+v, %v", tc.tp.Number, p, tp, err)
+				}
+			}
+			_, _, err := tx.PermitHolder(ctx, b.Person.ID, a.TravelPermits[0].Type, a.TravelPermits[0].Number)
+			wantCode(t, "PermitHolder of someone else's permit", err, permit.ECodeNotFound)
+			_, _, err = tx.PermitHolder(ctx, a.Person.ID, permit.HKHomeReturnPermit, "H99999999")
+			wantCode(t, "PermitHolder of an unknown permit", err, permit.ECodeNotFound)
+			_, _, err = tx.LockPermitHolder(ctx, permit.MOHomeReturnPermit, a.TravelPermits[0].Number)
+			wantCode(t, "LockPermitHolder of an unknown permit", err, permit.ECodeNotFound)
+			return nil
+		})
+	})
+}
+
 func TestEachRecord(t *testing.T) {
 	const people = 1203 // more than two pages of 500
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
