@@ -189,24 +189,13 @@ func VerifyLinkage(ctx context.Context, keys Keys, status StatusSource, text str
 			return r.reject(CodeMissingClaim)
 		}
 	}
-	if status == nil {
+	code, unknown, age := checkStatus(ctx, status, s.Status.URI, s.Status.Idx, now, p.MaxStatusAge)
+	r.Credential.StatusAge = age
+	if code != "" {
+		return r.reject(code)
+	}
+	if unknown {
 		r.warn(WarnStatusUnknown)
-	} else {
-		st, age, err := status.Status(ctx, s.Status.URI, s.Status.Idx, now)
-		switch {
-		case err != nil || (p.MaxStatusAge > 0 && age > p.MaxStatusAge):
-			r.warn(WarnStatusUnknown)
-		case st == StatusRevoked:
-			return r.reject(CodeRevoked)
-		case st == StatusSuspended:
-			return r.reject(CodeSuspended)
-		case st != StatusValid:
-			r.warn(WarnStatusUnknown)
-		}
-		if err == nil {
-			secs := age.Seconds()
-			r.Credential.StatusAge = &secs
-		}
 	}
 	if len(r.Warnings) > 0 {
 		r.Decision, r.Message = AcceptWithWarning, linkageMessages[r.Warnings[0]]

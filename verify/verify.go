@@ -272,25 +272,13 @@ func (v *Verifier) Verify(ctx context.Context, text string, now time.Time) *Resu
 		return r.reject(CodeScope)
 	}
 	// Check 12.
-	if v.Status == nil {
+	code, unknown, age := checkStatus(ctx, v.Status, claims.Status.URI, claims.Status.Idx, now, p.MaxStatusAge)
+	r.Credential.StatusAge = age
+	if code != "" {
+		return r.reject(code)
+	}
+	if unknown {
 		r.warn(WarnStatusUnknown)
-	} else {
-		st, age, err := v.Status.Status(ctx, claims.Status.URI, claims.Status.Idx, now)
-		switch {
-		case err != nil || (p.MaxStatusAge > 0 && age > p.MaxStatusAge):
-			r.warn(WarnStatusUnknown)
-		case st == StatusRevoked:
-			return r.reject(CodeRevoked)
-		case st == StatusSuspended:
-			return r.reject(CodeSuspended)
-		case st != StatusValid:
-			// Values 3 and up are not defined for these lists: unknown, not revoked.
-			r.warn(WarnStatusUnknown)
-		}
-		if err == nil {
-			secs := age.Seconds()
-			r.Credential.StatusAge = &secs
-		}
 	}
 	if len(r.Warnings) > 0 {
 		r.Decision = AcceptWithWarning
@@ -300,6 +288,32 @@ func (v *Verifier) Verify(ctx context.Context, text string, now time.Time) *Resu
 	}
 	r.Holder = holderOf(&claims.Permit)
 	return r
+}
+
+// checkStatus is the status check both kinds of verification end with: a
+// code to reject with, or whether the status is unknown (a warning, never a
+// rejection), and the age in seconds of the list used.
+func checkStatus(ctx context.Context, src StatusSource, uri string, idx uint64, now time.Time, maxAge time.Duration) (reject Code, unknown bool, age *float64) {
+	if src == nil {
+		return "", true, nil
+	}
+	st, a, err := src.Status(ctx, uri, idx, now)
+	if err != nil {
+		return "", true, nil
+	}
+	secs := a.Seconds()
+	switch {
+	case maxAge > 0 && a > maxAge:
+		return "", true, &secs
+	case st == StatusRevoked:
+		return CodeRevoked, false, &secs
+	case st == StatusSuspended:
+		return CodeSuspended, false, &secs
+	case st != StatusValid:
+		// Values 3 and up are not defined for these lists: unknown, not revoked.
+		return "", true, &secs
+	}
+	return "", false, &secs
 }
 
 func (r *Result) reject(c Code) *Result {

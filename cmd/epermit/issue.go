@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/permit"
 )
 
@@ -27,13 +26,9 @@ func issueCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			pem, err := os.ReadFile(holderKey)
+			pub, err := readHolderKey(holderKey)
 			if err != nil {
-				return usageError{err}
-			}
-			pub, err := keys.ParsePublicKey(pem)
-			if err != nil {
-				return usageError{fmt.Errorf("--holder-key: %w", err)}
+				return err
 			}
 			a, closeStore, err := g.authority(cmd.Context(), true)
 			if err != nil {

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -49,13 +47,9 @@ func linkageIssueCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			pem, err := os.ReadFile(holderKey)
+			pub, err := readHolderKey(holderKey)
 			if err != nil {
-				return usageError{err}
-			}
-			pub, err := keys.ParsePublicKey(pem)
-			if err != nil {
-				return usageError{fmt.Errorf("--holder-key: %w", err)}
+				return err
 			}
 			a, closeStore, err := g.authority(cmd.Context(), true)
 			if err != nil {
@@ -98,13 +92,9 @@ func linkagePresentCmd() *cobra.Command {
 			if credFile == "" || holderKey == "" || aud == "" || nonce == "" || disclose == "" {
 				return usageError{errors.New("--credential, --holder-key, --aud, --nonce and --disclose are required")}
 			}
-			when := time.Now()
-			if at != "" {
-				t, err := time.Parse(time.RFC3339, at)
-				if err != nil {
-					return usageError{fmt.Errorf("--at: %w", err)}
-				}
-				when = t
+			when, err := parseAt(at)
+			if err != nil {
+				return err
 			}
 			b, err := os.ReadFile(credFile)
 			if err != nil {
@@ -163,21 +153,19 @@ func containsString(list []string, s string) bool {
 // with the verify library, and prints the result as JSON: exit 0 accepted,
 // 1 rejected, 2 usage.
 func linkageVerifyCmd() *cobra.Command {
-	var aud, nonce, trustFile, authorityURL, at, require string
+	var aud, nonce, at, require string
+	var cf checkerFlags
 	cmd := &cobra.Command{
-		Use:   "verify --aud A --nonce N (--trust FILE | --authority URL) [--require CLAIM,…] [--at RFC3339] (TEXT | FILE)",
+		Use:   "verify --aud A --nonce N (--trust FILE | --authority URL) [--offline] [--require CLAIM,…] [--at RFC3339] (TEXT | FILE)",
 		Short: "Verify a linkage presentation as an institution would; exit 0 accepted, 1 rejected",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if aud == "" || nonce == "" {
 				return usageError{errors.New("--aud and --nonce are required")}
 			}
-			now := time.Now()
-			if at != "" {
-				var err error
-				if now, err = time.Parse(time.RFC3339, at); err != nil {
-					return usageError{fmt.Errorf("--at: %w", err)}
-				}
+			now, err := parseAt(at)
+			if err != nil {
+				return err
 			}
 			// TEXT, or a file holding it: presentations start with a JWT
 			// ("eyJ"), which no sensible file name does.
@@ -189,47 +177,23 @@ func linkageVerifyCmd() *cobra.Command {
 				}
 				text = strings.TrimSpace(string(b))
 			}
-			ctx := cmd.Context()
-			client := &http.Client{Timeout: 10 * time.Second}
-			var keys verify.Keys
-			switch {
-			case (trustFile == "") == (authorityURL == ""):
-				return usageError{errors.New("give exactly one of --trust FILE and --authority URL")}
-			case trustFile != "":
-				l, err := verify.LoadTrustList(trustFile)
-				if err != nil {
-					return usageError{err}
-				}
-				keys = l
-			default:
-				l, err := verify.FetchTrustList(ctx, client, authorityURL)
-				if err != nil {
-					return err
-				}
-				keys = l
+			trust, status, err := cf.sources(cmd.Context())
+			if err != nil {
+				return err
 			}
 			var required []string
 			if require != "" {
 				required = strings.Split(require, ",")
 			}
-			r := verify.VerifyLinkage(ctx, keys, nil, text, verify.LinkagePolicy{Audience: aud, Nonce: nonce, Required: required}, now)
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-			if !r.Accepted() {
-				return exitError{exitFailure}
-			}
-			return nil
+			r := verify.VerifyLinkage(cmd.Context(), trust, status, text,
+				verify.LinkagePolicy{Audience: aud, Nonce: nonce, Required: required}, now)
+			return printResult(cmd.OutOrStdout(), r, r.Accepted())
 		},
 	}
+	cf.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&aud, "aud", "", "this institution's id, which the presentation must be made for")
 	f.StringVar(&nonce, "nonce", "", "the challenge this institution gave the holder")
-	f.StringVar(&trustFile, "trust", "", "trust list (JWK Set) file")
-	f.StringVar(&authorityURL, "authority", "", "authority base URL to fetch the trust list from")
 	f.StringVar(&require, "require", "", "claims that must be disclosed, comma-separated")
 	f.StringVar(&at, "at", "", "verify as of this time (RFC 3339; default now)")
 	return cmd

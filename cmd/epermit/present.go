@@ -33,13 +33,9 @@ func presentCmd(*globals) *cobra.Command {
 			if credFile == "" || holderKey == "" {
 				return usageError{errors.New("--credential and --holder-key are required")}
 			}
-			when := time.Now()
-			if at != "" {
-				t, err := time.Parse(time.RFC3339, at)
-				if err != nil {
-					return usageError{fmt.Errorf("--at: %w", err)}
-				}
-				when = t
+			when, err := parseAt(at)
+			if err != nil {
+				return err
 			}
 			b, err := os.ReadFile(credFile)
 			if err != nil {

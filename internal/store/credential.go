@@ -87,7 +87,12 @@ func (tx *Tx) Credentials(ctx context.Context, personID int64, kind permit.Kind,
 		q += ` AND c.state <> 'revoked' AND c.expires_at > $3`
 		args = append(args, tx.now.Unix())
 	}
-	rows, err := tx.query(ctx, q+` ORDER BY c.issued_at DESC, COALESCE(c.application_id, 0) DESC, c.cti`, args...)
+	return tx.credentials(ctx, q+` ORDER BY c.issued_at DESC, COALESCE(c.application_id, 0) DESC, c.cti`, args...)
+}
+
+// credentials runs a credentialQuery and collects its rows.
+func (tx *Tx) credentials(ctx context.Context, q string, args ...any) ([]permit.Credential, error) {
+	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
