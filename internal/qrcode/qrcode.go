@@ -60,12 +60,15 @@ type Symbol struct {
 // alphanumeric characters (0–9, A–Z, space, $%*+-./:), as every EP1 text
 // does.
 func Encode(text string) (*Symbol, error) {
+	return encode(text, yqr.WithEncodingMode(yqr.EncModeAlphanumeric))
+}
+
+// encode encodes text at error correction level M in the given mode.
+func encode(text string, mode yqr.EncodeOption) (*Symbol, error) {
 	if text == "" {
 		return nil, errors.New("qrcode: empty text")
 	}
-	q, err := yqr.NewWith(text,
-		yqr.WithEncodingMode(yqr.EncModeAlphanumeric),
-		yqr.WithErrorCorrectionLevel(yqr.ErrorCorrectionMedium))
+	q, err := yqr.NewWith(text, mode, yqr.WithErrorCorrectionLevel(yqr.ErrorCorrectionMedium))
 	if err != nil {
 		return nil, fmt.Errorf("qrcode: %w", err)
 	}
