@@ -258,13 +258,18 @@ func (a *Authority) StatusListURI(n int64) string { return fmt.Sprintf("%s/s/%d"
 // MyCredentials lists the applicant's e-permits, newest first, current or
 // not.
 func (a *Authority) MyCredentials(ctx context.Context, token string) ([]permit.Credential, error) {
+	return a.mine(ctx, token, permit.TemporaryEPermit)
+}
+
+// mine lists the session holder's credentials of a kind.
+func (a *Authority) mine(ctx context.Context, token string, kind permit.Kind) ([]permit.Credential, error) {
 	var out []permit.Credential
 	err := a.db.View(ctx, func(tx *store.Tx) error {
 		s, err := a.session(ctx, tx, token)
 		if err != nil {
 			return err
 		}
-		out, err = tx.Credentials(ctx, s.PersonID, permit.TemporaryEPermit, false)
+		out, err = tx.Credentials(ctx, s.PersonID, kind, false)
 		return err
 	})
 	return out, err

@@ -159,16 +159,7 @@ func (a *Authority) issueLinkage(ctx context.Context, tx *store.Tx, personID int
 // MyLinkageProofs lists the holder's linkage proofs, newest first, current
 // or not.
 func (a *Authority) MyLinkageProofs(ctx context.Context, token string) ([]permit.Credential, error) {
-	var out []permit.Credential
-	err := a.db.View(ctx, func(tx *store.Tx) error {
-		s, err := a.session(ctx, tx, token)
-		if err != nil {
-			return err
-		}
-		out, err = tx.Credentials(ctx, s.PersonID, permit.LinkageProofKind, false)
-		return err
-	})
-	return out, err
+	return a.mine(ctx, token, permit.LinkageProofKind)
 }
 
 // LinkageResult is the printable linkage result of a linkage proof: what
