@@ -70,20 +70,29 @@ type startProofingRequest struct {
 	BirthDate      permit.Date         `json:"birth_date"`
 }
 
-func (s *Server) startProofing(w http.ResponseWriter, r *http.Request) {
+// beginProofing reads a start-proofing request and starts proofing; on
+// failure it has answered.
+func (s *Server) beginProofing(w http.ResponseWriter, r *http.Request) (*authority.ProofingStarted, bool) {
 	var req startProofingRequest
-	if err := decode(w, r, maxJSONBody, &req); err != nil {
-		s.error(w, r, err)
-		return
+	err := decode(w, r, maxJSONBody, &req)
+	if err == nil && (!req.DocumentType.Valid() || req.DocumentNumber == "" || req.Name == "" || req.BirthDate.IsZero()) {
+		err = permit.Errorf(permit.ECodeInvalid, "document_type, document_number, name and birth_date are required")
 	}
-	if !req.DocumentType.Valid() || req.DocumentNumber == "" || req.Name == "" || req.BirthDate.IsZero() {
-		s.error(w, r, permit.Errorf(permit.ECodeInvalid, "document_type, document_number, name and birth_date are required"))
-		return
+	var started *authority.ProofingStarted
+	if err == nil {
+		started, err = s.a.StartProofing(r.Context(), authority.ProofingStart{DocumentType: req.DocumentType,
+			DocumentNumber: req.DocumentNumber, Name: req.Name, BirthDate: req.BirthDate, Client: clientAddr(r, s.trust)})
 	}
-	started, err := s.a.StartProofing(r.Context(), authority.ProofingStart{DocumentType: req.DocumentType,
-		DocumentNumber: req.DocumentNumber, Name: req.Name, BirthDate: req.BirthDate, Client: clientAddr(r, s.trust)})
 	if err != nil {
 		s.error(w, r, err)
+		return nil, false
+	}
+	return started, true
+}
+
+func (s *Server) startProofing(w http.ResponseWriter, r *http.Request) {
+	started, ok := s.beginProofing(w, r)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"session": started.Secret, "phone_hint": started.PhoneHint,

@@ -206,19 +206,8 @@ func (s *Server) withSecret(name string, next http.HandlerFunc) http.HandlerFunc
 }
 
 func (s *Server) pageStartProofing(w http.ResponseWriter, r *http.Request) {
-	var req startProofingRequest
-	if err := decode(w, r, maxJSONBody, &req); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	if !req.DocumentType.Valid() || req.DocumentNumber == "" || req.Name == "" || req.BirthDate.IsZero() {
-		s.error(w, r, permit.Errorf(permit.ECodeInvalid, "document_type, document_number, name and birth_date are required"))
-		return
-	}
-	started, err := s.a.StartProofing(r.Context(), authority.ProofingStart{DocumentType: req.DocumentType,
-		DocumentNumber: req.DocumentNumber, Name: req.Name, BirthDate: req.BirthDate, Client: clientAddr(r, s.trust)})
-	if err != nil {
-		s.error(w, r, err)
+	started, ok := s.beginProofing(w, r)
+	if !ok {
 		return
 	}
 	s.setCookie(w, r, proofCookie, started.Secret, authority.ProofingTTL)
