@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/epermit/epermit/internal/authority"
@@ -262,4 +264,83 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// offline cuts the tab off the network, service worker included, and tells
+// the page it is offline, as airplane mode would.
+func offline() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		yes := true
+		if _, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			EmulateOfflineServiceWorker: &yes,
+			MatchedNetworkConditions:    []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}},
+		}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
+			Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
+		return err
+	})
+}
+
+// TestBrowserWalletOffline: after one visit the service worker keeps the
+// wallet; with the network gone (emulated offline and the server shut
+// down) a reload still shows the e-permit, and the QR is rebuilt every
+// 15 s, each one accepted by the verify library.
+func TestBrowserWalletOffline(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := browser(t)
+		srv, a, outbox := pagesServer(t, db)
+		type id = chromedp.ID
+		proveInBrowser(t, ctx, srv, outbox)
+		do(t, ctx, "apply",
+			chromedp.Click(id("ack")),
+			chromedp.Click(id("apply-submit")),
+			chromedp.WaitVisible(id("qr")),
+			chromedp.Poll[chromedp.Void](`document.getElementById("qr").dataset.iat`),
+			// The worker controls the page and has kept its files.
+			chromedp.WaitVisible(id("offline-ready")),
+			chromedp.Poll[chromedp.Void](`navigator.serviceWorker.controller !== null`),
+		)
+		walletURL := value(t, ctx, chromedp.Location())
+
+		do(t, ctx, "go offline", offline())
+		srv.Close() // no server either: nothing but the worker's copy can answer
+		do(t, ctx, "reload offline",
+			chromedp.Navigate(walletURL),
+			chromedp.WaitVisible(id("card")),
+			chromedp.WaitVisible(id("wallet-offline")),
+			chromedp.Poll[chromedp.Void](`document.getElementById("qr").dataset.iat`),
+		)
+		if online := value(t, ctx, chromedp.Evaluate[bool](`navigator.onLine`)); online {
+			t.Error("the page thinks it is online")
+		}
+		if fromWorker := value(t, ctx, chromedp.Evaluate[bool](`performance.getEntriesByType("navigation")[0].workerStart > 0`)); !fromWorker {
+			t.Error("the reloaded page did not come through the service worker")
+		}
+
+		trust := trustOf(t, a)
+		v := verify.New(trust, nil, verify.Policy{Use: verify.UseTrain})
+		check := func(what string) string {
+			t.Helper()
+			text := qrOf(t, ctx)
+			if r := v.Verify(context.Background(), text, time.Now()); r.Decision != verify.AcceptWithWarning || r.Holder == nil || r.Holder.DocumentNumber != "H12345678" {
+				t.Fatalf("%s: verify library on the offline QR: %+v", what, r)
+			}
+			return text
+		}
+		qr1 := check("after the offline reload")
+		iat := value(t, ctx, chromedp.AttributeValue(id("qr"), "data-iat")).Value
+		// No click: the 15-second timer alone must rebuild it.
+		start := time.Now()
+		do(t, ctx, "wait for the next QR",
+			chromedp.Poll[chromedp.Void](`document.getElementById("qr").dataset.iat !== "`+iat+`"`, chromedp.WithPollingTimeout(25*time.Second)),
+		)
+		if waited := time.Since(start); waited > 17*time.Second {
+			t.Errorf("the QR changed after %v; want within 15 s", waited)
+		}
+		if qr2 := check("15 s later"); qr2 == qr1 {
+			t.Error("the QR did not change")
+		}
+	})
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -57,6 +58,35 @@ func TestHolderLinkageEndpoints(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != tc.status || p.Code != tc.code {
 			t.Errorf("%s %s csrf=%v: %d %q; want %d %q", tc.method, tc.path, tc.csrf, resp.StatusCode, p.Code, tc.status, tc.code)
+		}
+	}
+}
+
+// TestServiceWorker: the worker is served with the header that lets it
+// control /wallet, and it keeps every file the wallet page loads, so that
+// a new script on the page cannot silently break the offline wallet.
+func TestServiceWorker(t *testing.T) {
+	srv, _, _ := pagesServer(t, storetest.Open(t, store.SQLite))
+	resp, sw := get(t, srv.URL+"/static/js/sw.js")
+	h := resp.Header
+	if resp.StatusCode != 200 || h.Get("Service-Worker-Allowed") != walletScope ||
+		!strings.HasPrefix(h.Get("Content-Type"), "text/javascript") || h.Get("Cache-Control") != "no-cache" ||
+		h.Get("Content-Security-Policy") != contentSecurityPolicy {
+		t.Fatalf("GET sw.js: %d %v", resp.StatusCode, h)
+	}
+	_, page := get(t, srv.URL+"/wallet")
+	assets := regexp.MustCompile(`(?:src|href)="(/static/[^"]+)"`).FindAllStringSubmatch(page, -1)
+	if len(assets) < 5 {
+		t.Fatalf("found only %d assets on the wallet page", len(assets))
+	}
+	for _, want := range append([]string{"/wallet"}, func() (out []string) {
+		for _, m := range assets {
+			out = append(out, m[1])
+		}
+		return out
+	}()...) {
+		if !strings.Contains(sw, `"`+want+`"`) {
+			t.Errorf("the service worker does not keep %s, which the wallet needs", want)
 		}
 	}
 }
