@@ -143,6 +143,15 @@ func TestBrowserLinkageShare(t *testing.T) {
 				chromedp.WaitVisible(id("share-form")),
 				chromedp.Evaluate[chromedp.Void](`for (const f of ["share-request", "share-aud", "share-nonce"]) document.getElementById(f).value = ""`),
 			)
+			// Every control of the share form has a label, checkboxes included.
+			unlabelled := value(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#linkage input, #linkage textarea"))
+				.filter(e => !(e.labels && e.labels.length) && !e.getAttribute("aria-label")).map(e => e.id || e.outerHTML)`))
+			if len(unlabelled) != 0 {
+				t.Errorf("%s: share controls without a label: %v", sh.name, unlabelled)
+			}
+			if focused := value(t, ctx, chromedp.Evaluate[string](`document.activeElement.id`)); focused != "share-h" {
+				t.Errorf("%s: focus is on %q after opening the share form; want its heading", sh.name, focused)
+			}
 			if sh.viaLink {
 				link := srv.URL + "/wallet#share?" + url.Values{"aud": {sh.aud}, "nonce": {sh.nonce}}.Encode()
 				do(t, ctx, sh.name+": paste the link",
@@ -203,6 +212,17 @@ func TestBrowserLinkageShare(t *testing.T) {
 			last = text
 		}
 		screenshot(t, ctx, "wallet-linkage.png", "share-result")
+
+		// Opened as the institution's link, the wallet fills in the form
+		// and drops the request from the address.
+		do(t, ctx, "open the institution's link",
+			chromedp.Navigate(srv.URL+"/wallet#share?aud=urn%3Abank%3Alink&nonce=n0nce"),
+			chromedp.WaitVisible(id("share-form")),
+		)
+		if aud, nonce, hash := value(t, ctx, chromedp.Value(id("share-aud"))), value(t, ctx, chromedp.Value(id("share-nonce"))),
+			value(t, ctx, chromedp.Evaluate[string](`location.hash`)); aud != "urn:bank:link" || nonce != "n0nce" || hash != "" {
+			t.Errorf("from the link: aud %q nonce %q, address fragment %q", aud, nonce, hash)
+		}
 
 		// Print: the link is the result page of this proof.
 		href := value(t, ctx, chromedp.AttributeValue(chromedp.CSS(".linkage-item a.print"), "href")).Value

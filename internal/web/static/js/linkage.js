@@ -332,15 +332,20 @@
     await refresh();
     EP.show("linkage-loading", false);
     render();
-    // An institution's link (/wallet#share?aud=…&nonce=…) opens the share
-    // form for the newest valid proof. The fragment never reaches a server;
-    // it is dropped from the address at once all the same.
-    if (/^#share\?/.test(location.hash)) {
-      var req = location.hash;
-      history.replaceState(null, "", location.pathname);
-      var p = proofs.filter(isValid)[0];
-      if (p) { openShare(p); useRequest(req); }
-    }
+    fromLink();
+    // The link may also be followed while the wallet is already open.
+    window.addEventListener("hashchange", fromLink);
+  }
+
+  // An institution's link (/wallet#share?aud=…&nonce=…) opens the share
+  // form for the newest valid proof. The fragment never reaches a server;
+  // it is dropped from the address at once all the same.
+  function fromLink() {
+    if (!/^#share\?/.test(location.hash)) { return; }
+    var req = location.hash;
+    history.replaceState(null, "", location.pathname);
+    var p = proofs.filter(isValid)[0];
+    if (p) { openShare(p); useRequest(req); }
   }
   load();
 })();
