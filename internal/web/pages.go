@@ -72,6 +72,7 @@ func (s *Server) pageRoutes() {
 	s.mux.HandleFunc("GET /app/epermits", s.withSecret(sessionCookie, s.pageEPermits))
 	s.mux.HandleFunc("POST /app/epermits/{cti}/cancel", s.csrf(s.withSecret(sessionCookie, s.cancel)))
 	s.mux.HandleFunc("POST /app/signout", s.csrf(s.signOut))
+	s.holderRoutes()
 }
 
 // pageData is what every template gets.

@@ -50,31 +50,41 @@
     return data;
   }
 
-  // The device's IndexedDB: one object store "wallet" of e-permits, each
-  // with its non-extractable private key (a CryptoKey, stored by structured
-  // clone: the key material never becomes visible to script).
+  // The device's IndexedDB: object stores of credentials, each with its
+  // non-extractable private key (a CryptoKey, stored by structured clone:
+  // the key material never becomes visible to script). Version 1 had only
+  // "wallet" (e-permits); version 2 adds "linkage" (linkage proofs), kept
+  // apart so that the e-permit card never picks up a linkage proof.
+  var STORES = ["wallet", "linkage"];
   function openDB() {
     return new Promise(function (resolve, reject) {
-      var req = indexedDB.open("epermit", 1);
-      req.onupgradeneeded = function () { req.result.createObjectStore("wallet", { keyPath: "cti" }); };
+      var req = indexedDB.open("epermit", 2);
+      req.onupgradeneeded = function () {
+        STORES.forEach(function (n) {
+          if (!req.result.objectStoreNames.contains(n)) { req.result.createObjectStore(n, { keyPath: "cti" }); }
+        });
+      };
       req.onsuccess = function () { resolve(req.result); };
       req.onerror = function () { reject(req.error); };
     });
   }
-  async function dbDo(mode, fn) {
+  async function dbDo(name, mode, fn) {
     var db = await openDB();
     return new Promise(function (resolve, reject) {
-      var tx = db.transaction("wallet", mode);
-      var req = fn(tx.objectStore("wallet"));
+      var tx = db.transaction(name, mode);
+      var req = fn(tx.objectStore(name));
       tx.oncomplete = function () { db.close(); resolve(req && req.result); };
       tx.onerror = function () { db.close(); reject(tx.error); };
     });
   }
-  var wallet = {
-    all: function () { return dbDo("readonly", function (s) { return s.getAll(); }); },
-    put: function (entry) { return dbDo("readwrite", function (s) { return s.put(entry); }); },
-    remove: function (cti) { return dbDo("readwrite", function (s) { return s.delete(cti); }); }
-  };
+  function objectStore(name) {
+    return {
+      all: function () { return dbDo(name, "readonly", function (s) { return s.getAll(); }); },
+      put: function (entry) { return dbDo(name, "readwrite", function (s) { return s.put(entry); }); },
+      remove: function (cti) { return dbDo(name, "readwrite", function (s) { return s.delete(cti); }); }
+    };
+  }
+  var wallet = objectStore("wallet"), linkage = objectStore("linkage");
 
   function show(el, on) { if (typeof el === "string") { el = document.getElementById(el); } el.hidden = !on; }
   function showError(id, err) {
@@ -90,6 +100,6 @@
   function docLabel(type, number) { return t("doctype." + type) + " " + number; }
   function scopesLabel(scopes) { return (scopes || []).map(function (s) { return t("use." + s); }).join(t("list.sep")); }
 
-  window.EP = { t: t, api: api, wallet: wallet, show: show, showError: showError, lang: lang,
+  window.EP = { t: t, api: api, wallet: wallet, linkage: linkage, show: show, showError: showError, lang: lang,
     fmtDateTime: fmtDateTime, docLabel: docLabel, scopesLabel: scopesLabel };
 })();

@@ -143,3 +143,13 @@
 
   load();
 })();
+
+// The service worker (static/js/sw.js) keeps this page for offline use.
+// Without one (an old browser, a private window) the page still works
+// online, and offline once open, as before.
+(function () {
+  if (!("serviceWorker" in navigator)) { return; }
+  navigator.serviceWorker.register("/static/js/sw.js", { scope: "/wallet" })
+    .then(function () { return navigator.serviceWorker.ready; })
+    .then(function () { EP.show("offline-ready", true); }, function () { /* no offline copy: nothing to say */ });
+})();

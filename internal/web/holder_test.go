@@ -1,0 +1,92 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/internal/store/storetest"
+)
+
+// TestHolderLinkageEndpoints: the /app/linkage twins of the API need the
+// session cookie, and the state-changing ones the CSRF token first.
+func TestHolderLinkageEndpoints(t *testing.T) {
+	srv, _, _ := pagesServer(t, storetest.Open(t, store.SQLite))
+	resp, err := http.Get(srv.URL + "/wallet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var token string
+	for _, c := range resp.Cookies() {
+		if c.Name == csrfCookie {
+			token = c.Value
+		}
+	}
+	if token == "" {
+		t.Fatal("no CSRF cookie on the wallet page")
+	}
+	const cti = "00112233445566778899aabbccddeeff"
+	tests := []struct {
+		method, path string
+		csrf         bool
+		status       int
+		code         string
+	}{
+		{"POST", "/app/linkage", false, 403, "csrf"},
+		{"POST", "/app/linkage/" + cti + "/cancel", false, 403, "csrf"},
+		{"POST", "/app/linkage", true, 401, "unauthorized"},
+		{"POST", "/app/linkage/" + cti + "/cancel", true, 401, "unauthorized"},
+		{"GET", "/app/linkage", false, 401, "unauthorized"},
+	}
+	for _, tc := range tests {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(`{}`))
+		req.Header.Set("Content-Type", "application/json")
+		if tc.csrf {
+			req.AddCookie(&http.Cookie{Name: csrfCookie, Value: token})
+			req.Header.Set(csrfHeader, token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct{ Code string }
+		json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || p.Code != tc.code {
+			t.Errorf("%s %s csrf=%v: %d %q; want %d %q", tc.method, tc.path, tc.csrf, resp.StatusCode, p.Code, tc.status, tc.code)
+		}
+	}
+}
+
+// TestServiceWorker: the worker is served with the header that lets it
+// control /wallet, and it keeps every file the wallet page loads, so that
+// a new script on the page cannot silently break the offline wallet.
+func TestServiceWorker(t *testing.T) {
+	srv, _, _ := pagesServer(t, storetest.Open(t, store.SQLite))
+	resp, sw := get(t, srv.URL+"/static/js/sw.js")
+	h := resp.Header
+	if resp.StatusCode != 200 || h.Get("Service-Worker-Allowed") != walletScope ||
+		!strings.HasPrefix(h.Get("Content-Type"), "text/javascript") || h.Get("Cache-Control") != "no-cache" ||
+		h.Get("Content-Security-Policy") != contentSecurityPolicy {
+		t.Fatalf("GET sw.js: %d %v", resp.StatusCode, h)
+	}
+	_, page := get(t, srv.URL+"/wallet")
+	assets := regexp.MustCompile(`(?:src|href)="(/static/[^"]+)"`).FindAllStringSubmatch(page, -1)
+	if len(assets) < 5 {
+		t.Fatalf("found only %d assets on the wallet page", len(assets))
+	}
+	for _, want := range append([]string{"/wallet"}, func() (out []string) {
+		for _, m := range assets {
+			out = append(out, m[1])
+		}
+		return out
+	}()...) {
+		if !strings.Contains(sw, `"`+want+`"`) {
+			t.Errorf("the service worker does not keep %s, which the wallet needs", want)
+		}
+	}
+}
