@@ -108,7 +108,8 @@ func demoClients(ctx context.Context, a *authority.Authority) ([]demoClient, err
 	cs := []demoClient{
 		{role: store.RoleVerifier, name: "Demo gate", kind: "railway"},
 		{role: store.RoleInstitution, name: "Demo bank", kind: "bank"},
-		{role: store.RoleOfficer, name: "Demo officer", kind: "officer"},
+		// An admin, so the demo shows the whole officer console.
+		{role: store.RoleOfficer, name: "Demo officer", kind: "admin"},
 	}
 	for i := range cs {
 		c := &cs[i]
@@ -132,6 +133,7 @@ epermit demo is running. Everything here is fictional.
   apply        %[1]s/apply     (applicant pages; any photo passes the face check)
   wallet       %[1]s/wallet
   gate         %[1]s/gate      (sign in with the Demo gate key below)
+  officers     %[1]s/officer/  (console: sign in as "Demo officer" with its key below)
   health       %[1]s/healthz
   readiness    %[1]s/readyz
   trust list   %[1]s/.well-known/jwks.json

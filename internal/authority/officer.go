@@ -1,0 +1,214 @@
+package authority
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/permit"
+)
+
+// Officer console sessions. An officer signs in with their name and
+// personal officer key (`epermit officer add`); the browser then holds a
+// random session token, never the key, so a stolen cookie dies with the
+// session while the key stays usable only where the officer typed it.
+
+// Session limits of the officer console.
+const (
+	// OfficerIdleTimeout ends a session nobody has used for this long, so
+	// an unattended counter screen does not stay signed in.
+	OfficerIdleTimeout = 30 * time.Minute
+	// OfficerSessionLifetime ends every session this long after sign-in,
+	// roughly one shift, however active.
+	OfficerSessionLifetime = 8 * time.Hour
+)
+
+// Sign-in limits: failed sign-ins are counted per officer name and per
+// client address over signInWindow. Per name stops guessing one officer's
+// key from many places; per address stops one place trying many names.
+const (
+	signInWindow      = 15 * time.Minute
+	maxSignInFailures = 5
+	maxAddrFailures   = 20
+)
+
+// OfficerSignIn checks an officer's name and personal key and, if both
+// match an enabled officer, starts a console session and returns its token
+// (shown to nobody but the browser's cookie). Every failure is the same
+// `unauthorized`, audited as officer.signin_failed; too many failures for
+// the name or from the address give too_many_attempts without checking
+// the key. from is the client address, used only for the limit and audit.
+func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (string, *store.Client, error) {
+	name = strings.TrimSpace(name)
+	if len([]rune(name)) > 100 {
+		name = string([]rune(name)[:100])
+	}
+	nameKey, addrKey := "officer-signin:name:"+name, "officer-signin:addr:"+from
+	var refused error
+	err := a.db.View(ctx, func(tx *store.Tx) error {
+		since := tx.Now().Add(-signInWindow)
+		nName, err := tx.CountAttempts(ctx, nameKey, since)
+		if err != nil {
+			return err
+		}
+		nAddr, err := tx.CountAttempts(ctx, addrKey, since)
+		if err != nil {
+			return err
+		}
+		if nName >= maxSignInFailures || nAddr >= maxAddrFailures {
+			refused = permit.Errorf(ECodeTooMany, "too many failed sign-ins; try again in %d minutes", int(signInWindow.Minutes()))
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	var c *store.Client
+	if refused == nil {
+		c, refused = a.AuthenticateClient(ctx, store.RoleOfficer, key)
+		if refused == nil && c.Name != name {
+			c, refused = nil, permit.Errorf(ECodeUnauthorized, "a valid officer name and key are required")
+		}
+	}
+	if refused != nil {
+		if code := permit.ErrorCode(refused); code != ECodeUnauthorized && code != ECodeTooMany {
+			return "", nil, refused // the store failed, not the officer
+		}
+		err := a.db.Update(ctx, func(tx *store.Tx) error {
+			if err := tx.AddAttempt(ctx, nameKey); err != nil {
+				return err
+			}
+			if err := tx.AddAttempt(ctx, addrKey); err != nil {
+				return err
+			}
+			// The actor is the caller's: nobody is known to be signed in.
+			return tx.Audit(ctx, event(ctx, "officer.signin_failed", "officer:"+name,
+				map[string]string{"from": from, "why": permit.ErrorCode(refused)}))
+		})
+		if err != nil {
+			return "", nil, err
+		}
+		if permit.ErrorCode(refused) == ECodeUnauthorized {
+			refused = permit.Errorf(ECodeUnauthorized, "a valid officer name and key are required")
+		}
+		return "", nil, refused
+	}
+	token := randomText(32)
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteOfficerSessionsBefore(ctx, tx.Now()); err != nil {
+			return err
+		}
+		if err := tx.AddOfficerSession(ctx, hashSecret(token), c.ID, tx.Now().Add(OfficerSessionLifetime)); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, event(WithActor(ctx, "officer:"+c.Name), "officer.signin", "officer:"+c.Name,
+			map[string]string{"from": from, "kind": c.Category}))
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return token, c, nil
+}
+
+// OfficerSession returns the enabled officer whose console session token
+// this is, and restarts the session's idle timer. A session past its idle
+// timeout or lifetime, or of a disabled officer, is deleted and answered
+// with unauthorized.
+func (a *Authority) OfficerSession(ctx context.Context, token string) (*store.Client, error) {
+	denied := permit.Errorf(ECodeUnauthorized, "sign in again: the session has ended")
+	if token == "" || len(token) > 100 {
+		return nil, denied
+	}
+	h := hashSecret(token)
+	var c *store.Client
+	var refused error
+	err := a.db.Update(ctx, func(tx *store.Tx) error {
+		s, err := tx.OfficerSessionByHash(ctx, h)
+		if permit.ErrorCode(err) == permit.ECodeNotFound {
+			refused = denied
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if !tx.Now().Before(s.LastSeenAt.Add(OfficerIdleTimeout)) || s.Officer.Disabled() || s.Officer.Role != store.RoleOfficer {
+			refused = denied
+			return tx.DeleteOfficerSession(ctx, h)
+		}
+		c = &s.Officer
+		return tx.TouchOfficerSession(ctx, h)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, refused
+}
+
+// OfficerSignOut ends the console session of token, if it exists.
+func (a *Authority) OfficerSignOut(ctx context.Context, token string) error {
+	h := hashSecret(token)
+	return a.db.Update(ctx, func(tx *store.Tx) error {
+		s, err := tx.OfficerSessionByHash(ctx, h)
+		if permit.ErrorCode(err) == permit.ECodeNotFound {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := tx.DeleteOfficerSession(ctx, h); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, event(WithActor(ctx, "officer:"+s.Officer.Name), "officer.signout", "officer:"+s.Officer.Name, nil))
+	})
+}
+
+// PersonFile is what an officer sees on looking a person up: the registry
+// record and every credential issued to the person, newest first.
+type PersonFile struct {
+	Record       permit.Record
+	EPermits     []permit.Credential
+	LinkageProof []permit.Credential
+}
+
+// LookUpPerson returns the file of the person holding travel permit
+// (t, number), number as printed. Reading personal data is itself audited
+// (registry.lookup), so the trail shows who looked at whom.
+func (a *Authority) LookUpPerson(ctx context.Context, t permit.DocumentType, number string) (*PersonFile, error) {
+	lifetime, _, err := permit.ParseTravelPermitNumber(t, strings.ToUpper(strings.TrimSpace(number)))
+	if err != nil {
+		return nil, err
+	}
+	var f PersonFile
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		rec, err := tx.RecordByPermit(ctx, t, lifetime)
+		if err != nil {
+			return err
+		}
+		f.Record = *rec
+		if f.EPermits, err = tx.Credentials(ctx, rec.Person.ID, permit.TemporaryEPermit, false); err != nil {
+			return err
+		}
+		if f.LinkageProof, err = tx.Credentials(ctx, rec.Person.ID, permit.LinkageProofKind, false); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, event(ctx, "registry.lookup", t.String()+":"+lifetime, nil))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// PersonPortrait returns the portrait on file of a person by store id, for
+// the officer console, which names people by opaque handles of its own
+// rather than by document number.
+func (a *Authority) PersonPortrait(ctx context.Context, personID int64) ([]byte, error) {
+	var p []byte
+	err := a.db.View(ctx, func(tx *store.Tx) error {
+		rec, err := tx.Record(ctx, personID)
+		if err == nil {
+			p = rec.Person.Portrait
+		}
+		return err
+	})
+	return p, err
+}

@@ -1,0 +1,13 @@
+-- Officer console sessions. The browser holds a random token in a cookie;
+-- only its SHA-256 is kept, so a copy of the database signs nobody in.
+-- A session ends at expires_at (its absolute lifetime) or when it has been
+-- idle too long (last_seen_at), whichever comes first; the idle limit is
+-- the authority's to apply. Keep in step with postgres/004_officer_sessions.sql.
+CREATE TABLE officer_sessions (
+    token_hash   BLOB    PRIMARY KEY,
+    client_id    INTEGER NOT NULL REFERENCES clients (id),
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+);
+CREATE INDEX officer_sessions_client ON officer_sessions (client_id);
