@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,33 @@ import (
 
 // Helpers shared by the commands that make and check credentials the way
 // holders, gates and institutions do (issue, present, verify, linkage).
+
+// requiredFlags is the annotation markRequired keeps its flag names in.
+const requiredFlags = "epermit:required"
+
+// markRequired marks flags required. The root command checks them after
+// the EPERMIT_* variables are applied (one may stand in for a flag), and a
+// missing one is a usage error (exit 2).
+func markRequired(cmd *cobra.Command, names ...string) {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[requiredFlags] = strings.Join(append(strings.Fields(cmd.Annotations[requiredFlags]), names...), " ")
+}
+
+// checkRequired refuses a command line that lacks a required flag.
+func checkRequired(cmd *cobra.Command) error {
+	var missing []string
+	for _, n := range strings.Fields(cmd.Annotations[requiredFlags]) {
+		if !cmd.Flags().Changed(n) {
+			missing = append(missing, "--"+n)
+		}
+	}
+	if missing != nil {
+		return usageError{fmt.Errorf("required: %s", strings.Join(missing, ", "))}
+	}
+	return nil
+}
 
 // parseAt reads an --at time; empty means now.
 func parseAt(at string) (time.Time, error) {
@@ -44,6 +72,20 @@ func readHolderKey(path string) (*ecdsa.PublicKey, error) {
 		return nil, usageError{fmt.Errorf("--holder-key: %w", err)}
 	}
 	return pub, nil
+}
+
+// readHolderPrivateKey reads the holder's device private key (PEM PKCS#8),
+// for commands that act as the holder's device.
+func readHolderPrivateKey(path string) (*ecdsa.PrivateKey, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	priv, err := keys.ParsePrivateKey(pem)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--holder-key: %w", err)}
+	}
+	return priv, nil
 }
 
 // checkerFlags are how a checking command finds what it trusts.

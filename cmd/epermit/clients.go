@@ -46,8 +46,7 @@ func clientCmd(g *globals, role string, kinds []string) *cobra.Command {
 	}
 	add.Flags().StringVar(&name, "name", "", "the "+role+"'s name (required)")
 	add.Flags().StringVar(&kind, "kind", "", strings.Join(kinds, ", ")+" (required)")
-	add.MarkFlagRequired("name")
-	add.MarkFlagRequired("kind")
+	markRequired(add, "name", "kind")
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -82,7 +81,7 @@ func clientCmd(g *globals, role string, kinds []string) *cobra.Command {
 			}),
 		}
 		c.Flags().StringVar(&name, "name", "", "the "+role+"'s name (required)")
-		c.MarkFlagRequired("name")
+		markRequired(c, "name")
 		return c
 	}
 	setDisabled := func(disabled bool) func(*cobra.Command, *authority.Authority, string) error {

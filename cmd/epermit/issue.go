@@ -58,8 +58,6 @@ func issueCmd(g *globals) *cobra.Command {
 	f.StringVar(&reason, "reason", "", "lost, damaged or forgotten (required)")
 	f.StringVar(&holderKey, "holder-key", "", "the holder's device public key, PEM (required)")
 	f.StringVar(&out, "out", "", "write the raw COSE bytes to FILE instead of printing base64url")
-	for _, name := range []string{"document-type", "document-number", "reason", "holder-key"} {
-		cmd.MarkFlagRequired(name)
-	}
+	markRequired(cmd, "document-type", "document-number", "reason", "holder-key")
 	return cmd
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/authority"
-	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/verify"
@@ -40,9 +39,6 @@ func linkageIssueCmd(g *globals) *cobra.Command {
 		Short: "Issue a linkage proof at the counter (same rules and audit as online)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if docType == "" || number == "" || holderKey == "" {
-				return usageError{errors.New("--document-type, --document-number and --holder-key are required")}
-			}
 			t, err := permit.ParseDocumentType(docType)
 			if err != nil {
 				return usageError{err}
@@ -79,6 +75,7 @@ func linkageIssueCmd(g *globals) *cobra.Command {
 	f.StringVar(&number, "document-number", "", "the travel permit number as printed (required)")
 	f.StringVar(&holderKey, "holder-key", "", "the holder's device public key, PEM (required)")
 	f.StringVar(&out, "out", "", "write the SD-JWT to FILE instead of printing it")
+	markRequired(cmd, "document-type", "document-number", "holder-key")
 	return cmd
 }
 
@@ -89,9 +86,6 @@ func linkagePresentCmd() *cobra.Command {
 		Short: "Build a linkage presentation (SD-JWT+KB) disclosing the named claims to one institution",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if credFile == "" || holderKey == "" || aud == "" || nonce == "" || disclose == "" {
-				return usageError{errors.New("--credential, --holder-key, --aud, --nonce and --disclose are required")}
-			}
 			when, err := parseAt(at)
 			if err != nil {
 				return err
@@ -105,13 +99,9 @@ func linkagePresentCmd() *cobra.Command {
 			if err != nil {
 				return usageError{fmt.Errorf("--credential %s: %w", credFile, err)}
 			}
-			pem, err := os.ReadFile(holderKey)
+			priv, err := readHolderPrivateKey(holderKey)
 			if err != nil {
-				return usageError{err}
-			}
-			priv, err := keys.ParsePrivateKey(pem)
-			if err != nil {
-				return usageError{fmt.Errorf("--holder-key: %w", err)}
+				return err
 			}
 			if !priv.PublicKey.Equal(s.Holder) {
 				return errors.New("the holder key is not the linkage proof's device key (cnf): no institution would accept it")
@@ -137,6 +127,7 @@ func linkagePresentCmd() *cobra.Command {
 	f.StringVar(&nonce, "nonce", "", "the institution's challenge")
 	f.StringVar(&disclose, "disclose", "", "claims to disclose, comma-separated: "+strings.Join(credential.LinkageClaimNames, ","))
 	f.StringVar(&at, "at", "", "make the presentation as of this time (RFC 3339; default now)")
+	markRequired(cmd, "credential", "holder-key", "aud", "nonce", "disclose")
 	return cmd
 }
 
@@ -160,9 +151,6 @@ func linkageVerifyCmd() *cobra.Command {
 		Short: "Verify a linkage presentation as an institution would; exit 0 accepted, 1 rejected",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if aud == "" || nonce == "" {
-				return usageError{errors.New("--aud and --nonce are required")}
-			}
 			now, err := parseAt(at)
 			if err != nil {
 				return err
@@ -196,6 +184,7 @@ func linkageVerifyCmd() *cobra.Command {
 	f.StringVar(&nonce, "nonce", "", "the challenge this institution gave the holder")
 	f.StringVar(&require, "require", "", "claims that must be disclosed, comma-separated")
 	f.StringVar(&at, "at", "", "verify as of this time (RFC 3339; default now)")
+	markRequired(cmd, "aud", "nonce")
 	return cmd
 }
 

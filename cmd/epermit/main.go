@@ -83,9 +83,9 @@ func exitCodeOf(err error) int {
 	return exitFailure
 }
 
-// cobraUsage recognizes the command-line errors cobra makes itself (missing
-// required flags, wrong argument counts, unknown commands), which it does
-// not type.
+// cobraUsage recognizes the command-line errors cobra makes itself (flags
+// marked with MarkFlagRequired, wrong argument counts, unknown commands and
+// flags), which it does not type.
 func cobraUsage(err error) bool {
 	for _, p := range []string{"required flag(s) ", "accepts ", "unknown command ", "unknown flag", "unknown shorthand flag"} {
 		if strings.HasPrefix(err.Error(), p) {
@@ -103,6 +103,9 @@ func newRoot(g *globals) *cobra.Command {
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if err := bindEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			if err := checkRequired(cmd); err != nil {
 				return err
 			}
 			return g.setup(cmd.ErrOrStderr())

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/epermit/epermit/credential"
-	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/internal/qrcode"
 	"github.com/epermit/epermit/permit"
 )
@@ -27,12 +26,6 @@ func presentCmd(*globals) *cobra.Command {
 		Short: "Build the gate presentation (EP1 QR text, optionally a PNG) of a credential with the holder's key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// Checked here rather than with MarkFlagRequired, whose error
-			// cobra does not pass through the flag error function, so it
-			// would exit 1 instead of 2.
-			if credFile == "" || holderKey == "" {
-				return usageError{errors.New("--credential and --holder-key are required")}
-			}
 			when, err := parseAt(at)
 			if err != nil {
 				return err
@@ -45,13 +38,9 @@ func presentCmd(*globals) *cobra.Command {
 			if err != nil {
 				return usageError{fmt.Errorf("--credential %s: %w", credFile, err)}
 			}
-			pem, err := os.ReadFile(holderKey)
+			priv, err := readHolderPrivateKey(holderKey)
 			if err != nil {
-				return usageError{err}
-			}
-			priv, err := keys.ParsePrivateKey(pem)
-			if err != nil {
-				return usageError{fmt.Errorf("--holder-key: %w", err)}
+				return err
 			}
 			if !priv.PublicKey.Equal(cred.Claims.Holder) {
 				return errors.New("the holder key is not the credential's device key (cnf): no gate would accept the proof")
@@ -91,6 +80,7 @@ func presentCmd(*globals) *cobra.Command {
 	f.StringVar(&holderKey, "holder-key", "", "the holder's device private key, PKCS#8 PEM (required)")
 	f.StringVar(&at, "at", "", "time of the proof, RFC 3339 (default now)")
 	f.StringVar(&pngFile, "png", "", "also write the QR code as a PNG to FILE")
+	markRequired(cmd, "credential", "holder-key")
 	return cmd
 }
 

@@ -59,7 +59,6 @@ func stateCmd(g *globals, use, short, done string,
 	f := cmd.Flags()
 	f.StringVar(&ctiHex, "cti", "", "the e-permit's id (cti), 32 hex digits (required)")
 	f.StringVar(&reason, "reason", "", "why (required; kept with the e-permit and in the audit log)")
-	cmd.MarkFlagRequired("cti")
-	cmd.MarkFlagRequired("reason")
+	markRequired(cmd, "cti", "reason")
 	return cmd
 }
