@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,47 +9,21 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"testing"
 
 	"github.com/epermit/epermit/credential"
-	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/demo"
-	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/internal/notify"
-	"github.com/epermit/epermit/internal/registry"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
 )
 
 // demoServer is the server as `epermit demo` runs it: outbox codes, demo face.
 func demoServer(t *testing.T, db *store.DB) (*httptest.Server, *notify.Outbox) {
-	t.Helper()
-	outbox := &notify.Outbox{}
-	a, err := authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{PublicURL: "https://epermit.test",
-		Notifier: outbox, FaceMode: authority.FaceDemo, Demo: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := authority.WithActor(context.Background(), "test")
-	if _, err := a.InitKeys(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	enc := registry.NewEncoder(&buf)
-	recs := demo.Registry(5)
-	for i := range recs {
-		enc.Encode(&recs[i])
-	}
-	enc.Flush()
-	if _, err := a.ImportRegistry(ctx, &buf, "test"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(New(a, slog.New(slog.DiscardHandler), Options{Outbox: outbox, RateLimit: 1000, RateBurst: 1000}))
-	t.Cleanup(srv.Close)
+	srv, _, outbox := pagesServer(t, db)
 	return srv, outbox
 }
 

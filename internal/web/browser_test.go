@@ -23,11 +23,9 @@ import (
 	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/epermit/epermit/internal/authority"
-	"github.com/epermit/epermit/internal/demo"
 	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/internal/notify"
 	"github.com/epermit/epermit/internal/qrcode"
-	"github.com/epermit/epermit/internal/registry"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
 	"github.com/epermit/epermit/verify"
@@ -119,20 +117,7 @@ func pagesServer(t *testing.T, db *store.DB) (*httptest.Server, *authority.Autho
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := authority.WithActor(context.Background(), "test")
-	if _, err := a.InitKeys(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	enc := registry.NewEncoder(&buf)
-	recs := demo.Registry(5)
-	for i := range recs {
-		enc.Encode(&recs[i])
-	}
-	enc.Flush()
-	if _, err := a.ImportRegistry(ctx, &buf, "test"); err != nil {
-		t.Fatal(err)
-	}
+	seedRegistry(t, a, 5)
 	srv := httptest.NewServer(New(a, slog.New(slog.DiscardHandler),
 		Options{Outbox: outbox, RateLimit: 1000, RateBurst: 1000, InsecureCookies: true}))
 	t.Cleanup(srv.Close)

@@ -27,7 +27,6 @@ import (
 	"github.com/epermit/epermit/internal/demo"
 	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/internal/notify"
-	"github.com/epermit/epermit/internal/registry"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
 	"github.com/epermit/epermit/permit"
@@ -55,19 +54,7 @@ func newConsoleEnv(t *testing.T, db *store.DB) *consoleEnv {
 	a.SetClock(func() time.Time { return e.now })
 	e.a = a
 	ctx := authority.WithActor(context.Background(), "test")
-	if _, err := a.InitKeys(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	enc := registry.NewEncoder(&buf)
-	recs := demo.Registry(3)
-	for i := range recs {
-		enc.Encode(&recs[i])
-	}
-	enc.Flush()
-	if _, err := a.ImportRegistry(ctx, &buf, "test"); err != nil {
-		t.Fatal(err)
-	}
+	seedRegistry(t, a, 3)
 	if _, e.officerKey, err = a.AddClient(ctx, store.RoleOfficer, "Wong", "officer"); err != nil {
 		t.Fatal(err)
 	}

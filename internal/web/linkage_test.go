@@ -19,7 +19,6 @@ import (
 	"github.com/epermit/epermit/internal/demo"
 	"github.com/epermit/epermit/internal/notify"
 	"github.com/epermit/epermit/internal/qrcode"
-	"github.com/epermit/epermit/internal/registry"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
 	"github.com/epermit/epermit/verify"
@@ -146,19 +145,7 @@ func TestLinkageCheckAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		srv, a := newTestServer(t, db, Options{RateLimit: 1000, RateBurst: 1000, ClientRateLimit: 0.001, ClientRateBurst: 8})
 		ctx := authority.WithActor(context.Background(), "test")
-		if _, err := a.InitKeys(ctx); err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		enc := registry.NewEncoder(&buf)
-		recs := demo.Registry(3)
-		for i := range recs {
-			enc.Encode(&recs[i])
-		}
-		enc.Flush()
-		if _, err := a.ImportRegistry(ctx, &buf, "test"); err != nil {
-			t.Fatal(err)
-		}
+		recs := seedRegistry(t, a, 3)
 		_, bank, _ := a.AddClient(ctx, store.RoleInstitution, "Bank A", "bank")
 		_, telco, _ := a.AddClient(ctx, store.RoleInstitution, "Telco B", "telecom")
 		_, gone, _ := a.AddClient(ctx, store.RoleInstitution, "Gone C", "internet")

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -17,9 +16,7 @@ import (
 
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/authority"
-	"github.com/epermit/epermit/internal/demo"
 	"github.com/epermit/epermit/internal/keys"
-	"github.com/epermit/epermit/internal/registry"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
 	"github.com/epermit/epermit/permit"
@@ -76,19 +73,7 @@ func newStatusFixture(t *testing.T, db *store.DB) statusFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.InitKeys(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	enc := registry.NewEncoder(&buf)
-	recs := demo.Registry(10)
-	for i := range recs {
-		enc.Encode(&recs[i])
-	}
-	enc.Flush()
-	if _, err := a.ImportRegistry(ctx, &buf, "test"); err != nil {
-		t.Fatal(err)
-	}
+	recs := seedRegistry(t, a, 10)
 	holder, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	var c *permit.Credential
 	for _, r := range recs {

@@ -123,17 +123,26 @@ func TestOnlineVerificationAPI(t *testing.T) {
 func registryServer(t *testing.T, db *store.DB, opts Options) (*httptest.Server, *authority.Authority, permit.Record) {
 	t.Helper()
 	srv, a := newTestServer(t, db, opts)
+	return srv, a, seedRegistry(t, a, 1)[0]
+}
+
+// seedRegistry gives a an issuer key and a registry of the first n people of
+// the demo population, and returns them.
+func seedRegistry(t *testing.T, a *authority.Authority, n int) []permit.Record {
+	t.Helper()
 	ctx := authority.WithActor(context.Background(), "test")
 	if _, err := a.InitKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
 	enc := registry.NewEncoder(&buf)
-	rec := demo.Registry(1)[0]
-	enc.Encode(&rec)
+	recs := demo.Registry(n)
+	for i := range recs {
+		enc.Encode(&recs[i])
+	}
 	enc.Flush()
 	if _, err := a.ImportRegistry(ctx, &buf, "test"); err != nil {
 		t.Fatal(err)
 	}
-	return srv, a, rec
+	return recs
 }
