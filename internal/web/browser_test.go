@@ -399,32 +399,40 @@ func TestBrowserAccessibility(t *testing.T) {
 	}
 	for _, tc := range tests {
 		do(t, ctx, "open "+tc.path, chromedp.Navigate(srv.URL+tc.path), chromedp.WaitVisible(chromedp.ID(tc.submit)))
-		unlabelled := value(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("input, select, textarea"))
-			.filter(e => e.type !== "hidden" && !(e.labels && e.labels.length) && !e.getAttribute("aria-label"))
-			.map(e => e.id || e.name || e.outerHTML)`))
-		if len(unlabelled) != 0 {
-			t.Errorf("%s: controls without a label: %v", tc.path, unlabelled)
-		}
 		if n := value(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("input, select, textarea").length`)); n < 4 {
 			t.Errorf("%s: only %d form controls found", tc.path, n)
 		}
-		var stops []string
-		reached := false
-		for i := 0; i < 40 && !reached; i++ {
-			do(t, ctx, "Tab", chromedp.KeyEvent(kb.Tab))
-			id := value(t, ctx, chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.className || document.activeElement.tagName`))
-			stops = append(stops, id)
-			reached = id == tc.submit
-		}
-		if !reached {
-			t.Errorf("%s: Tab never reached #%s; stops: %v", tc.path, tc.submit, stops)
-			continue
-		}
-		if stops[0] != "skip" {
-			t.Errorf("%s: the first Tab stop is %q; want the skip link", tc.path, stops[0])
-		}
-		if outline := value(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.activeElement).outlineStyle`)); outline == "none" {
-			t.Errorf("%s: the focused submit button has no outline", tc.path)
-		}
+		checkLabelsAndKeyboard(t, ctx, tc.path, tc.submit, 40)
+	}
+}
+
+// checkLabelsAndKeyboard checks the open page: every form control has a
+// label, and Tab, starting at the skip link, reaches the button submit
+// within maxTabs stops, which then shows a focus outline.
+func checkLabelsAndKeyboard(t *testing.T, ctx context.Context, path, submit string, maxTabs int) {
+	t.Helper()
+	unlabelled := value(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("input, select, textarea"))
+		.filter(e => e.type !== "hidden" && !(e.labels && e.labels.length) && !e.getAttribute("aria-label"))
+		.map(e => e.id || e.name || e.outerHTML)`))
+	if len(unlabelled) != 0 {
+		t.Errorf("%s: controls without a label: %v", path, unlabelled)
+	}
+	var stops []string
+	reached := false
+	for i := 0; i < maxTabs && !reached; i++ {
+		do(t, ctx, "Tab", chromedp.KeyEvent(kb.Tab))
+		id := value(t, ctx, chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.className || document.activeElement.tagName`))
+		stops = append(stops, id)
+		reached = id == submit
+	}
+	if !reached {
+		t.Errorf("%s: Tab never reached #%s; stops: %v", path, submit, stops)
+		return
+	}
+	if stops[0] != "skip" {
+		t.Errorf("%s: the first Tab stop is %q; want the skip link", path, stops[0])
+	}
+	if outline := value(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.activeElement).outlineStyle`)); outline == "none" {
+		t.Errorf("%s: the focused button #%s has no outline", path, submit)
 	}
 }

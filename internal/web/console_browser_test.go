@@ -9,7 +9,6 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
@@ -134,29 +133,6 @@ func TestBrowserConsoleAccessibility(t *testing.T) {
 			submit(t, ctx, chromedp.ID("signin-submit"))
 		}
 		do(t, ctx, "open "+tc.path, chromedp.Navigate(e.srv.URL+tc.path), chromedp.WaitVisible(chromedp.ID(tc.submit)))
-		unlabelled := value(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("input, select, textarea"))
-			.filter(e => e.type !== "hidden" && !(e.labels && e.labels.length) && !e.getAttribute("aria-label"))
-			.map(e => e.id || e.name || e.outerHTML)`))
-		if len(unlabelled) != 0 {
-			t.Errorf("%s: controls without a label: %v", tc.path, unlabelled)
-		}
-		var stops []string
-		reached := false
-		for i := 0; i < 60 && !reached; i++ {
-			do(t, ctx, "Tab", chromedp.KeyEvent(kb.Tab))
-			id := value(t, ctx, chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.className || document.activeElement.tagName`))
-			stops = append(stops, id)
-			reached = id == tc.submit
-		}
-		if !reached {
-			t.Errorf("%s: Tab never reached #%s; stops: %v", tc.path, tc.submit, stops)
-			continue
-		}
-		if stops[0] != "skip" {
-			t.Errorf("%s: the first Tab stop is %q; want the skip link", tc.path, stops[0])
-		}
-		if outline := value(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.activeElement).outlineStyle`)); outline == "none" {
-			t.Errorf("%s: the focused button has no outline", tc.path)
-		}
+		checkLabelsAndKeyboard(t, ctx, tc.path, tc.submit, 60)
 	}
 }
