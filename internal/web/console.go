@@ -96,11 +96,8 @@ func (s *Server) consoleRoutes() {
 // status while still showing the page in the officer's language.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, c *consoleCtx, d consoleData) {
 	lang := pickLang(r)
-	d.pageData = pageData{Lang: lang, Page: "officer-" + name, CSRF: s.csrfToken(w, r), Demo: s.outbox != nil}
-	for _, l := range languages {
-		d.Switch = append(d.Switch, langLink{Lang: l, Label: catalogs[l]["lang.name"],
-			Href: r.URL.Path + "?lang=" + url.QueryEscape(l), Current: l == lang})
-	}
+	d.pageData = pageData{Lang: lang, Page: "officer-" + name, CSRF: s.csrfToken(w, r), Demo: s.outbox != nil,
+		Switch: switchLinks(r, lang)}
 	if c != nil {
 		d.Officer, d.Admin = c.officer, c.admin
 	}

@@ -112,11 +112,8 @@ func (s *Server) page(name string) http.HandlerFunc {
 			return
 		}
 		lang := pickLang(r)
-		d := pageData{Lang: lang, Page: name, CSRF: s.csrfToken(w, r), Demo: s.outbox != nil, Messages: catalogs[lang]}
-		for _, l := range languages {
-			d.Switch = append(d.Switch, langLink{Lang: l, Label: catalogs[l]["lang.name"],
-				Href: r.URL.Path + "?lang=" + url.QueryEscape(l), Current: l == lang})
-		}
+		d := pageData{Lang: lang, Page: name, CSRF: s.csrfToken(w, r), Demo: s.outbox != nil, Messages: catalogs[lang],
+			Switch: switchLinks(r, lang)}
 		var buf bytes.Buffer
 		if err := pageTemplates[name].ExecuteTemplate(&buf, "layout", d); err != nil {
 			s.error(w, r, err)
@@ -129,6 +126,16 @@ func (s *Server) page(name string) http.HandlerFunc {
 		h.Add("Vary", "Accept-Language, Cookie")
 		w.Write(buf.Bytes())
 	}
+}
+
+// switchLinks are the language switch's links for this page.
+func switchLinks(r *http.Request, lang string) []langLink {
+	links := make([]langLink, 0, len(languages))
+	for _, l := range languages {
+		links = append(links, langLink{Lang: l, Label: catalogs[l]["lang.name"],
+			Href: r.URL.Path + "?lang=" + url.QueryEscape(l), Current: l == lang})
+	}
+	return links
 }
 
 // secure says whether cookies get the Secure attribute: always, unless the
