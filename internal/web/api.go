@@ -54,6 +54,15 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	return nil
 }
 
+// pathCTI is the credential id in the path: {cti}, 32 hex digits.
+func pathCTI(r *http.Request) ([]byte, error) {
+	cti, err := hex.DecodeString(r.PathValue("cti"))
+	if err != nil || len(cti) != 16 {
+		return nil, permit.Errorf(permit.ECodeInvalid, "cti must be 32 hex digits")
+	}
+	return cti, nil
+}
+
 // bearer returns the Authorization: Bearer credential.
 func bearer(r *http.Request) (string, error) {
 	v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -249,9 +258,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 	token, err := bearer(r)
 	if err == nil {
 		var cti []byte
-		if cti, err = hex.DecodeString(r.PathValue("cti")); err != nil || len(cti) != 16 {
-			err = permit.Errorf(permit.ECodeInvalid, "cti must be 32 hex digits")
-		} else {
+		if cti, err = pathCTI(r); err == nil {
 			err = s.a.CancelMine(r.Context(), token, cti)
 		}
 	}

@@ -534,11 +534,10 @@ func (s *Server) consoleCredential(w http.ResponseWriter, r *http.Request, c *co
 		"revoke": (*authority.Authority).Revoke, "suspend": (*authority.Authority).Suspend,
 		"reinstate": (*authority.Authority).Reinstate,
 	}[r.PostFormValue("action")]
-	cti, err := hex.DecodeString(r.PathValue("cti"))
+	cti, err := pathCTI(r)
 	var cred *permit.Credential
 	switch {
-	case err != nil || len(cti) != 16:
-		err = permit.Errorf(permit.ECodeInvalid, "cti must be 32 hex digits")
+	case err != nil:
 	case do == nil:
 		err = permit.Errorf(permit.ECodeInvalid, "action must be revoke, suspend or reinstate")
 	default:

@@ -32,9 +32,9 @@ func (s *Server) officerAction(do func(*authority.Authority, context.Context, []
 		if !ok {
 			return
 		}
-		cti, err := hex.DecodeString(r.PathValue("cti"))
-		if err != nil || len(cti) != 16 {
-			s.error(w, r, permit.Errorf(permit.ECodeInvalid, "cti must be 32 hex digits"))
+		cti, err := pathCTI(r)
+		if err != nil {
+			s.error(w, r, err)
 			return
 		}
 		var req officerActionRequest

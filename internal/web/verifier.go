@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/hex"
 	"net/http"
 	"strconv"
 	"time"
@@ -75,9 +74,9 @@ func (s *Server) portrait(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	cti, err := hex.DecodeString(r.PathValue("cti"))
-	if err != nil || len(cti) != 16 {
-		s.error(w, r, permit.Errorf(permit.ECodeInvalid, "cti must be 32 hex digits"))
+	cti, err := pathCTI(r)
+	if err != nil {
+		s.error(w, r, err)
 		return
 	}
 	image, err := s.a.Portrait(r.Context(), c, cti)
