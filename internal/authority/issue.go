@@ -135,14 +135,22 @@ func checkPossession(s *store.ApplicantSession, req ApplyRequest, now time.Time)
 	return nil
 }
 
+// counterPermit checks what an officer enters at the counter: the holder's
+// device key and the printed permit number, whose lifetime number it
+// returns.
+func counterPermit(t permit.DocumentType, number string, holder *ecdsa.PublicKey) (string, error) {
+	if holder == nil || holder.Curve != elliptic.P256() {
+		return "", permit.Errorf(permit.ECodeInvalid, "the holder key must be a P-256 public key")
+	}
+	lifetime, _, err := permit.ParseTravelPermitNumber(t, number)
+	return lifetime, err
+}
+
 // IssueAtCounter issues a temporary e-permit at an exit-entry office, to the
 // holder of a permit the officer has checked in person, for a device key the
 // holder presents. The same rules and audit apply as online.
 func (a *Authority) IssueAtCounter(ctx context.Context, t permit.DocumentType, number string, reason permit.Reason, holder *ecdsa.PublicKey) (*permit.Credential, error) {
-	if holder == nil || holder.Curve != elliptic.P256() {
-		return nil, permit.Errorf(permit.ECodeInvalid, "the holder key must be a P-256 public key")
-	}
-	lifetime, _, err := permit.ParseTravelPermitNumber(t, number)
+	lifetime, err := counterPermit(t, number, holder)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package authority
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base32"
@@ -76,10 +75,7 @@ func (a *Authority) IssueLinkage(ctx context.Context, token string, req LinkageR
 // the holder of a travel permit the officer has checked in person, for the
 // device key the holder presents. The same rules and audit apply as online.
 func (a *Authority) IssueLinkageAtCounter(ctx context.Context, t permit.DocumentType, number string, holder *ecdsa.PublicKey) (*permit.Credential, error) {
-	if holder == nil || holder.Curve != elliptic.P256() {
-		return nil, permit.Errorf(permit.ECodeInvalid, "the holder key must be a P-256 public key")
-	}
-	lifetime, _, err := permit.ParseTravelPermitNumber(t, number)
+	lifetime, err := counterPermit(t, number, holder)
 	if err != nil {
 		return nil, err
 	}
