@@ -244,6 +244,21 @@ const (
 	claimStatusList = 65533
 )
 
+// prepare checks what both forms sign and returns the compressed list:
+// lst, or the claims' list compressed when lst is nil.
+func (c *StatusListClaims) prepare(lst, kid []byte, signer crypto.Signer) ([]byte, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if err := checkSigner(kid, signer); err != nil {
+		return nil, err
+	}
+	if lst != nil {
+		return lst, nil
+	}
+	return c.List.Compress()
+}
+
 // SignStatusListCWT signs the claims as the CWT form of spec §5: a tagged
 // COSE_Sign1 with protected {1: -7, 16: "application/statuslist+cwt"},
 // unprotected {4: kid} and the payload {2: sub, 4: exp, 6: iat,
@@ -251,17 +266,9 @@ const (
 // lst is the compressed list; a nil lst means Compress the claims' list
 // (callers signing both forms compress once and pass it).
 func SignStatusListCWT(c StatusListClaims, lst []byte, kid []byte, signer crypto.Signer) ([]byte, error) {
-	if err := c.validate(); err != nil {
+	lst, err := c.prepare(lst, kid, signer)
+	if err != nil {
 		return nil, err
-	}
-	if err := checkSigner(kid, signer); err != nil {
-		return nil, err
-	}
-	if lst == nil {
-		var err error
-		if lst, err = c.List.Compress(); err != nil {
-			return nil, err
-		}
 	}
 	payload := make([]byte, 0, len(lst)+len(c.Subject)+64)
 	payload = appendHead(payload, majorMap, 5)
@@ -500,17 +507,9 @@ type statusListJWTMember struct {
 // the 64-byte r||s signature of RFC 7518 §3.4. lst is as for
 // SignStatusListCWT.
 func SignStatusListJWT(c StatusListClaims, lst []byte, kid []byte, signer crypto.Signer) ([]byte, error) {
-	if err := c.validate(); err != nil {
+	lst, err := c.prepare(lst, kid, signer)
+	if err != nil {
 		return nil, err
-	}
-	if err := checkSigner(kid, signer); err != nil {
-		return nil, err
-	}
-	if lst == nil {
-		var err error
-		if lst, err = c.List.Compress(); err != nil {
-			return nil, err
-		}
 	}
 	enc := base64.RawURLEncoding
 	header, err := marshalJSON(statusListJWTHeader{Alg: "ES256", Typ: statusListJWTTyp, Kid: enc.EncodeToString(kid)})
