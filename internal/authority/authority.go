@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/epermit/epermit/internal/audit"
@@ -71,9 +72,10 @@ type Authority struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	signers sync.Map // key reference → crypto.Signer
-	replays replayCaches
-	pub     publisher
+	signers   sync.Map // key reference → crypto.Signer
+	replays   replayCaches
+	published atomic.Pointer[cachedKeys] // published keys, for online verification
+	pub       publisher
 }
 
 // New returns an Authority, after checking that the configuration is

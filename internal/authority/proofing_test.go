@@ -66,6 +66,8 @@ type fixture struct {
 	phone *phone
 	clock *clock
 	recs  []permit.Record
+	// keyStore holds the issuer keys, for a second authority on the store.
+	keyStore keys.Files
 }
 
 func newFixture(t testing.TB, db *store.DB, cfg authority.Config) *fixture {
@@ -80,7 +82,8 @@ func newFixtureN(t testing.TB, db *store.DB, cfg authority.Config, people int) *
 	if cfg.FaceMode == "" {
 		cfg.FaceMode, cfg.Demo = authority.FaceDemo, true
 	}
-	a, err := authority.New(db, keys.Files{Dir: t.TempDir()}, cfg, nil)
+	f.keyStore = keys.Files{Dir: t.TempDir()}
+	a, err := authority.New(db, f.keyStore, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

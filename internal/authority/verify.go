@@ -37,12 +37,50 @@ func (r *replayCaches) get(id int64) *verify.ReplayCache {
 
 // VerifyPresentation checks scanned QR text for a verifier, as of now.
 func (a *Authority) VerifyPresentation(ctx context.Context, c *store.Client, text string, use verify.Use) (*verify.Result, error) {
-	keys, err := a.publishedKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
+	keys := &verifierKeys{a: a, ctx: ctx}
 	v := &verify.Verifier{Keys: keys, Status: storeStatus{a}, Replay: a.replays.get(c.ID), Policy: verify.Policy{Use: use}}
-	return v.Verify(ctx, text, a.now()), nil
+	r := v.Verify(ctx, text, a.now())
+	if keys.err != nil {
+		return nil, keys.err // the store failed: not the presentation's fault
+	}
+	return r, nil
+}
+
+// keysMaxAge bounds how long online verification trusts its copy of the
+// published keys, so that a key leaving the trust list leaves it here too.
+const keysMaxAge = time.Minute
+
+// cachedKeys is the authority's copy of its published keys.
+type cachedKeys struct {
+	set    keySet
+	loaded time.Time
+}
+
+// verifierKeys are the published keys as one online verification sees
+// them: the authority's copy, reloaded from the store when it is old or a
+// credential names a key it lacks (just rotated in by another replica or
+// the CLI). Keys change only at rotation, so most verifications read no
+// keys from the store.
+type verifierKeys struct {
+	a   *Authority
+	ctx context.Context
+	err error // a failed reload
+}
+
+func (k *verifierKeys) Key(kid string) (*ecdsa.PublicKey, bool) {
+	now := k.a.now()
+	if c := k.a.published.Load(); c != nil && now.Sub(c.loaded) < keysMaxAge {
+		if p, ok := c.set[kid]; ok {
+			return p, true
+		}
+	}
+	set, err := k.a.publishedKeys(k.ctx)
+	if err != nil {
+		k.err = err
+		return nil, false
+	}
+	k.a.published.Store(&cachedKeys{set: set, loaded: now})
+	return set.Key(kid)
 }
 
 // keySet is a trust list in memory.

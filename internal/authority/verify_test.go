@@ -194,3 +194,43 @@ func TestStatusURL(t *testing.T) {
 		}
 	})
 }
+
+// Online verification keeps the published keys in memory; a credential
+// signed by a key rotated in since (here by another instance on the same
+// store, as another replica or the CLI would) is still accepted.
+func TestOnlineVerificationAfterRotation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixtureN(t, db, authority.Config{}, 3)
+		gate, _, err := f.a.AddClient(ctx, store.RoleVerifier, "Gate", "railway")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(a *authority.Authority, r permit.Record) {
+			t.Helper()
+			d := newDevice(t)
+			tp := r.TravelPermits[0]
+			c, err := a.IssueAtCounter(ctx, tp.Type, tp.Number, permit.ReasonLost, &d.key.PublicKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := credential.Present(c.Token, d.key, f.clock.now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := f.a.VerifyPresentation(ctx, gate, credential.EncodeQR(p), verify.UseTrain)
+			if err != nil || res.Decision != verify.Accept {
+				t.Fatalf("VerifyPresentation = %+v, %v; want accept", res, err)
+			}
+		}
+		check(f.a, f.recs[0])
+		other, err := authority.New(db, f.keyStore, authority.Config{PublicURL: "https://epermit.test"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other.SetClock(f.clock.now)
+		if _, err := other.RotateKey(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check(other, f.recs[1])
+	})
+}
