@@ -148,7 +148,10 @@ func TestRoundTrip(t *testing.T) {
 // symbol off-centre on a larger grey canvas beside a dark bar, which defeats
 // the pure-barcode reading, so Decode's detector fallback must find it.
 func TestDecodeCameraLike(t *testing.T) {
-	text := ep1Text(t, nil)
+	// A fixed text: with a fresh random one each run, about one symbol in
+	// twenty has finder-like runs the ZXing detector confuses with the dark
+	// block below, so the test would flake rather than check the layout.
+	text := vectorText(t, "golden-ep1.json")
 	s, err := Encode(text)
 	if err != nil {
 		t.Fatal(err)
