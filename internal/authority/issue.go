@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"math/big"
@@ -207,7 +208,7 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 	if err != nil {
 		return nil, err
 	}
-	kid, err := credential.KeyID(signer.Public().(*ecdsa.PublicKey))
+	kid, err := base64.RawURLEncoding.DecodeString(key.Kid) // the record's kid, not a fresh hash of the key
 	if err != nil {
 		return nil, err
 	}

@@ -25,10 +25,12 @@ func (tx *Tx) AddApplication(ctx context.Context, a *permit.Application) error {
 }
 
 // CountApplications returns how many applications of a kind a person made in
-// a calendar month ("2026-11").
+// a calendar month ("2026-11"). Each application is recorded with its
+// credential, so the person's credentials lead to them (credentials_person).
 func (tx *Tx) CountApplications(ctx context.Context, personID int64, kind permit.Kind, month string) (int, error) {
 	var n int
-	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM applications WHERE person_id = $1 AND kind = $2 AND month = $3`,
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM credentials c JOIN applications a ON a.id = c.application_id
+		WHERE c.person_id = $1 AND c.kind = $2 AND a.month = $3`,
 		personID, kind, month).Scan(&n)
 	return n, err
 }

@@ -73,6 +73,7 @@ func TestApplications(t *testing.T) {
 		}
 		apps[1].Channel = permit.ChannelCounter
 		ids := map[int64]bool{}
+		creds := make([]*permit.Credential, len(apps))
 		update(t, db, func(tx *store.Tx) error {
 			for i, app := range apps {
 				if err := tx.AddApplication(ctx, app); err != nil {
@@ -82,6 +83,12 @@ func TestApplications(t *testing.T) {
 					t.Errorf("application %d: AddApplication set ID %d; want a new non-zero ID", i, app.ID)
 				}
 				ids[app.ID] = true
+				// As in issuance, every application is recorded with its credential.
+				creds[i] = newCredential(app.PersonID, kid, t0)
+				creds[i].Kind, creds[i].ApplicationID = app.Kind, app.ID
+				if err := issue(tx, creds[i]); err != nil {
+					return err
+				}
 			}
 			// Seen at once by the transaction that added them.
 			if n, err := tx.CountApplications(ctx, a, permit.TemporaryEPermit, "2026-11"); err != nil || n != 2 {
@@ -137,24 +144,14 @@ func TestApplications(t *testing.T) {
 		check("after failed duplicates")
 
 		// The credential for the application that carried the key.
-		cred := newCredential(a, kid, t0)
-		cred.ApplicationID = apps[0].ID
-		other := newCredential(b, kid, t0)
-		other.ApplicationID = apps[4].ID
-		update(t, db, func(tx *store.Tx) error {
-			if err := issue(tx, cred); err != nil {
-				return err
-			}
-			return issue(tx, other)
-		})
 		view(t, db, func(tx *store.Tx) error {
 			for _, tc := range []struct {
 				key  string
 				want *permit.Credential
 			}{
-				{"idem-1", cred},
-				{"idem-3", other},
-				{"idem-2", nil}, // the application exists, no credential was issued for it
+				{"idem-1", creds[0]},
+				{"idem-2", creds[3]},
+				{"idem-3", creds[4]},
 				{"idem-unknown", nil},
 				{"", nil}, // never matches the applications that carried no key
 			} {
