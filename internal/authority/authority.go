@@ -179,8 +179,18 @@ func (a *Authority) VerifyAuditFrom(ctx context.Context, anchor *audit.Anchor) (
 	return a.db.VerifyAudit(ctx, anchor)
 }
 
+// AuditPageSize is how many audit events AuditEvents returns at most.
+const AuditPageSize = 200
+
 // AuditEvents returns the newest audit events about subject (all subjects
-// when empty), at most 200.
+// when empty), at most AuditPageSize.
 func (a *Authority) AuditEvents(ctx context.Context, subject string) ([]audit.Event, error) {
-	return a.db.AuditEvents(ctx, subject, 200)
+	return a.AuditEventsBefore(ctx, subject, 0)
+}
+
+// AuditEventsBefore is AuditEvents for the events before sequence number
+// before (0 for the newest): the next page of an audit trail starts
+// before the last event of the page shown.
+func (a *Authority) AuditEventsBefore(ctx context.Context, subject string, before int64) ([]audit.Event, error) {
+	return a.db.AuditEvents(ctx, subject, before, AuditPageSize)
 }

@@ -356,7 +356,7 @@ func (a *Authority) LinkageCheckByReference(ctx context.Context, ref string) (*L
 	if !referenceRE.MatchString(ref) {
 		return nil, permit.Errorf(permit.ECodeInvalid, "a check reference is LC- and 20 characters A-Z, 2-7")
 	}
-	es, err := a.db.AuditEvents(ctx, "linkage:"+ref, 1)
+	es, err := a.db.AuditEvents(ctx, "linkage:"+ref, 0, 1)
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ func appendEvent(t testing.TB, db *store.DB, e audit.Event) {
 // events returns the whole log indexed by sequence number (index 0 unused).
 func events(t testing.TB, db *store.DB) []audit.Event {
 	t.Helper()
-	es, err := db.AuditEvents(ctx, "", 1<<20)
+	es, err := db.AuditEvents(ctx, "", 0, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,20 +171,25 @@ func TestAuditEvents(t *testing.T) {
 		}
 		for _, tc := range []struct {
 			subject string
+			before  int64
 			limit   int
 			want    []int64
 		}{
-			{"", 10, []int64{6, 5, 4, 3, 2, 1}},
-			{"", 3, []int64{6, 5, 4}},
-			{"", 0, nil},
-			{"hk:A", 10, []int64{5, 3, 1}},
-			{"hk:A", 2, []int64{5, 3}},
-			{"hk:B", 10, []int64{6, 2}},
-			{"kid:C", 1, []int64{4}},
-			{"hk:none", 10, nil},
-			{"hk:", 10, nil}, // exact match, not a prefix
+			{"", 0, 10, []int64{6, 5, 4, 3, 2, 1}},
+			{"", 0, 3, []int64{6, 5, 4}},
+			{"", 4, 3, []int64{3, 2, 1}}, // the page after the one above
+			{"", 1, 3, nil},
+			{"", 0, 0, nil},
+			{"hk:A", 0, 10, []int64{5, 3, 1}},
+			{"hk:A", 0, 2, []int64{5, 3}},
+			{"hk:A", 3, 2, []int64{1}},
+			{"hk:B", 0, 10, []int64{6, 2}},
+			{"kid:C", 0, 1, []int64{4}},
+			{"kid:C", 4, 1, nil},
+			{"hk:none", 0, 10, nil},
+			{"hk:", 0, 10, nil}, // exact match, not a prefix
 		} {
-			es, err := db.AuditEvents(ctx, tc.subject, tc.limit)
+			es, err := db.AuditEvents(ctx, tc.subject, tc.before, tc.limit)
 			var seqs []int64
 			for _, e := range es {
 				seqs = append(seqs, e.Seq)
@@ -193,7 +198,7 @@ func TestAuditEvents(t *testing.T) {
 				}
 			}
 			if err != nil || !reflect.DeepEqual(seqs, tc.want) {
-				t.Errorf("AuditEvents(%q, %d) = %v, %v; want %v", tc.subject, tc.limit, seqs, err, tc.want)
+				t.Errorf("AuditEvents(%q, %d, %d) = %v, %v; want %v", tc.subject, tc.before, tc.limit, seqs, err, tc.want)
 			}
 		}
 	})

@@ -296,10 +296,13 @@ func (db *DB) VerifyAudit(ctx context.Context, anchor *audit.Anchor) (audit.Anch
 }
 
 // AuditEvents returns up to limit events, newest first, whose subject is
-// subject (all subjects when it is empty), for officers' audit trails.
-func (db *DB) AuditEvents(ctx context.Context, subject string, limit int) ([]audit.Event, error) {
+// subject (all subjects when it is empty) and, unless before is 0, whose
+// sequence number is below before: the next page starts before the last
+// event of this one. For officers' audit trails.
+func (db *DB) AuditEvents(ctx context.Context, subject string, before int64, limit int) ([]audit.Event, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT seq, at, actor, action, subject, details, prev_hash, hash
-		FROM audit_events WHERE $1 = '' OR subject = $1 ORDER BY seq DESC LIMIT $2`, subject, limit)
+		FROM audit_events WHERE ($1 = '' OR subject = $1) AND ($2 = 0 OR seq < $2) ORDER BY seq DESC LIMIT $3`,
+		subject, before, limit)
 	if err != nil {
 		return nil, err
 	}

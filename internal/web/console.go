@@ -555,7 +555,9 @@ func (s *Server) consoleCredential(w http.ResponseWriter, r *http.Request, c *co
 // auditView is the audit page's data.
 type auditView struct {
 	Subject  string
+	Before   int64 // the page holds the events before this one; 0 for the newest
 	Events   []auditRow
+	Older    int64  // where the next page starts, when there may be one
 	Verified string // the verify result, when asked
 	Broken   bool
 }
@@ -566,11 +568,20 @@ type auditRow struct {
 }
 
 func (s *Server) consoleAudit(w http.ResponseWriter, r *http.Request, c *consoleCtx) {
-	s.renderAudit(w, r, c, auditView{Subject: strings.TrimSpace(r.PostFormValue("subject"))})
+	v := auditView{Subject: strings.TrimSpace(r.PostFormValue("subject"))}
+	if b := r.PostFormValue("before"); b != "" {
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n < 1 {
+			s.error(w, r, permit.Errorf(permit.ECodeInvalid, "before must be an event number"))
+			return
+		}
+		v.Before = n
+	}
+	s.renderAudit(w, r, c, v)
 }
 
 func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, c *consoleCtx, v auditView) {
-	es, err := s.a.AuditEvents(r.Context(), v.Subject)
+	es, err := s.a.AuditEventsBefore(r.Context(), v.Subject, v.Before)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -579,6 +590,9 @@ func (s *Server) renderAudit(w http.ResponseWriter, r *http.Request, c *consoleC
 	for i, e := range es {
 		v.Events[i] = auditRow{Seq: e.Seq, At: e.At.UTC().Format(time.DateTime), Actor: e.Actor, Action: e.Action,
 			Subject: e.Subject, Details: string(e.Details)}
+	}
+	if len(es) == authority.AuditPageSize && es[len(es)-1].Seq > 1 {
+		v.Older = es[len(es)-1].Seq
 	}
 	s.render(w, r, http.StatusOK, "audit", c, consoleData{Data: v})
 }

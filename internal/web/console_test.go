@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/internal/audit"
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/demo"
 	"github.com/epermit/epermit/internal/keys"
@@ -443,6 +444,49 @@ func TestConsoleActions(t *testing.T) {
 		}
 		if es, _ := e.a.AuditEvents(ctx, "hk:H12345678"); len(es) == 0 || es[0].Action != "registry.lookup" || es[0].Actor != "officer:Wong" {
 			t.Errorf("lookups are not audited: %+v", es)
+		}
+	})
+}
+
+// TestConsoleAuditPages: the audit trail shows 200 events to a page and
+// leads on to the older ones.
+func TestConsoleAuditPages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newConsoleEnv(t, db)
+		b := e.client(t)
+		b.signIn("Wong", e.officerKey)
+		const n = authority.AuditPageSize + 50
+		err := db.Update(t.Context(), func(tx *store.Tx) error {
+			for range n {
+				if err := tx.Audit(t.Context(), audit.Event{Actor: "cli", Action: "test.paged", Subject: "hk:PAGED"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		olderRE := regexp.MustCompile(`name="before" value="(\d+)"`)
+
+		r, body := b.post("/officer/audit", url.Values{"subject": {"hk:PAGED"}})
+		m := olderRE.FindStringSubmatch(body)
+		if r.StatusCode != 200 || strings.Count(body, "test.paged") != authority.AuditPageSize || m == nil {
+			t.Fatalf("first page = %d, %d events, older link %v", r.StatusCode, strings.Count(body, "test.paged"), m)
+		}
+		r, body = b.post("/officer/audit", url.Values{"subject": {"hk:PAGED"}, "before": {m[1]}})
+		if r.StatusCode != 200 || strings.Count(body, "test.paged") != n-authority.AuditPageSize || olderRE.MatchString(body) {
+			t.Errorf("second page = %d, %d events, older link %v", r.StatusCode, strings.Count(body, "test.paged"), olderRE.FindString(body))
+		}
+		// The second page starts right after the first: no event missed or repeated.
+		first, _ := strconv.ParseInt(m[1], 10, 64)
+		if !strings.Contains(body, "<td>"+strconv.FormatInt(first-1, 10)+"</td>") || strings.Contains(body, "<td>"+m[1]+"</td>") {
+			t.Errorf("the second page does not start at event %d", first-1)
+		}
+		for _, bad := range []string{"x", "0", "-3"} {
+			if r, _ := b.post("/officer/audit", url.Values{"before": {bad}}); r.StatusCode != http.StatusBadRequest {
+				t.Errorf("before=%q: status %d, want 400", bad, r.StatusCode)
+			}
 		}
 	})
 }
