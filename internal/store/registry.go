@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/epermit/epermit/permit"
 )
@@ -165,6 +167,94 @@ func (tx *Tx) PersonIDByResidencePermit(ctx context.Context, number string) (int
 	return id, notFound(err, "no residence permit %s in the registry", number)
 }
 
+// Holders looks up many permits at once, for imports: it returns the person
+// holding each of the travel permits tps (by TravelPermit.Key()) and each of
+// the residence permit numbers that are on file, in two queries.
+func (tx *Tx) Holders(ctx context.Context, tps []permit.TravelPermit, residence []string) (permits, residents map[string]int64, err error) {
+	permits, residents = map[string]int64{}, map[string]int64{}
+	if tx.db.engine == Postgres {
+		// A prepared statement's generic plan, made while the transaction
+		// (an import) is still filling the tables, scans them; planned for
+		// each call's values, the lookups use the keys. This holds for the
+		// rest of the transaction.
+		if _, err := tx.tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(tps) > 0 {
+		var types []any
+		seen := map[permit.DocumentType]bool{}
+		numbers := make([]any, len(tps))
+		for i, tp := range tps {
+			numbers[i] = tp.Number
+			if !seen[tp.Type] {
+				seen[tp.Type] = true
+				types = append(types, tp.Type)
+			}
+		}
+		// Both IN lists, so that the (doc_type, number) key finds each row.
+		q := `SELECT doc_type, number, person_id FROM travel_permits WHERE doc_type IN (` + placeholders(1, len(types)) +
+			`) AND number IN (` + placeholders(len(types)+1, len(numbers)) + `)`
+		err = tx.collect(ctx, q, append(types, numbers...), func(rows *sql.Rows) error {
+			var tp permit.TravelPermit
+			var id int64
+			if err := rows.Scan(&tp.Type, &tp.Number, &id); err != nil {
+				return err
+			}
+			permits[tp.Key()] = id
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(residence) > 0 {
+		args := make([]any, len(residence))
+		for i, n := range residence {
+			args[i] = n
+		}
+		err = tx.collect(ctx, `SELECT number, person_id FROM residence_permits WHERE number IN (`+placeholders(1, len(args))+`)`,
+			args, func(rows *sql.Rows) error {
+				var n string
+				var id int64
+				if err := rows.Scan(&n, &id); err != nil {
+					return err
+				}
+				residents[n] = id
+				return nil
+			})
+	}
+	return permits, residents, err
+}
+
+// placeholders returns "$from, …, $(from+n-1)".
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(from+i))
+	}
+	return b.String()
+}
+
+// collect runs q unprepared (its text varies with the number of arguments,
+// so a prepared copy would rarely serve again) and calls fn for each row.
+func (tx *Tx) collect(ctx context.Context, q string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := tx.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // RecordByPermit returns the record of the person holding travel permit
 // (t, number).
 func (tx *Tx) RecordByPermit(ctx context.Context, t permit.DocumentType, number string) (*permit.Record, error) {
@@ -173,6 +263,54 @@ func (tx *Tx) RecordByPermit(ctx context.Context, t permit.DocumentType, number 
 		return nil, err
 	}
 	return tx.Record(ctx, id)
+}
+
+// CreateRecord adds a person new to the registry with their permits, and
+// sets rec.Person.ID. None of the permits may be on file. On PostgreSQL it
+// is one statement, since an import of many new people is mostly round
+// trips; SQLite, in process, runs the plain inserts.
+func (tx *Tx) CreateRecord(ctx context.Context, rec *permit.Record) error {
+	p := &rec.Person
+	if tx.db.engine == SQLite {
+		p.ID = 0
+		if err := tx.SavePerson(ctx, p); err != nil {
+			return err
+		}
+		for i := range rec.TravelPermits {
+			if err := tx.SaveTravelPermit(ctx, p.ID, &rec.TravelPermits[i]); err != nil {
+				return err
+			}
+		}
+		if rec.ResidencePermit == nil {
+			return nil
+		}
+		return tx.SaveResidencePermit(ctx, p.ID, rec.ResidencePermit)
+	}
+	args := []any{p.Name, p.LatinName, p.Sex, p.BirthDate.String(), p.Region, p.Phone, p.Portrait}
+	var q strings.Builder
+	q.WriteString(`WITH p AS (INSERT INTO persons (name, latin_name, sex, birth_date, region, phone, portrait)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id)`)
+	if len(rec.TravelPermits) > 0 {
+		q.WriteString(`, t AS (INSERT INTO travel_permits (doc_type, number, person_id, renewal, issued_on, expires_on, status)
+		SELECT v.doc_type, v.number, p.id, v.renewal, v.issued_on, v.expires_on, v.status FROM p, (VALUES `)
+		for i, tp := range rec.TravelPermits {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($%d::smallint, $%d::text, $%d::integer, $%d::text, $%d::text, $%d::text)", n+1, n+2, n+3, n+4, n+5, n+6)
+			args = append(args, tp.Type, tp.Number, tp.Renewal, tp.IssuedOn.String(), tp.ExpiresOn.String(), tp.Status)
+		}
+		q.WriteString(`) AS v (doc_type, number, renewal, issued_on, expires_on, status))`)
+	}
+	if rp := rec.ResidencePermit; rp != nil {
+		n := len(args)
+		fmt.Fprintf(&q, `, r AS (INSERT INTO residence_permits (number, person_id, issued_on, expires_on, status)
+		SELECT $%d, p.id, $%d, $%d, $%d FROM p)`, n+1, n+2, n+3, n+4)
+		args = append(args, rp.Number, rp.IssuedOn.String(), rp.ExpiresOn.String(), rp.Status)
+	}
+	q.WriteString(` SELECT id FROM p`)
+	return tx.queryRow(ctx, q.String(), args...).Scan(&p.ID)
 }
 
 // SavePerson inserts p when p.ID is 0 (setting p.ID) and updates it otherwise.

@@ -111,10 +111,12 @@ type Tx struct {
 	unprepared []string
 
 	// The audit chain's head as this transaction moves it: locked at the
-	// first Audit, written back once before commit.
-	auditLocked bool
-	auditSeq    int64
-	auditHash   []byte
+	// first Audit, written back once before commit, with the events sealed
+	// meanwhile (auditPending).
+	auditLocked  bool
+	auditSeq     int64
+	auditHash    []byte
+	auditPending []audit.Event
 }
 
 // Now is the time the transaction started, used for the audit timestamp and
@@ -151,7 +153,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 	if err := fn(tx); err != nil {
 		return err
 	}
-	if err := tx.writeAuditHead(ctx); err != nil {
+	if err := tx.writeAudit(ctx); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -223,8 +225,9 @@ func notFound(err error, format string, args ...any) error {
 // Audit appends an event to the audit log in this transaction, so the event
 // exists exactly when the change it records does. The first append locks
 // the chain's head row until commit, so concurrent transactions queue rather
-// than fork the chain; the head is written back once, at commit, which keeps
-// a transaction of many events (a registry import) linear on PostgreSQL.
+// than fork the chain. The events and the head are written at commit, the
+// events many to a statement, which keeps a transaction of many events (a
+// registry import) to few round trips on PostgreSQL.
 func (tx *Tx) Audit(ctx context.Context, e audit.Event) error {
 	if !tx.auditLocked {
 		// An UPDATE, not a SELECT … FOR UPDATE: the same SQL locks on both engines.
@@ -236,19 +239,49 @@ func (tx *Tx) Audit(ctx context.Context, e audit.Event) error {
 	}
 	e.At = tx.now
 	e.Seal(tx.auditSeq, tx.auditHash)
-	if _, err := tx.exec(ctx, `INSERT INTO audit_events (seq, at, actor, action, subject, details, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		e.Seq, e.At.UnixMicro(), e.Actor, e.Action, e.Subject, []byte(e.Details), e.PrevHash, e.Hash); err != nil {
-		return fmt.Errorf("store: audit append: %w", err)
-	}
+	tx.auditPending = append(tx.auditPending, e)
 	tx.auditSeq, tx.auditHash = e.Seq, e.Hash
 	return nil
 }
 
-func (tx *Tx) writeAuditHead(ctx context.Context) error {
+// auditBatch is how many events one INSERT writes. Smaller remainders go
+// one by one, so only two statement texts exist to prepare.
+const auditBatch = 100
+
+var auditInserts = map[int]string{1: auditInsert(1), auditBatch: auditInsert(auditBatch)}
+
+func auditInsert(rows int) string {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO audit_events (seq, at, actor, action, subject, details, prev_hash, hash) VALUES `)
+	for i := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", 8*i+1, 8*i+2, 8*i+3, 8*i+4, 8*i+5, 8*i+6, 8*i+7, 8*i+8)
+	}
+	return q.String()
+}
+
+// writeAudit writes the events sealed by Audit and the chain's new head.
+func (tx *Tx) writeAudit(ctx context.Context) error {
 	if !tx.auditLocked {
 		return nil
 	}
+	for es := tx.auditPending; len(es) > 0; {
+		n := 1
+		if len(es) >= auditBatch {
+			n = auditBatch
+		}
+		args := make([]any, 0, 8*n)
+		for _, e := range es[:n] {
+			args = append(args, e.Seq, e.At.UnixMicro(), e.Actor, e.Action, e.Subject, []byte(e.Details), e.PrevHash, e.Hash)
+		}
+		if _, err := tx.exec(ctx, auditInserts[n], args...); err != nil {
+			return fmt.Errorf("store: audit append: %w", err)
+		}
+		es = es[n:]
+	}
+	tx.auditPending = nil
 	if _, err := tx.exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, tx.auditSeq, tx.auditHash); err != nil {
 		return fmt.Errorf("store: audit head: %w", err)
 	}
