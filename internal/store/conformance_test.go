@@ -113,18 +113,10 @@ func addRecord(t testing.TB, db *store.DB, p *permit.Person, rp *permit.Residenc
 }
 
 func saveRecord(tx *store.Tx, p *permit.Person, rp *permit.ResidencePermit, tps ...permit.TravelPermit) error {
-	if err := tx.SavePerson(ctx, p); err != nil {
-		return err
-	}
-	for i := range tps {
-		if err := tx.SaveTravelPermit(ctx, p.ID, &tps[i]); err != nil {
-			return err
-		}
-	}
-	if rp != nil {
-		return tx.SaveResidencePermit(ctx, p.ID, rp)
-	}
-	return nil
+	rec := &permit.Record{Person: *p, TravelPermits: tps, ResidencePermit: rp}
+	err := tx.CreateRecord(ctx, rec)
+	p.ID = rec.Person.ID
+	return err
 }
 
 // record reads a person's record, failing the test on error.

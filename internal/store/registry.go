@@ -266,9 +266,9 @@ func (tx *Tx) RecordByPermit(ctx context.Context, t permit.DocumentType, number 
 }
 
 // CreateRecord adds a person new to the registry with their permits, and
-// sets rec.Person.ID. None of the permits may be on file. On PostgreSQL it
-// is one statement, since an import of many new people is mostly round
-// trips; SQLite, in process, runs the plain inserts.
+// sets rec.Person.ID. It fails if any of the permits is on file. On
+// PostgreSQL it is one statement, since an import of many new people is
+// mostly round trips; SQLite, in process, runs one insert a row.
 func (tx *Tx) CreateRecord(ctx context.Context, rec *permit.Record) error {
 	p := &rec.Person
 	if tx.db.engine == SQLite {
@@ -276,15 +276,19 @@ func (tx *Tx) CreateRecord(ctx context.Context, rec *permit.Record) error {
 		if err := tx.SavePerson(ctx, p); err != nil {
 			return err
 		}
-		for i := range rec.TravelPermits {
-			if err := tx.SaveTravelPermit(ctx, p.ID, &rec.TravelPermits[i]); err != nil {
+		for _, tp := range rec.TravelPermits {
+			if _, err := tx.exec(ctx, `INSERT INTO travel_permits (doc_type, number, person_id, renewal, issued_on, expires_on, status)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				tp.Type, tp.Number, p.ID, tp.Renewal, tp.IssuedOn.String(), tp.ExpiresOn.String(), tp.Status); err != nil {
 				return err
 			}
 		}
-		if rec.ResidencePermit == nil {
-			return nil
+		if rp := rec.ResidencePermit; rp != nil {
+			_, err := tx.exec(ctx, `INSERT INTO residence_permits (number, person_id, issued_on, expires_on, status)
+				VALUES ($1, $2, $3, $4, $5)`, rp.Number, p.ID, rp.IssuedOn.String(), rp.ExpiresOn.String(), rp.Status)
+			return err
 		}
-		return tx.SaveResidencePermit(ctx, p.ID, rec.ResidencePermit)
+		return nil
 	}
 	args := []any{p.Name, p.LatinName, p.Sex, p.BirthDate.String(), p.Region, p.Phone, p.Portrait}
 	var q strings.Builder

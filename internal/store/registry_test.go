@@ -197,6 +197,13 @@ func TestResidencePermits(t *testing.T) {
 		if err == nil {
 			t.Error("a new person saved an existing residence permit number")
 		}
+		// So does a new person with A's travel permit.
+		err = db.Update(ctx, func(tx *store.Tx) error {
+			return saveRecord(tx, hkPerson(4), residence("810000199901010011"), a.TravelPermits[0])
+		})
+		if err == nil {
+			t.Error("a new person saved an existing travel permit")
+		}
 		if n, _ := db.CountPersons(ctx); n != 2 {
 			t.Errorf("CountPersons = %d after a failed insert, want 2", n)
 		}
