@@ -90,7 +90,7 @@ func (a *Authority) Clients(ctx context.Context, role string) ([]store.Client, e
 }
 
 // RotateClientKey gives a client a new API key; the old one stops working
-// at once.
+// at once, and so do console sessions signed in with it.
 func (a *Authority) RotateClientKey(ctx context.Context, role, name string) (string, error) {
 	key, hash, prefix := newClientKey(role)
 	err := a.db.Update(ctx, func(tx *store.Tx) error {
@@ -99,6 +99,9 @@ func (a *Authority) RotateClientKey(ctx context.Context, role, name string) (str
 			return err
 		}
 		if err := tx.SetClientKey(ctx, c.ID, hash, prefix); err != nil {
+			return err
+		}
+		if err := tx.DeleteOfficerSessionsOf(ctx, c.ID); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, event(ctx, role+".rotate_key", clientSubject(c), map[string]string{"old": c.KeyPrefix, "key": prefix}))
@@ -126,6 +129,11 @@ func (a *Authority) SetClientDisabled(ctx context.Context, role, name string, di
 		}
 		if err := tx.SetClientDisabled(ctx, c.ID, disabled); err != nil {
 			return err
+		}
+		if disabled { // enabling again must not revive them
+			if err := tx.DeleteOfficerSessionsOf(ctx, c.ID); err != nil {
+				return err
+			}
 		}
 		return tx.Audit(ctx, event(ctx, action, clientSubject(c), nil))
 	})

@@ -46,6 +46,24 @@ func (a *Authority) session(ctx context.Context, tx *store.Tx, token string) (*s
 	return s, err
 }
 
+// SignOut ends an applicant session, so that its token no longer works
+// anywhere it was copied to. An unknown or expired token is no error.
+func (a *Authority) SignOut(ctx context.Context, token string) error {
+	return a.db.Update(ctx, func(tx *store.Tx) error {
+		s, err := a.session(ctx, tx, token)
+		if permit.ErrorCode(err) == ECodeUnauthorized {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := tx.DeleteApplicantSession(ctx, s.TokenHash); err != nil {
+			return err
+		}
+		ctx := WithActor(ctx, "holder:"+s.DocType.String()+":"+s.DocNumber)
+		return tx.Audit(ctx, event(ctx, "applicant.signout", s.DocType.String()+":"+s.DocNumber, nil))
+	})
+}
+
 // Nonce gives the applicant's device a fresh challenge to sign with its key.
 func (a *Authority) Nonce(ctx context.Context, token string) (string, time.Time, error) {
 	nonce := randomText(24)

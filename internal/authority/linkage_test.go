@@ -312,3 +312,22 @@ func TestCheckLinkage(t *testing.T) {
 }
 
 func errorsAs(err error, pe **permit.Error) bool { return errors.As(err, pe) }
+
+// A linkage proof has no portrait: a verifier asking for one by its id hears
+// the same as for an unknown id.
+func TestLinkageHasNoPortrait(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, authority.Config{})
+		c, err := f.linkage(t, f.prove(t, f.recs[0]), newDevice(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gate, _, err := f.a.AddClient(ctx, store.RoleVerifier, "Gate", "railway")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.a.Portrait(ctx, gate, c.ID); permit.ErrorCode(err) != permit.ECodeNotFound {
+			t.Errorf("portrait of a linkage proof: %v; want %s", err, permit.ECodeNotFound)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package authority
 
 import (
 	"context"
+	"encoding/hex"
 	"strings"
 	"time"
 
@@ -44,7 +45,9 @@ func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (
 	if len([]rune(name)) > 100 {
 		name = string([]rune(name)[:100])
 	}
-	nameKey, addrKey := "officer-signin:name:"+name, "officer-signin:addr:"+from
+	// The name as typed may be anything, an officer's pasted key even: it is
+	// counted by its hash and audited only if it names an officer.
+	nameKey, addrKey := "officer-signin:name:"+hex.EncodeToString(hashSecret(name)), "officer-signin:addr:"+from
 	var refused error
 	err := a.db.View(ctx, func(tx *store.Tx) error {
 		since := tx.Now().Add(-signInWindow)
@@ -82,8 +85,14 @@ func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (
 			if err := tx.AddAttempt(ctx, addrKey); err != nil {
 				return err
 			}
+			subject := "officer:?" // no officer of that name
+			if _, err := tx.ClientByName(ctx, store.RoleOfficer, name); err == nil {
+				subject = "officer:" + name
+			} else if permit.ErrorCode(err) != permit.ECodeNotFound {
+				return err
+			}
 			// The actor is the caller's: nobody is known to be signed in.
-			return tx.Audit(ctx, event(ctx, "officer.signin_failed", "officer:"+name,
+			return tx.Audit(ctx, event(ctx, "officer.signin_failed", subject,
 				map[string]string{"from": from, "why": permit.ErrorCode(refused)}))
 		})
 		if err != nil {

@@ -131,6 +131,10 @@ func (a *Authority) Portrait(ctx context.Context, c *store.Client, cti []byte) (
 	var image []byte
 	err := a.db.Update(ctx, func(tx *store.Tx) error {
 		cred, err := tx.Credential(ctx, cti)
+		if err == nil && cred.Kind != permit.TemporaryEPermit {
+			// A linkage proof carries no portrait; say no more than for no credential.
+			err = permit.Errorf(permit.ECodeNotFound, "no e-permit %x", cti)
+		}
 		if err != nil {
 			return err
 		}

@@ -63,6 +63,13 @@ func (tx *Tx) DeleteOfficerSession(ctx context.Context, tokenHash []byte) error 
 	return err
 }
 
+// DeleteOfficerSessionsOf ends every session of an officer, whose key was
+// replaced or who was disabled.
+func (tx *Tx) DeleteOfficerSessionsOf(ctx context.Context, clientID int64) error {
+	_, err := tx.exec(ctx, `DELETE FROM officer_sessions WHERE client_id = $1`, clientID)
+	return err
+}
+
 // DeleteOfficerSessionsBefore removes sessions that reached their absolute
 // end before t, so the table does not grow without bound.
 func (tx *Tx) DeleteOfficerSessionsBefore(ctx context.Context, t time.Time) error {

@@ -29,6 +29,7 @@ func (s *Server) apiRoutes() {
 	s.mux.HandleFunc("POST /api/v1/epermits", s.apply)
 	s.mux.HandleFunc("GET /api/v1/epermits", s.myEPermits)
 	s.mux.HandleFunc("DELETE /api/v1/epermits/{cti}", s.cancel)
+	s.mux.HandleFunc("DELETE /api/v1/session", s.endSession)
 	s.verifierRoutes()
 	s.officerRoutes()
 	s.linkageRoutes()
@@ -235,6 +236,19 @@ func (s *Server) applyRequest(w http.ResponseWriter, r *http.Request) (*permit.C
 	}
 	return s.a.Apply(r.Context(), token, authority.ApplyRequest{Reason: reason, HolderKey: pub, Signature: sig,
 		IdempotencyKey: r.Header.Get("Idempotency-Key")})
+}
+
+// endSession signs the applicant out: the bearer token stops working.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
+	token, err := bearer(r)
+	if err == nil {
+		err = s.a.SignOut(r.Context(), token)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) myEPermits(w http.ResponseWriter, r *http.Request) {

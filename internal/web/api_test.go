@@ -147,6 +147,19 @@ func TestAPIProofingToCredential(t *testing.T) {
 		if code, p := call(t, "GET", srv.URL+"/demo/outbox", "", nil, nil); code != 200 || p["demo"] != true {
 			t.Fatalf("outbox = %d %v", code, p)
 		}
+
+		// Signing out ends the token, and again is no error.
+		for range 2 {
+			if code, p := call(t, "DELETE", api+"/session", token, nil, nil); code != 204 {
+				t.Fatalf("sign out = %d %v", code, p)
+			}
+		}
+		if code, p := call(t, "GET", api+"/epermits", token, nil, nil); code != 401 || p["code"] != "unauthorized" {
+			t.Fatalf("after sign out = %d %v", code, p)
+		}
+		if code, p := call(t, "DELETE", api+"/session", "", nil, nil); code != 401 {
+			t.Fatalf("sign out without a token = %d %v", code, p)
+		}
 	})
 }
 

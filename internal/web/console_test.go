@@ -143,6 +143,7 @@ func TestConsoleSignIn(t *testing.T) {
 			{"wrong key", "Wong", "epo_" + strings.Repeat("A", 43), http.StatusUnauthorized},
 			{"not an officer key", "Wong", "epv_" + strings.Repeat("A", 43), http.StatusUnauthorized},
 			{"empty", "", "", http.StatusUnauthorized},
+			{"the key in the name field", e.officerKey, e.officerKey, http.StatusUnauthorized},
 		}
 		for _, tc := range tests {
 			b := e.client(t)
@@ -190,6 +191,17 @@ func TestConsoleSignIn(t *testing.T) {
 		if failed != 3 {
 			t.Errorf("%d failed sign-ins of Wong audited; want 3", failed)
 		}
+		// Names that are no officer's are audited as officer:?, so that a key
+		// typed into the name field stays out of the append-only log.
+		if es, _ := e.a.AuditEvents(t.Context(), "officer:?"); len(es) != 2 {
+			t.Errorf("%d failed sign-ins under unknown names audited; want 2", len(es))
+		}
+		all, _ := e.a.AuditEvents(t.Context(), "")
+		for _, ev := range all {
+			if strings.Contains(ev.Subject+string(ev.Details), e.officerKey) {
+				t.Errorf("the audit log holds an officer key: %s %s", ev.Subject, ev.Details)
+			}
+		}
 		// Two more failures make five: then even the right key is refused
 		// until the window has passed.
 		b := e.client(t)
@@ -231,6 +243,39 @@ func TestConsoleCookieSecure(t *testing.T) {
 			t.Errorf("session cookie %q", c)
 		}
 	}
+}
+
+// TestConsoleSessionEndsWithKey: replacing an officer's key, or disabling
+// the officer, ends the sessions signed in before.
+func TestConsoleSessionEndsWithKey(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newConsoleEnv(t, db)
+		ctx := t.Context()
+		b := e.client(t)
+		b.signIn("Wong", e.officerKey)
+		if r, _ := b.get("/officer/"); r.StatusCode != 200 {
+			t.Fatalf("console after sign-in = %d", r.StatusCode)
+		}
+		key, err := e.a.RotateClientKey(ctx, "officer", "Wong")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, _ := b.get("/officer/"); r.StatusCode == 200 {
+			t.Error("the session signed in with the old key still works")
+		}
+		if r := b.signIn("Wong", key); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in with the new key = %d", r.StatusCode)
+		}
+		if err := e.a.SetClientDisabled(ctx, "officer", "Wong", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.a.SetClientDisabled(ctx, "officer", "Wong", false); err != nil {
+			t.Fatal(err)
+		}
+		if r, _ := b.get("/officer/"); r.StatusCode == 200 {
+			t.Error("disabling and enabling the officer left the session alive")
+		}
+	})
 }
 
 func TestConsoleSessionExpiry(t *testing.T) {

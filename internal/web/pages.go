@@ -371,9 +371,15 @@ func sexName(v int) string {
 	return "unknown"
 }
 
-// signOut forgets the applicant's cookies. The wallet's stored e-permit
-// stays on the device: showing it needs no session.
+// signOut ends the applicant's session and forgets the cookies. The
+// wallet's stored e-permit stays on the device: showing it needs no session.
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := s.a.SignOut(r.Context(), c.Value); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
 	s.setCookie(w, r, sessionCookie, "", 0)
 	s.setCookie(w, r, proofCookie, "", 0)
 	w.WriteHeader(http.StatusNoContent)

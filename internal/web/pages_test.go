@@ -264,3 +264,28 @@ func TestPageEndpointsNeedSession(t *testing.T) {
 		}
 	}
 }
+
+// TestPageSignOut: signing out on the pages ends the session on the server,
+// not only the cookie in this browser.
+func TestPageSignOut(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		srv, _, outbox := pagesServer(t, db)
+		token := proveAPI(t, srv.URL+"/api/v1", outbox) // the page session cookie holds the same token
+		const csrf = "0123456789abcdef0123456789abcdef0123456789abcdef"
+		req, _ := http.NewRequest("POST", srv.URL+"/app/signout", nil)
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+		req.AddCookie(&http.Cookie{Name: csrfCookie, Value: csrf})
+		req.Header.Set(csrfHeader, csrf)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("sign out = %d", resp.StatusCode)
+		}
+		if status, p := call(t, "GET", srv.URL+"/api/v1/epermits", token, nil, nil); status != 401 || p["code"] != "unauthorized" {
+			t.Errorf("the token after signing out: %d %v", status, p)
+		}
+	})
+}

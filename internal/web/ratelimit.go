@@ -54,13 +54,18 @@ func (l *limiter) allow(key string, now time.Time) bool {
 	return true
 }
 
-// clientAddr is the client's IP address: the left-most X-Forwarded-For entry
-// when the server is configured to trust its proxy, else the peer address.
+// clientAddr is the client's IP address: when the server trusts its proxy,
+// the right-most X-Forwarded-For entry, which that proxy appended (entries
+// to its left come from the client, who can write anything there); else
+// the peer address.
 func clientAddr(r *http.Request, trustProxy bool) string {
-	if trustProxy {
-		if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
-			first, _, _ := strings.Cut(fwd, ",")
-			return strings.TrimSpace(first)
+	if fwd := r.Header.Values("X-Forwarded-For"); trustProxy && len(fwd) > 0 {
+		last := fwd[len(fwd)-1]
+		if i := strings.LastIndexByte(last, ','); i >= 0 {
+			last = last[i+1:]
+		}
+		if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
+			return ip.String()
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

@@ -129,13 +129,29 @@ func TestLimiterRefills(t *testing.T) {
 }
 
 func TestClientAddr(t *testing.T) {
-	r := httptest.NewRequest("GET", "/", nil)
-	r.RemoteAddr = "10.0.0.9:5555"
-	r.Header.Set("X-Forwarded-For", "203.0.113.7, 10.0.0.1")
-	if got := clientAddr(r, false); got != "10.0.0.9" {
-		t.Errorf("untrusted proxy: %q", got)
-	}
-	if got := clientAddr(r, true); got != "203.0.113.7" {
-		t.Errorf("trusted proxy: %q", got)
+	for _, tc := range []struct {
+		name  string
+		fwd   []string // X-Forwarded-For headers, in order
+		trust bool
+		want  string
+	}{
+		{"no proxy trusted", []string{"203.0.113.7"}, false, "10.0.0.9"},
+		{"appended by the proxy", []string{"203.0.113.7"}, true, "203.0.113.7"},
+		// A client that sends its own header cannot choose its address: the
+		// proxy appends the one it saw.
+		{"spoofed entries on the left", []string{"198.51.100.1, 192.0.2.10, 203.0.113.7"}, true, "203.0.113.7"},
+		{"spoofed header before the proxy's", []string{"198.51.100.1", "203.0.113.7"}, true, "203.0.113.7"},
+		{"ipv6", []string{"2001:db8::1"}, true, "2001:db8::1"},
+		{"not an address", []string{"203.0.113.7, junk"}, true, "10.0.0.9"},
+		{"no header", nil, true, "10.0.0.9"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "10.0.0.9:5555"
+		for _, v := range tc.fwd {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		if got := clientAddr(r, tc.trust); got != tc.want {
+			t.Errorf("%s: clientAddr = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
