@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -251,11 +250,13 @@ func TestPortraitDigest(t *testing.T) {
 	}
 }
 
-// TestQRTextLength reports the EP1 text length of a realistic credential
-// (spec §3 goal: at most 620 characters) and pins how it is made up, so a
-// change that grows the QR shows up here.
+// TestQRTextLength: QRTextLen is the length of the EP1 text Present and
+// EncodeQR make, and a realistic credential (a 20-character latin name, a
+// 23-character status URI) stays within spec §3's 620 characters at any
+// index of a status list of 2^20 entries (the default). A change that
+// grows the QR shows up here.
 func TestQRTextLength(t *testing.T) {
-	f := newFixture(t) // 28-character status URI, 3-character name, 20-character latin name
+	f := newFixture(t)
 	if n := len([]rune(f.claims.Permit.LatinName)); n != 20 {
 		t.Fatalf("fixture latin name has %d characters", n)
 	}
@@ -266,7 +267,7 @@ func TestQRTextLength(t *testing.T) {
 		{"status idx < 24", 7},
 		{"status idx < 256", 200},
 		{"status idx < 65536", 40213},
-		{"status idx < 2^32", 3_000_000},
+		{"largest idx of 2^20", 1<<20 - 1},
 	} {
 		g := f
 		g.claims.Status.Idx = c.idx
@@ -275,12 +276,21 @@ func TestQRTextLength(t *testing.T) {
 		if len(text) != len(QRPrefix)+base45EncodedLen(len(pres)) || strings.Trim(text, base45Alphabet+"EP1:") != "" {
 			t.Fatalf("text of %d characters for %d bytes", len(text), len(pres))
 		}
-		over := ""
-		if len(text) > 620 {
-			over = fmt.Sprintf(" — %d over the spec §3 goal of 620", len(text)-620)
+		cred := p2cred(t, pres)
+		if n := QRTextLen(cred); n != len(text) {
+			t.Errorf("%s: QRTextLen = %d, the text has %d", c.name, n, len(text))
 		}
-		t.Logf("%-20s credential %d B, presentation %d B, EP1 text %d chars%s",
-			c.name, len(p2cred(t, pres)), len(pres), len(text), over)
+		if len(text) > MaxQRText {
+			t.Errorf("%s: EP1 text of %d characters, over spec §3's %d", c.name, len(text), MaxQRText)
+		}
+		t.Logf("%-20s credential %d B, presentation %d B, EP1 text %d chars", c.name, len(cred), len(pres), len(text))
+	}
+	// Long names and a long status URI go over, and QRTextLen tells.
+	g := f
+	g.claims.Permit.LatinName = "AU-YEUNG, CHRISTOPHER KA-WING ALEXANDER"
+	g.claims.Status = StatusRef{Idx: 1<<20 - 1, URI: "https://epermit.immigration.example/status-lists/1234"}
+	if n := QRTextLen(p2cred(t, g.present(t))); n <= MaxQRText {
+		t.Errorf("a long credential: QRTextLen = %d, want over %d", n, MaxQRText)
 	}
 }
 

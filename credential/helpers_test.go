@@ -127,7 +127,7 @@ func newFixture(t testing.TB) fixture {
 		Expiry:    fixtureIssued.Add(7 * 24 * time.Hour),
 		ID:        [16]byte{0x5e, 0x9c, 0x41, 0x0b, 0x2d, 0x77, 0x4a, 0x13, 0x8f, 0x60, 0xa2, 0x3c, 0xd1, 0x0e, 0x94, 0x27},
 		Holder:    &f.holder.PublicKey,
-		Status:    StatusRef{Idx: 40213, URI: "https://epermit.example/s/12"},
+		Status:    StatusRef{Idx: 40213, URI: "https://ep.example/s/12"},
 		Permit: Permit{
 			Kind:           KindTemporaryEPermit,
 			DocumentType:   DocHomeReturnPermitHK,

@@ -17,6 +17,33 @@ const QRPrefix = "EP1:"
 // maxCBORSize bytes; anything longer is refused without decoding it.
 const maxQRText = len(QRPrefix) + maxCBORSize/2*3
 
+// MaxQRText is the longest EP1 text spec §3 allows an issued credential to
+// make (QR version 16 at error correction level M); see QRTextLen.
+const MaxQRText = 620
+
+// proofLen is the size of every proof Present makes: ES256 signatures
+// are 64 bytes, and iat takes 4 bytes until 2106.
+var proofLen = len(appendSign1(nil, proofProtected(1<<31), nil, nil, make([]byte, 64)))
+
+// QRTextLen returns the length of the EP1 text of every presentation of a
+// credential, whatever the holder key and time: what an issuer checks
+// against MaxQRText.
+func QRTextLen(credential []byte) int {
+	n := len(appendHead(nil, majorArray, 2)) + len(appendBytes(nil, credential)) + len(appendHead(nil, majorBytes, uint64(proofLen))) + proofLen
+	return len(QRPrefix) + base45EncodedLen(n)
+}
+
+func proofProtected(iat int64) []byte {
+	protected := make([]byte, 0, 16)
+	protected = appendHead(protected, majorMap, 2)
+	protected = appendInt(protected, hdrAlg)
+	protected = appendInt(protected, AlgES256)
+	protected = appendInt(protected, hdrCWTClaims)
+	protected = appendHead(protected, majorMap, 1)
+	protected = appendInt(protected, claimIAT)
+	return appendInt(protected, iat)
+}
+
 // Presentation is a parsed gate presentation (spec §3): the credential as
 // issued and the holder's proof of possession of the cnf key. Byte fields
 // alias the decoded QR bytes.
@@ -53,14 +80,7 @@ func Present(credential []byte, holder crypto.Signer, at time.Time) ([]byte, err
 	if !e.Claims.Holder.Equal(pub) {
 		return nil, errors.New("credential: holder key is not the credential's cnf key")
 	}
-	protected := make([]byte, 0, 16)
-	protected = appendHead(protected, majorMap, 2)
-	protected = appendInt(protected, hdrAlg)
-	protected = appendInt(protected, AlgES256)
-	protected = appendInt(protected, hdrCWTClaims)
-	protected = appendHead(protected, majorMap, 1)
-	protected = appendInt(protected, claimIAT)
-	protected = appendInt(protected, at.Unix())
+	protected := proofProtected(at.Unix())
 	credDigest := sha256.Sum256(credential)
 	digest := sigStructureDigest(protected, credDigest[:])
 	sig, err := signES256(holder, digest[:])

@@ -68,6 +68,10 @@ func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlag
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	g.log.Info("serving", "addr", ln.Addr().String(), "public_url", g.publicURL)
+	if n := a.QRRoom(); n < 24 {
+		g.log.Warn("gate QR codes hold latin names of this many characters only (spec §3: 620 characters); longer ones make larger QRs: give status lists a shorter URL",
+			"latin_name_max", n, "status_url", a.Config().StatusURL)
+	}
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

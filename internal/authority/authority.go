@@ -12,14 +12,18 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/audit"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
@@ -127,6 +131,36 @@ func New(db *store.DB, keys KeyStore, cfg Config, log *slog.Logger) (*Authority,
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Authority{db: db, keys: keys, cfg: cfg, log: log, now: time.Now}, nil
+}
+
+// QRRoom returns the longest latin name an e-permit can carry within spec
+// §3's QR limit (620 characters), for a three-character Chinese name, the
+// largest status index and a two-digit list number under the configured
+// issuer and status URL: whatever else a credential holds has a fixed
+// size. The server logs it at start, for operators choosing a short status
+// URL.
+func (a *Authority) QRRoom() int {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return 0
+	}
+	kid, err := credential.KeyID(&key.PublicKey)
+	if err != nil {
+		return 0
+	}
+	t := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	claims := credential.Claims{Issuer: a.cfg.IssuerID, IssuedAt: t, NotBefore: t, Expiry: t.Add(7 * 24 * time.Hour),
+		ID: [16]byte{1}, Holder: &key.PublicKey, Status: credential.StatusRef{Idx: uint64(a.cfg.StatusListSize - 1), URI: a.StatusListURI(12)},
+		Permit: credential.Permit{Kind: credential.Kind(permit.TemporaryEPermit), DocumentType: credential.DocumentType(permit.HKHomeReturnPermit),
+			DocumentNumber: "H12345678", Name: "陳大文", Sex: 1, BirthDate: "1990-01-01",
+			Scopes: []credential.Scope{credential.ScopeFlight, credential.ScopeTrain}, Reason: 1}}
+	for n := 0; ; n++ {
+		claims.Permit.LatinName = strings.Repeat("A", n+1)
+		token, err := credential.SignEPermit(claims, kid, key)
+		if err != nil || credential.QRTextLen(token) > credential.MaxQRText {
+			return n
+		}
+	}
 }
 
 // SetClock replaces the authority's clock (tests and `--at` only).

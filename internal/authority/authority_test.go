@@ -50,3 +50,24 @@ func mustJSON(t testing.TB, v any) []byte {
 }
 
 func jsonDecode(r *http.Request, v any) error { return json.NewDecoder(r.Body).Decode(v) }
+
+// QRRoom: every status URL character costs room for the name (spec §3),
+// and a URL far too long leaves none.
+func TestQRRoom(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		want int
+	}{
+		{"https://ep.example", 21}, // the golden fixture: a 20-character latin name fits
+		{"https://s.nia.example", 17},
+		{"https://epermit.immigration.gov.example", 0},
+	} {
+		a, err := authority.New(nil, nil, authority.Config{PublicURL: tc.url}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.QRRoom(); got != tc.want {
+			t.Errorf("QRRoom under %s = %d, want %d", tc.url, got, tc.want)
+		}
+	}
+}

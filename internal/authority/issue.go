@@ -253,6 +253,13 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 	if err != nil {
 		return nil, err
 	}
+	if n := credential.QRTextLen(token); n > credential.MaxQRText {
+		// Issued all the same: refusing would leave a person with a long
+		// name without a permit, and gates read the larger QR (version 17).
+		// The operator's status URL is the lever; see QRRoom.
+		a.log.Warn("an e-permit's gate QR is over spec §3's limit", "qr_text", n, "max", credential.MaxQRText,
+			"status_url", a.cfg.StatusURL)
+	}
 	holderDER, err := x509.MarshalPKIXPublicKey(r.holder)
 	if err != nil {
 		return nil, err
