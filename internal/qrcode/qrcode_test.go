@@ -339,7 +339,7 @@ func TestImageGeometry(t *testing.T) {
 }
 
 // BenchmarkRender is the device's cost of drawing the realistic EP1 text
-// (624 characters, version 16) as a PNG; cpu-ns/op is the CPU time the
+// (615 characters, version 16) as a PNG; cpu-ns/op is the CPU time the
 // process used per op, which a loaded machine does not inflate.
 func BenchmarkRender(b *testing.B) {
 	text := vectorText(b, "golden-ep1.json")
