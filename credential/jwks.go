@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -115,7 +114,7 @@ func (j JWK) Key() (*ecdsa.PublicKey, error) {
 // half-understood trust list.
 func ParseJWKSet(data []byte) (map[string]*ecdsa.PublicKey, error) {
 	var set JWKSet
-	if err := json.Unmarshal(data, &set); err != nil {
+	if err := unmarshalExact(data, &set); err != nil {
 		return nil, fmt.Errorf("credential: trust list: %w", err)
 	}
 	keys := make(map[string]*ecdsa.PublicKey, len(set.Keys))

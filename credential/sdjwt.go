@@ -502,13 +502,13 @@ func parseJWS(jws string, h *jwsHeader, claims any) (signingInput string, sig []
 	if err1 != nil || err2 != nil || err3 != nil {
 		return "", nil, sdErr("a JWT part is not base64url")
 	}
-	if err := json.Unmarshal(hb, h); err != nil {
-		return "", nil, sdErr("JWT header is not a JSON object")
+	if err := unmarshalExact(hb, h); err != nil {
+		return "", nil, sdErr("JWT header is not a JSON object with the member names of RFC 7515")
 	}
 	if h.Crit != nil {
 		return "", nil, sdErr("JWT header has crit extensions")
 	}
-	if err := json.Unmarshal(pb, claims); err != nil {
+	if err := unmarshalExact(pb, claims); err != nil {
 		return "", nil, sdErr("JWT claims are not the expected JSON object")
 	}
 	return jws[:dot2], sig, nil
