@@ -57,8 +57,9 @@ func chromium(t *testing.T) string {
 }
 
 // browser starts a headless Chromium fit for a root container: no sandbox,
-// a phone-sized window, and a fake camera that always grants access.
-func browser(t *testing.T) context.Context {
+// a phone-sized window, and a fake camera that always grants access; more
+// options may follow.
+func browser(t *testing.T, more ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
@@ -69,6 +70,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.WindowSize(412, 915),
 	)
+	opts = append(opts, more...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
