@@ -7,6 +7,7 @@ import (
 	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
@@ -69,6 +70,7 @@ type consoleData struct {
 type consoleCtx struct {
 	officer *store.Client
 	admin   bool
+	session string // the session token from the officer's cookie
 }
 
 func (s *Server) consoleRoutes() {
@@ -193,7 +195,7 @@ func (s *Server) officer(admin bool, next func(http.ResponseWriter, *http.Reques
 			s.render(w, r, http.StatusUnauthorized, "signin", nil, consoleData{Error: "officer.err.unauthorized"})
 			return
 		}
-		c := &consoleCtx{officer: o, admin: o.Category == "admin"}
+		c := &consoleCtx{officer: o, admin: o.Category == "admin", session: ck.Value}
 		if admin && !c.admin {
 			s.render(w, r, http.StatusForbidden, "denied", c, consoleData{Error: "officer.err.forbidden"})
 			return
@@ -318,7 +320,7 @@ func (s *Server) consoleLookup(w http.ResponseWriter, r *http.Request, c *consol
 	}
 	v.File = f
 	if len(f.Record.Person.Portrait) > 0 {
-		v.Portrait = sealHandle(f.Record.Person.ID, c.officer.ID)
+		v.Portrait = sealHandle(f.Record.Person.ID, c.session)
 	}
 	now := time.Now()
 	for _, list := range [][]permit.Credential{f.EPermits, f.LinkageProof} {
@@ -330,36 +332,36 @@ func (s *Server) consoleLookup(w http.ResponseWriter, r *http.Request, c *consol
 }
 
 // Portrait handles: the lookup page names a portrait by the person's store
-// id sealed with a key that lives only in this process, bound to the
-// officer and valid for handleTTL, so the URL is opaque, cannot be guessed
-// or reused by someone else, and tells nothing even if logged.
-var handleAEAD = func() cipher.AEAD {
-	k := make([]byte, 32)
-	rand.Read(k)
-	b, _ := aes.NewCipher(k)
-	g, _ := cipher.NewGCM(b)
-	return g
-}()
-
+// id sealed with a key derived from the officer's session token, valid for
+// handleTTL. The URL is opaque, cannot be guessed or used outside that
+// session, and tells nothing even if logged; and since every replica sees
+// the token in the cookie, any of them opens it.
 const handleTTL = 15 * time.Minute
 
-func sealHandle(personID, officerID int64) string {
-	plain := binary.BigEndian.AppendUint64(nil, uint64(personID))
-	plain = binary.BigEndian.AppendUint64(plain, uint64(time.Now().Add(handleTTL).Unix()))
-	nonce := make([]byte, handleAEAD.NonceSize())
-	rand.Read(nonce)
-	ad := binary.BigEndian.AppendUint64(nil, uint64(officerID))
-	return base64.RawURLEncoding.EncodeToString(handleAEAD.Seal(nonce, nonce, plain, ad))
+func handleAEAD(session string) cipher.AEAD {
+	k := sha256.Sum256([]byte("epermit portrait handle\x00" + session))
+	b, _ := aes.NewCipher(k[:])
+	g, _ := cipher.NewGCM(b)
+	return g
 }
 
-func openHandle(h string, officerID int64) (int64, bool) {
+func sealHandle(personID int64, session string) string {
+	plain := binary.BigEndian.AppendUint64(nil, uint64(personID))
+	plain = binary.BigEndian.AppendUint64(plain, uint64(time.Now().Add(handleTTL).Unix()))
+	g := handleAEAD(session)
+	nonce := make([]byte, g.NonceSize())
+	rand.Read(nonce)
+	return base64.RawURLEncoding.EncodeToString(g.Seal(nonce, nonce, plain, nil))
+}
+
+func openHandle(h, session string) (int64, bool) {
+	g := handleAEAD(session)
 	b, err := base64.RawURLEncoding.DecodeString(h)
-	n := handleAEAD.NonceSize()
+	n := g.NonceSize()
 	if err != nil || len(b) < n {
 		return 0, false
 	}
-	ad := binary.BigEndian.AppendUint64(nil, uint64(officerID))
-	plain, err := handleAEAD.Open(nil, b[:n], b[n:], ad)
+	plain, err := g.Open(nil, b[:n], b[n:], nil)
 	if err != nil || len(plain) != 16 || time.Now().Unix() > int64(binary.BigEndian.Uint64(plain[8:])) {
 		return 0, false
 	}
@@ -367,7 +369,7 @@ func openHandle(h string, officerID int64) (int64, bool) {
 }
 
 func (s *Server) consolePortrait(w http.ResponseWriter, r *http.Request, c *consoleCtx) {
-	id, ok := openHandle(r.PathValue("handle"), c.officer.ID)
+	id, ok := openHandle(r.PathValue("handle"), c.session)
 	if !ok {
 		s.problem(w, r, http.StatusNotFound, permit.ECodeNotFound, "no such portrait")
 		return

@@ -412,6 +412,11 @@ func TestConsoleActions(t *testing.T) {
 		if r, _ := other.get("/officer/portrait/" + m[1]); r.StatusCode != 404 {
 			t.Errorf("another officer reuses the portrait handle: %d", r.StatusCode)
 		}
+		again := e.client(t)
+		again.signIn("Wong", e.officerKey)
+		if r, _ := again.get("/officer/portrait/" + m[1]); r.StatusCode != 404 {
+			t.Errorf("another session of the same officer reuses the portrait handle: %d", r.StatusCode)
+		}
 		if r, _ := b.post("/officer/lookup", url.Values{"doc_type": {"hk"}, "doc_number": {"H99999999"}}); r.StatusCode != 404 {
 			t.Errorf("lookup of an unknown permit = %d", r.StatusCode)
 		}
