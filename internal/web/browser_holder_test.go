@@ -256,6 +256,19 @@ func TestBrowserLinkageShare(t *testing.T) {
 			verify.LinkagePolicy{Audience: shares[1].aud, Nonce: shares[1].nonce}, time.Now()); r.Code != verify.CodeRevoked {
 			t.Errorf("the last presentation after cancel: %s %s; want revoked", r.Decision, r.Code)
 		}
+
+		// Sign out: the session ends on the server, so the page's own calls
+		// are refused from then on.
+		do(t, ctx, "sign out",
+			chromedp.WaitVisible(chromedp.ID("signout")),
+			chromedp.Click(chromedp.ID("signout")),
+			chromedp.WaitVisible(chromedp.ID("signed-out")),
+		)
+		me := value(t, ctx, chromedp.Evaluate[int](`fetch("/app/me").then(function (r) { return r.status; })`,
+			chromedp.EvalAwaitPromise))
+		if me != http.StatusUnauthorized {
+			t.Errorf("GET /app/me after signing out = %d; want 401", me)
+		}
 	})
 }
 

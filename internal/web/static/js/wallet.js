@@ -141,6 +141,16 @@
   });
   document.getElementById("card-state").tabIndex = -1;
 
+  // Signing out ends the session on the server; the e-permit stays here.
+  EP.api("GET", "/app/me").then(function () { EP.show("session", true); }, function () {});
+  document.getElementById("signout").addEventListener("click", async function () {
+    this.disabled = true;
+    try { await EP.api("POST", "/app/signout"); } catch (e) { this.disabled = false; return; }
+    EP.show("session", false);
+    EP.show("signed-out", true);
+    document.getElementById("signed-out").focus();
+  });
+
   load();
 })();
 
