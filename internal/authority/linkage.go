@@ -92,10 +92,15 @@ func (a *Authority) IssueLinkageAtCounter(ctx context.Context, t permit.Document
 }
 
 // issueLinkage signs and records a linkage proof with a fresh status entry
-// and its audit event, in the caller's transaction.
+// and its audit event, in the caller's transaction. It takes the person's
+// lock before reading the record, as issuance does, so that a registry
+// change to the permits waits for it, or it sees the change.
 func (a *Authority) issueLinkage(ctx context.Context, tx *store.Tx, personID int64, t permit.DocumentType, number string,
 	holder *ecdsa.PublicKey, channel permit.Channel) (*permit.Credential, error) {
 	now := tx.Now().Truncate(time.Second) // JWT times are whole seconds
+	if err := tx.LockPerson(ctx, personID); err != nil {
+		return nil, err
+	}
 	rec, err := tx.Record(ctx, personID)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package authority
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"strings"
 	"time"
@@ -104,7 +105,18 @@ func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (
 		return "", nil, refused
 	}
 	token := randomText(32)
+	keyHash := sha256.Sum256([]byte(key))
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		// The key again, in this transaction: a rotation or a disable that
+		// committed since the check must not be outlived by a new session.
+		// The read locks the client's row, so a rotation waits for this
+		// session to exist and then ends it.
+		now, err := tx.ClientByKeyHash(ctx, keyHash[:])
+		if permit.ErrorCode(err) == permit.ECodeNotFound || err == nil && (now.ID != c.ID || now.Disabled()) {
+			return permit.Errorf(ECodeUnauthorized, "a valid officer name and key are required")
+		} else if err != nil {
+			return err
+		}
 		if err := tx.DeleteOfficerSessionsBefore(ctx, tx.Now()); err != nil {
 			return err
 		}

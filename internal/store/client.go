@@ -59,9 +59,10 @@ func (tx *Tx) AddClient(ctx context.Context, c *Client) error {
 		c.Role, c.Name, c.Category, c.KeyHash, c.KeyPrefix, c.CreatedAt.Unix()).Scan(&c.ID)
 }
 
-// ClientByKeyHash finds the client whose key hashes to h.
+// ClientByKeyHash finds the client whose key hashes to h, locked until
+// commit in a read-write transaction (see forUpdate).
 func (tx *Tx) ClientByKeyHash(ctx context.Context, h []byte) (*Client, error) {
-	c, err := scanClient(tx.queryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE key_hash = $1`, h))
+	c, err := scanClient(tx.queryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE key_hash = $1`+tx.forUpdate(), h))
 	return c, notFound(err, "no client with this key")
 }
 

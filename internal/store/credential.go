@@ -73,9 +73,11 @@ func (tx *Tx) AddCredential(ctx context.Context, c *permit.Credential) error {
 	return err
 }
 
-// Credential returns the credential with id cti.
+// Credential returns the credential with id cti, locked until commit in a
+// read-write transaction (see forUpdate): what is done with it depends on
+// its state.
 func (tx *Tx) Credential(ctx context.Context, cti []byte) (*permit.Credential, error) {
-	c, err := scanCredential(tx.queryRow(ctx, credentialQuery+` WHERE c.cti = $1`, cti))
+	c, err := scanCredential(tx.queryRow(ctx, credentialQuery+` WHERE c.cti = $1`+tx.forUpdate(), cti))
 	return c, notFound(err, "no credential %x", cti)
 }
 

@@ -60,15 +60,18 @@ func (tx *Tx) AddProofingSession(ctx context.Context, p *ProofingSession) error 
 		p.CreatedAt.Unix(), p.ExpiresAt.Unix()).Scan(&p.ID)
 }
 
-// ProofingSession returns the session whose secret hashes to secretHash.
+// ProofingSession returns the session whose secret hashes to secretHash,
+// locked until commit in a read-write transaction (see forUpdate): its
+// try count and state change under rules.
 func (tx *Tx) ProofingSession(ctx context.Context, secretHash []byte) (*ProofingSession, error) {
-	p, err := scanProofing(tx.queryRow(ctx, `SELECT `+proofingColumns+` FROM proofing_sessions WHERE secret_hash = $1`, secretHash))
+	p, err := scanProofing(tx.queryRow(ctx, `SELECT `+proofingColumns+` FROM proofing_sessions WHERE secret_hash = $1`+tx.forUpdate(), secretHash))
 	return p, notFound(err, "no such proofing session")
 }
 
-// ProofingSessionByID returns a session by its id (officers' view).
+// ProofingSessionByID returns a session by its id (officers' view), locked
+// as ProofingSession is.
 func (tx *Tx) ProofingSessionByID(ctx context.Context, id int64) (*ProofingSession, error) {
-	p, err := scanProofing(tx.queryRow(ctx, `SELECT `+proofingColumns+` FROM proofing_sessions WHERE id = $1`, id))
+	p, err := scanProofing(tx.queryRow(ctx, `SELECT `+proofingColumns+` FROM proofing_sessions WHERE id = $1`+tx.forUpdate(), id))
 	return p, notFound(err, "no proofing session %d", id)
 }
 
@@ -110,7 +113,16 @@ func (tx *Tx) AddAttempt(ctx context.Context, key string) error {
 }
 
 // CountAttempts returns how many attempts were recorded under key since t.
+// In a read-write transaction on PostgreSQL it first takes a lock on the
+// key until commit, so that a count and the AddAttempt after it are not
+// interleaved with another transaction's: parallel requests cannot all
+// pass a limit. (A SQLite write transaction holds the database's lock.)
 func (tx *Tx) CountAttempts(ctx context.Context, key string, since time.Time) (int, error) {
+	if tx.db.engine == Postgres && !tx.readOnly {
+		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "attempts:"+key); err != nil {
+			return 0, err
+		}
+	}
 	var n int
 	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM proofing_attempts WHERE key = $1 AND at >= $2`, key, since.Unix()).Scan(&n)
 	return n, err

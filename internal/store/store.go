@@ -101,10 +101,11 @@ func (db *DB) Ping(ctx context.Context) error {
 // Tx is a transaction. Its methods are the store's ports; they are valid only
 // inside the function given to Update or View.
 type Tx struct {
-	tx   *sql.Tx
-	db   *DB
-	pool *sql.DB
-	now  time.Time
+	tx       *sql.Tx
+	db       *DB
+	pool     *sql.DB
+	now      time.Time
+	readOnly bool
 
 	// Statements this transaction ran unprepared, to prepare once it has
 	// given back its connection (the SQLite writer has only one).
@@ -135,17 +136,23 @@ func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 	}
 }
 
-// View runs fn in a read-only transaction that sees one consistent snapshot.
+// View runs fn in a read-only transaction that sees one consistent snapshot
+// (on PostgreSQL, repeatable read: read committed would give each
+// statement a snapshot of its own).
 func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
 	return db.run(ctx, db.read, true, fn)
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx) error) error {
-	sqlTx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly && db.engine == Postgres})
+	opts := &sql.TxOptions{}
+	if readOnly && db.engine == Postgres {
+		opts = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	}
+	sqlTx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: sqlTx, db: db, pool: pool, now: db.now()}
+	tx := &Tx{tx: sqlTx, db: db, pool: pool, now: db.now(), readOnly: readOnly}
 	defer func() { db.prepare(ctx, pool, tx.unprepared) }()
 	// Rolling back after Commit is a no-op; the deferred call also ends the
 	// transaction when fn panics, which would otherwise hold the write lock.
@@ -181,6 +188,17 @@ func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return tx.tx.QueryRowContext(ctx, q, args...)
+}
+
+// forUpdate ends a single-row read of a row the transaction may change: on
+// PostgreSQL, in a read-write transaction, it locks the row until commit,
+// so that two transactions cannot both read, decide and write over each
+// other; a SQLite write transaction holds the database's lock already.
+func (tx *Tx) forUpdate() string {
+	if tx.db.engine == Postgres && !tx.readOnly {
+		return ` FOR UPDATE`
+	}
+	return ""
 }
 
 // stmt returns the transaction's handle on a cached prepared statement, or

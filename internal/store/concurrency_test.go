@@ -1,0 +1,100 @@
+package store_test
+
+// Reads that run while other transactions write: on PostgreSQL a View is
+// one snapshot, so what it reads together fits together.
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/epermit/epermit/internal/audit"
+	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/permit"
+)
+
+// VerifyAudit on an untampered log, while other transactions append.
+func TestVerifyAuditWhileAppending(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		for range 2000 { // a log long enough that reading it takes a while
+			appendEvent(t, db, audit.Event{Actor: "cli", Action: "seed", Subject: "s"})
+		}
+		var stop atomic.Bool
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for !stop.Load() {
+					db.Update(ctx, func(tx *store.Tx) error {
+						return tx.Audit(ctx, audit.Event{Actor: "w", Action: "append", Subject: "x"})
+					})
+				}
+			})
+		}
+		var failures int
+		for range 20 {
+			if _, err := db.VerifyAudit(ctx, nil); err != nil {
+				failures++
+				if failures == 1 {
+					t.Errorf("VerifyAudit on an untampered log: %v", err)
+				}
+			}
+		}
+		stop.Store(true)
+		wg.Wait()
+		t.Logf("%d of 20 verifications reported tampering", failures)
+	})
+}
+
+// EachRecord ("each page is one consistent read") while two
+// transactions create people, the later-numbered one committing first.
+func TestEachRecordWhileCreating(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if db.Engine() == store.SQLite {
+			t.Skip("one writer: ids commit in order")
+		}
+		raw := storetest.SQL(t, db)
+		update(t, db, func(tx *store.Tx) error { // someone on file already: id N-1
+			return saveRecord(tx, hkPerson(0), nil, hkPermit(10000000))
+		})
+		txA, err := raw.Begin() // an import in flight: its person got id N
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer txA.Rollback()
+		var n int64
+		if err := txA.QueryRow(`INSERT INTO persons (name, latin_name, sex, birth_date, region, phone, portrait)
+			VALUES ('A', 'A', 1, '1990-01-01', 'HK', '+85200000000', '\x00') RETURNING id`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		update(t, db, func(tx *store.Tx) error { // another import: id N+1, committed first
+			return saveRecord(tx, hkPerson(1), nil, hkPermit(10000001))
+		})
+		if _, err := txA.Exec(`INSERT INTO travel_permits (doc_type, number, person_id, renewal, issued_on, expires_on, status)
+			VALUES (1, 'H90000000', $1, 0, '2020-01-01', '2030-01-01', 'valid')`, n); err != nil {
+			t.Fatal(err)
+		}
+		// Hold the import's last write a moment (here: with a table lock) so that it commits
+		// between EachRecord's person read and its permit read.
+		if _, err := txA.Exec(`LOCK TABLE travel_permits IN ACCESS EXCLUSIVE MODE`); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan any)
+		go func() {
+			defer func() { done <- recover() }()
+			err := db.EachRecord(ctx, func(*permit.Record) error { return nil })
+			if err != nil {
+				done <- err
+			}
+		}()
+		time.Sleep(300 * time.Millisecond)
+		if err := txA.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if r := <-done; r != nil {
+			t.Errorf("EachRecord: %v", fmt.Sprint(r))
+		}
+	})
+}

@@ -1,0 +1,79 @@
+package store_test
+
+import (
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/permit"
+)
+
+// a version-2 SQLite database with data upgrades to the newest
+// schema without losing rows.
+func TestSQLiteUpgradeFromV2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"001_init.sql", "002_clients.sql"} {
+		b, err := os.ReadFile(filepath.Join("migrations/sqlite", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(string(b)); err != nil {
+			t.Fatal(f, err)
+		}
+	}
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`,
+		`INSERT INTO schema_migrations VALUES (1, '001_init.sql', 'x'), (2, '002_clients.sql', 'x')`,
+		`INSERT INTO persons (id, name, latin_name, sex, birth_date, region, phone, portrait) VALUES (1, 'A', 'A', 1, '1990-01-01', 'HK', '+85212345678', x'00')`,
+		`INSERT INTO travel_permits VALUES (1, 'H12345678', 1, 0, '2020-01-01', '2030-01-01', 'valid')`,
+		`INSERT INTO issuer_keys VALUES ('k1', 'file:x', x'00', 'active', 0, NULL)`,
+		`INSERT INTO status_lists (id, size, used, created_at) VALUES (1, 16, 2, 0)`,
+		`INSERT INTO status_entries VALUES (1, 3, 1), (1, 7, 0)`,
+		`INSERT INTO applications (id, person_id, kind, doc_type, doc_number, reason, month, created_at, channel, idempotency_key)
+			VALUES (1, 1, 1, 1, 'H12345678', 1, '2026-11', 1, 'online', 'k'), (2, 1, 1, 1, 'H12345678', 1, '2026-11', 2, 'counter', NULL)`,
+		`INSERT INTO credentials VALUES (x'01', 1, 1, 1, 'k1', 1, 1, 9999999999, x'00', 1, 3, 'revoked', 'r', 5, x'aa'),
+			(x'02', 1, 1, 2, 'k1', 2, 2, 9999999999, x'00', 1, 7, 'active', '', NULL, x'bb')`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	raw.Close()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		t.Fatalf("Migrate: %v (applied %v)", err, applied)
+	}
+	t.Logf("applied %v", applied)
+	db.View(ctx, func(tx *store.Tx) error {
+		cs, err := tx.Credentials(ctx, 1, permit.TemporaryEPermit, false)
+		if err != nil || len(cs) != 2 {
+			t.Errorf("credentials after upgrade: %d, %v", len(cs), err)
+		}
+		n, err := tx.CountApplications(ctx, 1, permit.TemporaryEPermit, "2026-11")
+		if err != nil || n != 2 {
+			t.Errorf("CountApplications after upgrade: %d, %v", n, err)
+		}
+		c, err := tx.CredentialByIdempotencyKey(ctx, "k")
+		if err != nil || c.ID[0] != 1 {
+			t.Errorf("idempotency after upgrade: %v, %v", c, err)
+		}
+		return nil
+	})
+	if s, err := db.StatusEntry(ctx, 1, 3); err != nil || s != 1 {
+		t.Errorf("status entry after upgrade: %d, %v", s, err)
+	}
+	if _, err := db.VerifyAudit(ctx, nil); err != nil {
+		t.Error(err)
+	}
+}
