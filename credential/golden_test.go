@@ -142,3 +142,17 @@ func expectEqual(a, b vectorExpect) bool {
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
 }
+
+// The spec's own vector is kept in testdata for the tests; the copy must
+// not drift from spec/vectors, the file integrators read.
+func TestSpecVectorCopy(t *testing.T) {
+	spec, err := os.ReadFile("../spec/vectors/ep1-good.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, copy := range []string{"testdata/ep1-good.json", "../verify/testdata/ep1-good.json"} {
+		if got, err := os.ReadFile(copy); err != nil || !bytes.Equal(got, spec) {
+			t.Errorf("%s differs from spec/vectors/ep1-good.json (%v)", copy, err)
+		}
+	}
+}

@@ -134,7 +134,7 @@ func ParseDocumentType(s string) (DocumentType, error) {
 	case "tw":
 		return TWTravelPermit, nil
 	}
-	return 0, fmt.Errorf("unknown document type %q (want hk, mo or tw)", s)
+	return 0, Errorf(ECodeInvalid, "unknown document type %q (want hk, mo or tw)", s)
 }
 
 // String returns the short name: "hk", "mo" or "tw".

@@ -58,13 +58,13 @@ func clientCmd(g *globals, role string, kinds []string) *cobra.Command {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NAME\tKIND\tKEY\tSTATE\tADDED")
+			fmt.Fprintln(w, "NAME\tKIND\tKEY\tSTATE\tADDED\tDISABLED")
 			for _, c := range cs {
-				state := "enabled"
+				state, disabled := "enabled", "-"
 				if c.Disabled() {
-					state = "disabled " + c.DisabledAt.Format("2006-01-02")
+					state, disabled = "disabled", c.DisabledAt.Format("2006-01-02")
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s…\t%s\t%s\n", c.Name, c.Category, c.KeyPrefix, state, c.CreatedAt.Format("2006-01-02"))
+				fmt.Fprintf(w, "%s\t%s\t%s…\t%s\t%s\t%s\n", c.Name, c.Category, c.KeyPrefix, state, c.CreatedAt.Format("2006-01-02"), disabled)
 			}
 			return w.Flush()
 		}),

@@ -35,6 +35,7 @@ func keysCmd(g *globals) *cobra.Command {
 	cmd.AddCommand(
 		newKey("init", "Create the first issuer key", (*authority.Authority).InitKeys),
 		newKey("rotate", "Make a new active key; the old one is kept for verification", (*authority.Authority).RotateKey),
+		revokeKeyCmd(g),
 		&cobra.Command{
 			Use: "list", Short: "List issuer keys and whether the trust list publishes them", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,6 +59,37 @@ func keysCmd(g *globals) *cobra.Command {
 			},
 		},
 	)
+	return cmd
+}
+
+// revokeKeyCmd withdraws a leaked key: out of the trust list at once, and
+// every current credential it signed revoked.
+func revokeKeyCmd(g *globals) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "revoke KID --reason TEXT",
+		Short: "Withdraw a leaked retired key from the trust list and revoke what it signed",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, closeStore, err := g.authority(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			cs, err := a.RevokeKey(cliContext(cmd), args[0], reason)
+			if err != nil {
+				describe(cmd.ErrOrStderr(), err)
+				return err
+			}
+			for _, c := range cs {
+				printState(cmd.OutOrStdout(), "revoked", &c)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "key %s revoked and out of the trust list; %d credentials revoked\n", args[0], len(cs))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required; in the audit log and with each credential)")
+	markRequired(cmd, "reason")
 	return cmd
 }
 

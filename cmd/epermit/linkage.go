@@ -122,7 +122,7 @@ func linkagePresentCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&credFile, "credential", "", "the linkage proof as issued (SD-JWT text file)")
-	f.StringVar(&holderKey, "holder-key", "", "the holder's device private key, PEM")
+	f.StringVar(&holderKey, "holder-key", "", "the holder's device private key, PKCS#8 PEM")
 	f.StringVar(&aud, "aud", "", "the institution's id, as it gave it")
 	f.StringVar(&nonce, "nonce", "", "the institution's challenge")
 	f.StringVar(&disclose, "disclose", "", "claims to disclose, comma-separated: "+strings.Join(credential.LinkageClaimNames, ","))

@@ -44,7 +44,7 @@ func serveCmd(g *globals) *cobra.Command {
 		},
 	}
 	f.register(cmd, ":8080")
-	cmd.Flags().BoolVar(&f.noMigrate, "no-migrate", false, "do not migrate the database on start (migrate with `epermit migrate`)")
+	cmd.Flags().BoolVar(&f.noMigrate, "no-migrate", false, "do not migrate the database on start (run epermit migrate instead)")
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"time"
 
@@ -90,12 +91,61 @@ func (a *Authority) Keys(ctx context.Context) ([]store.IssuerKey, error) {
 
 // Published reports whether k belongs in the trust list at instant now: the
 // active key, and a retired key until both its last credential has expired
-// and the grace period after retirement has passed.
+// and the grace period after retirement has passed; a revoked key never.
 func Published(k store.IssuerKey, now time.Time) bool {
-	if k.State == store.KeyActive {
+	switch k.State {
+	case store.KeyActive:
 		return true
+	case store.KeyRevoked:
+		return false
 	}
 	return now.Before(k.LastExpiry) || now.Before(k.RetiredAt.Add(RetiredKeyGrace))
+}
+
+// RevokeKey withdraws a leaked issuer key: in one transaction the trust list
+// drops it and every current credential it signed is revoked (each
+// audited), so that neither a forgery made with it nor anything it signed
+// is accepted any more. The active key cannot be revoked: rotate first. It
+// returns the credentials it revoked.
+func (a *Authority) RevokeKey(ctx context.Context, kid, reason string) ([]permit.Credential, error) {
+	reason, err := checkReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	var revoked []permit.Credential
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		k, err := tx.IssuerKey(ctx, kid)
+		switch {
+		case err != nil:
+			return err
+		case k.State == store.KeyActive:
+			return permit.Errorf(permit.ECodeConflict, "%s is the active key: run `epermit keys rotate` first", kid)
+		case k.State == store.KeyRevoked:
+			return permit.Errorf(permit.ECodeConflict, "%s is revoked already", kid)
+		}
+		if err := tx.RevokeIssuerKey(ctx, kid); err != nil {
+			return err
+		}
+		if revoked, err = tx.CurrentCredentialsByKey(ctx, kid); err != nil {
+			return err
+		}
+		why := "issuer key revoked: " + reason
+		for _, c := range revoked {
+			if err := tx.SetCredentialState(ctx, c.ID, permit.CredentialRevoked, why); err != nil {
+				return err
+			}
+			if err := tx.Audit(ctx, event(ctx, "credential.revoke", "cti:"+hex.EncodeToString(c.ID),
+				map[string]any{"reason": why, "from": c.State, "cause": "key"})); err != nil {
+				return err
+			}
+		}
+		return tx.Audit(ctx, event(ctx, "key.revoke", "kid:"+kid, map[string]any{"reason": reason, "credentials": len(revoked)}))
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.log.Warn("issuer key revoked", "kid", kid, "credentials", len(revoked))
+	return revoked, nil
 }
 
 // TrustList returns the JWK Set of spec §1: every key that may still have

@@ -71,9 +71,80 @@ func TestPublished(t *testing.T) {
 		{"retired, credentials valid", store.IssuerKey{State: store.KeyRetired, RetiredAt: now.AddDate(0, 0, -5), LastExpiry: now.Add(time.Hour)}, true},
 		{"retired, within grace", store.IssuerKey{State: store.KeyRetired, RetiredAt: now.Add(-time.Hour)}, true},
 		{"retired, all expired", store.IssuerKey{State: store.KeyRetired, RetiredAt: now.AddDate(0, 0, -5), LastExpiry: now.Add(-time.Second)}, false},
+		{"revoked, credentials valid", store.IssuerKey{State: store.KeyRevoked, RetiredAt: now.Add(-time.Hour), RevokedAt: now, LastExpiry: now.Add(time.Hour)}, false},
 	} {
 		if got := authority.Published(tc.k, now); got != tc.want {
 			t.Errorf("%s: Published = %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// A leaked key is revoked: out of the trust list at once, the current
+// credentials it signed revoked and audited, those of other keys untouched;
+// the active key and a revoked one are refused.
+func TestRevokeKey(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, authority.Config{})
+		issue := func(i int) *permit.Credential {
+			t.Helper()
+			tp := f.recs[i].TravelPermits[0]
+			c, err := f.a.IssueAtCounter(ctx, tp.Type, tp.Number, permit.ReasonLost, &newDevice(t).key.PublicKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		leaked := issue(0).KeyID
+		byLeaked := []*permit.Credential{issue(1), issue(2)}
+		if _, err := f.a.RevokeKey(ctx, leaked, "leaked"); permit.ErrorCode(err) != permit.ECodeConflict {
+			t.Errorf("revoking the active key: %v; want conflict", err)
+		}
+		if _, err := f.a.RotateKey(ctx); err != nil {
+			t.Fatal(err)
+		}
+		byNew := issue(3)
+
+		revoked, err := f.a.RevokeKey(ctx, leaked, "copied off a backup tape")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// issue(0)'s e-permit was current too: all three.
+		if len(revoked) != 3 {
+			t.Errorf("RevokeKey revoked %d credentials; want 3", len(revoked))
+		}
+		for _, c := range append(byLeaked, byNew) {
+			var got *permit.Credential
+			if err := db.View(ctx, func(tx *store.Tx) (err error) { got, err = tx.Credential(ctx, c.ID); return err }); err != nil {
+				t.Fatal(err)
+			}
+			want := permit.CredentialRevoked
+			if c == byNew {
+				want = permit.CredentialActive
+			}
+			if got.State != want {
+				t.Errorf("credential %x signed by %s is %s; want %s", c.ID, c.KeyID, got.State, want)
+			}
+		}
+		set, err := f.a.TrustList(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range set.Keys {
+			if k.Kid == leaked {
+				t.Error("the trust list still publishes the revoked key")
+			}
+		}
+		if evs, _ := f.a.AuditEvents(ctx, "kid:"+leaked); len(evs) == 0 || evs[0].Action != "key.revoke" {
+			t.Errorf("audit for the key: %+v; want key.revoke first", evs)
+		}
+		if _, err := f.a.RevokeKey(ctx, leaked, "again"); permit.ErrorCode(err) != permit.ECodeConflict {
+			t.Errorf("revoking it again: %v; want conflict", err)
+		}
+		if _, err := f.a.RevokeKey(ctx, "no-such-kid", "x"); permit.ErrorCode(err) != permit.ECodeNotFound {
+			t.Errorf("revoking an unknown key: %v; want not_found", err)
+		}
+		if _, err := f.a.RevokeKey(ctx, byNew.KeyID, " "); permit.ErrorCode(err) != permit.ECodeInvalid {
+			t.Errorf("revoking without a reason: %v; want invalid", err)
+		}
+	})
 }

@@ -6,10 +6,12 @@ import (
 	"time"
 )
 
-// Issuer key states.
+// Issuer key states. A revoked key is a retired one withdrawn because it
+// leaked (RevokedAt set); the database records it as retired.
 const (
 	KeyActive  = "active"
 	KeyRetired = "retired"
+	KeyRevoked = "revoked"
 )
 
 // IssuerKey is the metadata of an issuer signing key. The private key itself
@@ -21,6 +23,7 @@ type IssuerKey struct {
 	State     string
 	CreatedAt time.Time
 	RetiredAt time.Time // zero while active
+	RevokedAt time.Time // zero unless revoked
 	// LastExpiry is when the last credential the key signed expires (zero if
 	// it signed none): a retired key is published until then.
 	LastExpiry time.Time
@@ -56,18 +59,29 @@ func (tx *Tx) RetireIssuerKey(ctx context.Context, kid string) error {
 	return mustAffect(res, err, "active key %s", kid)
 }
 
-const issuerKeyQuery = `SELECT k.kid, k.key_ref, k.public_key, k.state, k.created_at, k.retired_at,
+// RevokeIssuerKey marks the retired key kid revoked: the trust list drops
+// it. The active key cannot be revoked: rotate first.
+func (tx *Tx) RevokeIssuerKey(ctx context.Context, kid string) error {
+	res, err := tx.exec(ctx, `UPDATE issuer_keys SET revoked_at = $2 WHERE kid = $1 AND state = 'retired' AND revoked_at IS NULL`,
+		kid, tx.now.Unix())
+	return mustAffect(res, err, "retired, unrevoked key %s", kid)
+}
+
+const issuerKeyQuery = `SELECT k.kid, k.key_ref, k.public_key, k.state, k.created_at, k.retired_at, k.revoked_at,
 		(SELECT MAX(c.expires_at) FROM credentials c WHERE c.kid = k.kid)
 	FROM issuer_keys k`
 
 func scanIssuerKey(s scanner) (*IssuerKey, error) {
 	var k IssuerKey
 	var created int64
-	var retired, last sql.NullInt64
-	if err := s.Scan(&k.Kid, &k.Ref, &k.PublicKey, &k.State, &created, &retired, &last); err != nil {
+	var retired, revoked, last sql.NullInt64
+	if err := s.Scan(&k.Kid, &k.Ref, &k.PublicKey, &k.State, &created, &retired, &revoked, &last); err != nil {
 		return nil, err
 	}
 	k.CreatedAt, k.RetiredAt, k.LastExpiry = time.Unix(created, 0).UTC(), unixOrZero(retired), unixOrZero(last)
+	if k.RevokedAt = unixOrZero(revoked); !k.RevokedAt.IsZero() {
+		k.State = KeyRevoked
+	}
 	return &k, nil
 }
 

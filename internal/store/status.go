@@ -6,6 +6,13 @@ import (
 	"github.com/epermit/epermit/permit"
 )
 
+// CurrentCredentialsByKey returns the credentials the issuer key kid
+// signed that are neither revoked nor expired at the transaction's time.
+func (tx *Tx) CurrentCredentialsByKey(ctx context.Context, kid string) ([]permit.Credential, error) {
+	return tx.credentials(ctx, credentialQuery+` WHERE c.kid = $1 AND c.expires_at > $2 AND c.state <> 'revoked'
+		ORDER BY c.issued_at, c.cti`, kid, tx.now.Unix())
+}
+
 // CurrentCredentialsForPermit returns the credentials issued on applications
 // for travel permit (t, number), number being the lifetime number, that are
 // neither revoked nor expired at the transaction's time: the e-permits that

@@ -651,3 +651,16 @@ func TestConsoleAdmin(t *testing.T) {
 		}
 	})
 }
+
+// A bad document type in a lookup is the officer's mistake, told as such
+// (400), not an internal error.
+func TestConsoleBadDocumentType(t *testing.T) {
+	e := newConsoleEnv(t, storetest.Open(t, store.SQLite))
+	b := e.client(t)
+	b.signIn("Wong", e.officerKey)
+	for _, dt := range []string{"xx", ""} {
+		if r, _ := b.post("/officer/lookup", url.Values{"doc_type": {dt}, "doc_number": {"H12345678"}}); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("lookup with doc_type %q = %d; want 400", dt, r.StatusCode)
+		}
+	}
+}
