@@ -73,8 +73,7 @@ func browser(t *testing.T, more ...chromedp.ExecAllocatorOption) context.Context
 	opts = append(opts, more...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	t.Cleanup(func() { cancel(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil { // start the browser now, so its failure is reported as such
 		t.Fatalf("starting Chromium: %v", err)
 	}
@@ -91,17 +90,49 @@ func acceptLanguage(lang string) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// do runs browser steps, failing the test with what was being done.
+// stepTimeout bounds one do or value call, so that a step that never
+// completes fails alone and leaves the page to be read.
+const stepTimeout = time.Minute
+
+// step returns ctx with stepTimeout. A tab not yet open is opened first
+// on ctx itself: chromedp ties a tab to the context of its first Run, and
+// the step's context ends with the step.
+func step(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c := chromedp.FromContext(ctx); c != nil && c.Target == nil {
+		chromedp.Do(ctx)
+	}
+	return context.WithTimeout(ctx, stepTimeout)
+}
+
+// do runs browser steps, failing the test with what was being done and
+// the error messages the page shows, if any.
 func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatalf("%s: %v", what, err)
+	sctx, cancel := step(ctx)
+	defer cancel()
+	if err := chromedp.Do(sctx, steps...); err != nil {
+		t.Fatalf("%s: %v; the page shows: %q", what, err, pageAlerts(ctx))
 	}
+}
+
+// pageAlerts returns the text of the page's visible alerts and status
+// lines, to tell why a step did not complete.
+func pageAlerts(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll(
+		'[role=alert]:not([hidden]), [role=status]:not([hidden])')).map(e => e.id + ": " + e.textContent.trim()).join(" | ")`))
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	return text
 }
 
 // get runs one browser action that returns a value.
 func value[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 	t.Helper()
+	ctx, cancel := step(ctx)
+	defer cancel()
 	v, err := chromedp.Run(ctx, a)
 	if err != nil {
 		t.Fatal(err)
