@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -68,8 +69,12 @@ func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlag
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	g.log.Info("serving", "addr", ln.Addr().String(), "public_url", g.publicURL)
-	if n := a.QRRoom(); n < 24 {
-		g.log.Warn("gate QR codes hold latin names of this many characters only (spec §3: 620 characters); longer ones make larger QRs: give status lists a shorter URL",
+	// The demo's names are short; a deployment's may not be.
+	if n, level := a.QRRoom(), slog.LevelWarn; n < 24 {
+		if g.demo {
+			level = slog.LevelInfo
+		}
+		g.log.Log(ctx, level, "gate QR codes hold latin names of this many characters only (spec §3: 620 characters); longer ones make larger QRs: give status lists a shorter URL",
 			"latin_name_max", n, "status_url", a.Config().StatusURL)
 	}
 	if ready != nil {
