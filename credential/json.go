@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -122,7 +124,8 @@ func exactNamesIn(doc any, t reflect.Type, depth int) error {
 	switch t.Kind() {
 	case reflect.Struct:
 		obj, _ := doc.(map[string]any) // a type mismatch is json.Unmarshal's to report
-		for name, val := range obj {
+		// In order, so that the error names the same member every time.
+		for _, name := range slices.Sorted(maps.Keys(obj)) {
 			f, ok := jsonField(t, name)
 			if !ok {
 				continue
@@ -130,7 +133,7 @@ func exactNamesIn(doc any, t reflect.Type, depth int) error {
 			if f.Name != name {
 				return fmt.Errorf("member %q must be spelled %q", name, f.Name)
 			}
-			if err := exactNamesIn(val, f.Type, depth+1); err != nil {
+			if err := exactNamesIn(obj[name], f.Type, depth+1); err != nil {
 				return err
 			}
 		}
