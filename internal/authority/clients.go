@@ -143,16 +143,22 @@ func (a *Authority) SetClientDisabled(ctx context.Context, role, name string, di
 // this is. Every failure is the same `unauthorized`, so the answer tells
 // nothing about which keys exist.
 func (a *Authority) AuthenticateClient(ctx context.Context, role, key string) (*store.Client, error) {
-	denied := permit.Errorf("unauthorized", "a valid %s API key is required", role)
+	var c *store.Client
+	err := a.db.View(ctx, func(tx *store.Tx) (err error) {
+		c, err = clientByKey(ctx, tx, role, key)
+		return err
+	})
+	return c, err
+}
+
+// clientByKey is AuthenticateClient in the caller's transaction.
+func clientByKey(ctx context.Context, tx *store.Tx, role, key string) (*store.Client, error) {
+	denied := permit.Errorf(ECodeUnauthorized, "a valid %s API key is required", role)
 	if !strings.HasPrefix(key, keyPrefixes[role]) || len(key) > 100 {
 		return nil, denied
 	}
 	h := sha256.Sum256([]byte(key))
-	var c *store.Client
-	err := a.db.View(ctx, func(tx *store.Tx) (err error) {
-		c, err = tx.ClientByKeyHash(ctx, h[:])
-		return err
-	})
+	c, err := tx.ClientByKeyHash(ctx, h[:])
 	switch {
 	case permit.ErrorCode(err) == permit.ECodeNotFound:
 		return nil, denied

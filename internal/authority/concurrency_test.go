@@ -6,6 +6,8 @@ package authority_test
 import (
 	"crypto"
 	"encoding/hex"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,6 +145,34 @@ func TestLinkageRacesImport(t *testing.T) {
 		db.View(ctx, func(tx *store.Tx) (err error) { now, err = tx.Credential(ctx, c.ID); return err })
 		if now.State == permit.CredentialActive {
 			t.Errorf("linkage proof %x is %s after the residence permit was cancelled in the registry", c.ID, now.State)
+		}
+	})
+}
+
+// Parallel wrong keys for one officer: at most 5 are checked before the
+// name is refused outright, however they arrive.
+func TestOfficerSignInLimitUnderConcurrency(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, authority.Config{})
+		if _, _, err := f.a.AddClient(ctx, store.RoleOfficer, "Wong", "officer"); err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		checked := 0
+		var wg sync.WaitGroup
+		for i := range 40 {
+			wg.Go(func() {
+				_, _, err := f.a.OfficerSignIn(ctx, "Wong", "epo_"+strings.Repeat("A", 40)+strconv.Itoa(i), "198.51.100."+strconv.Itoa(i))
+				if permit.ErrorCode(err) == authority.ECodeUnauthorized {
+					mu.Lock()
+					checked++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if checked > 5 {
+			t.Errorf("%d wrong keys were checked for one name; at most 5 may be", checked)
 		}
 	})
 }

@@ -2,7 +2,6 @@ package authority
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"strings"
 	"time"
@@ -41,6 +40,11 @@ const (
 // `unauthorized`, audited as officer.signin_failed; too many failures for
 // the name or from the address give too_many_attempts without checking
 // the key. from is the client address, used only for the limit and audit.
+//
+// It is one transaction: the counts lock their keys (see CountAttempts) and
+// the key's client row is locked as it is read, so parallel guesses cannot
+// all pass the limit, and a key rotation cannot be outlived by a session
+// opened with the old key.
 func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (string, *store.Client, error) {
 	name = strings.TrimSpace(name)
 	if len([]rune(name)) > 100 {
@@ -49,8 +53,11 @@ func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (
 	// The name as typed may be anything, an officer's pasted key even: it is
 	// counted by its hash and audited only if it names an officer.
 	nameKey, addrKey := "officer-signin:name:"+hex.EncodeToString(hashSecret(name)), "officer-signin:addr:"+from
+	token := randomText(32)
+	var c *store.Client
 	var refused error
-	err := a.db.View(ctx, func(tx *store.Tx) error {
+	err := a.db.Update(ctx, func(tx *store.Tx) error {
+		c, refused = nil, nil // a retried transaction starts over
 		since := tx.Now().Add(-signInWindow)
 		nName, err := tx.CountAttempts(ctx, nameKey, since)
 		if err != nil {
@@ -62,60 +69,13 @@ func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (
 		}
 		if nName >= maxSignInFailures || nAddr >= maxAddrFailures {
 			refused = permit.Errorf(ECodeTooMany, "too many failed sign-ins; try again in %d minutes", int(signInWindow.Minutes()))
-		}
-		return nil
-	})
-	if err != nil {
-		return "", nil, err
-	}
-	var c *store.Client
-	if refused == nil {
-		c, refused = a.AuthenticateClient(ctx, store.RoleOfficer, key)
-		if refused == nil && c.Name != name {
+		} else if c, err = clientByKey(ctx, tx, store.RoleOfficer, key); permit.ErrorCode(err) == ECodeUnauthorized || err == nil && c.Name != name {
 			c, refused = nil, permit.Errorf(ECodeUnauthorized, "a valid officer name and key are required")
-		}
-	}
-	if refused != nil {
-		if code := permit.ErrorCode(refused); code != ECodeUnauthorized && code != ECodeTooMany {
-			return "", nil, refused // the store failed, not the officer
-		}
-		err := a.db.Update(ctx, func(tx *store.Tx) error {
-			if err := tx.AddAttempt(ctx, nameKey); err != nil {
-				return err
-			}
-			if err := tx.AddAttempt(ctx, addrKey); err != nil {
-				return err
-			}
-			subject := "officer:?" // no officer of that name
-			if _, err := tx.ClientByName(ctx, store.RoleOfficer, name); err == nil {
-				subject = "officer:" + name
-			} else if permit.ErrorCode(err) != permit.ECodeNotFound {
-				return err
-			}
-			// The actor is the caller's: nobody is known to be signed in.
-			return tx.Audit(ctx, event(ctx, "officer.signin_failed", subject,
-				map[string]string{"from": from, "why": permit.ErrorCode(refused)}))
-		})
-		if err != nil {
-			return "", nil, err
-		}
-		if permit.ErrorCode(refused) == ECodeUnauthorized {
-			refused = permit.Errorf(ECodeUnauthorized, "a valid officer name and key are required")
-		}
-		return "", nil, refused
-	}
-	token := randomText(32)
-	keyHash := sha256.Sum256([]byte(key))
-	err = a.db.Update(ctx, func(tx *store.Tx) error {
-		// The key again, in this transaction: a rotation or a disable that
-		// committed since the check must not be outlived by a new session.
-		// The read locks the client's row, so a rotation waits for this
-		// session to exist and then ends it.
-		now, err := tx.ClientByKeyHash(ctx, keyHash[:])
-		if permit.ErrorCode(err) == permit.ECodeNotFound || err == nil && (now.ID != c.ID || now.Disabled()) {
-			return permit.Errorf(ECodeUnauthorized, "a valid officer name and key are required")
 		} else if err != nil {
 			return err
+		}
+		if refused != nil {
+			return a.signInFailed(ctx, tx, name, from, nameKey, addrKey, permit.ErrorCode(refused))
 		}
 		if err := tx.DeleteOfficerSessionsBefore(ctx, tx.Now()); err != nil {
 			return err
@@ -126,10 +86,32 @@ func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (
 		return tx.Audit(ctx, event(WithActor(ctx, "officer:"+c.Name), "officer.signin", "officer:"+c.Name,
 			map[string]string{"from": from, "kind": c.Category}))
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return "", nil, err
+	case refused != nil:
+		return "", nil, refused
 	}
 	return token, c, nil
+}
+
+// signInFailed records a failed sign-in as attempts under both limits, and
+// audits it under the officer's name if it is one.
+func (a *Authority) signInFailed(ctx context.Context, tx *store.Tx, name, from, nameKey, addrKey, why string) error {
+	if err := tx.AddAttempt(ctx, nameKey); err != nil {
+		return err
+	}
+	if err := tx.AddAttempt(ctx, addrKey); err != nil {
+		return err
+	}
+	subject := "officer:?" // no officer of that name
+	if _, err := tx.ClientByName(ctx, store.RoleOfficer, name); err == nil {
+		subject = "officer:" + name
+	} else if permit.ErrorCode(err) != permit.ECodeNotFound {
+		return err
+	}
+	// The actor is the caller's: nobody is known to be signed in.
+	return tx.Audit(ctx, event(ctx, "officer.signin_failed", subject, map[string]string{"from": from, "why": why}))
 }
 
 // OfficerSession returns the enabled officer whose console session token
