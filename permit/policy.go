@@ -147,8 +147,9 @@ type Request struct {
 	// Applications is how many applications for this kind the person made
 	// in the month of Now (China time): every application that was granted,
 	// through any channel, including e-permits since cancelled, revoked or
-	// superseded. Refused applications and idempotent retries are not
-	// applications: nothing is recorded for them.
+	// superseded, but not those the authority voided because it withdrew
+	// their e-permit itself (a leaked issuer key). Refused applications and
+	// idempotent retries are not applications: nothing is recorded for them.
 	Applications int
 	// Current are the person's credentials of this kind that are neither
 	// revoked nor expired at Now.

@@ -105,8 +105,9 @@ func Published(k store.IssuerKey, now time.Time) bool {
 // RevokeKey withdraws a leaked issuer key: in one transaction the trust list
 // drops it and every current credential it signed is revoked (each
 // audited), so that neither a forgery made with it nor anything it signed
-// is accepted any more. The active key cannot be revoked: rotate first. It
-// returns the credentials it revoked.
+// is accepted any more; the applications of those credentials are voided,
+// so they do not count toward the holders' monthly quota. The active key
+// cannot be revoked: rotate first. It returns the credentials it revoked.
 func (a *Authority) RevokeKey(ctx context.Context, kid, reason string) ([]permit.Credential, error) {
 	reason, err := checkReason(reason)
 	if err != nil {
@@ -133,6 +134,13 @@ func (a *Authority) RevokeKey(ctx context.Context, kid, reason string) ([]permit
 		for _, c := range revoked {
 			if err := tx.SetCredentialState(ctx, c.ID, permit.CredentialRevoked, why); err != nil {
 				return err
+			}
+			// The authority's failure, not the holder's: their application
+			// no longer counts, so they can apply again this month.
+			if c.ApplicationID != 0 {
+				if err := tx.VoidApplication(ctx, c.ApplicationID); err != nil {
+					return err
+				}
 			}
 			if err := tx.Audit(ctx, event(ctx, "credential.revoke", "cti:"+hex.EncodeToString(c.ID),
 				map[string]any{"reason": why, "from": c.State, "cause": "key"})); err != nil {

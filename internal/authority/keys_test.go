@@ -80,8 +80,9 @@ func TestPublished(t *testing.T) {
 }
 
 // A leaked key is revoked: out of the trust list at once, the current
-// credentials it signed revoked and audited, those of other keys untouched;
-// the active key and a revoked one are refused.
+// credentials it signed revoked and audited, their applications no longer
+// counted, those of other keys untouched; the active key and a revoked one
+// are refused.
 func TestRevokeKey(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, authority.Config{})
@@ -96,6 +97,12 @@ func TestRevokeKey(t *testing.T) {
 		}
 		leaked := issue(0).KeyID
 		byLeaked := []*permit.Credential{issue(1), issue(2)}
+		issue(4)
+		issue(4) // person 4 has used the month's quota of 2
+		tp4 := f.recs[4].TravelPermits[0]
+		if _, err := f.a.IssueAtCounter(ctx, tp4.Type, tp4.Number, permit.ReasonLost, &newDevice(t).key.PublicKey); permit.ErrorCode(err) != permit.ECodeQuotaExceeded {
+			t.Fatalf("a third e-permit in the month: %v; want quota_exceeded", err)
+		}
 		if _, err := f.a.RevokeKey(ctx, leaked, "leaked"); permit.ErrorCode(err) != permit.ECodeConflict {
 			t.Errorf("revoking the active key: %v; want conflict", err)
 		}
@@ -108,9 +115,13 @@ func TestRevokeKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// issue(0)'s e-permit was current too: all three.
-		if len(revoked) != 3 {
-			t.Errorf("RevokeKey revoked %d credentials; want 3", len(revoked))
+		// issue(0)'s and person 4's second e-permits were current too: four.
+		if len(revoked) != 4 {
+			t.Errorf("RevokeKey revoked %d credentials; want 4", len(revoked))
+		}
+		// Person 4's revoked e-permit no longer counts: one more this month.
+		if _, err := f.a.IssueAtCounter(ctx, tp4.Type, tp4.Number, permit.ReasonLost, &newDevice(t).key.PublicKey); err != nil {
+			t.Errorf("after the key was revoked, a new e-permit: %v", err)
 		}
 		for _, c := range append(byLeaked, byNew) {
 			var got *permit.Credential

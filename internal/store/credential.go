@@ -25,14 +25,21 @@ func (tx *Tx) AddApplication(ctx context.Context, a *permit.Application) error {
 }
 
 // CountApplications returns how many applications of a kind a person made in
-// a calendar month ("2026-11"). Each application is recorded with its
-// credential, so the person's credentials lead to them (credentials_person).
+// a calendar month ("2026-11"), voided ones left out (VoidApplication).
+// Each application is recorded with its credential, so the person's
+// credentials lead to them (credentials_person).
 func (tx *Tx) CountApplications(ctx context.Context, personID int64, kind permit.Kind, month string) (int, error) {
 	var n int
 	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM credentials c JOIN applications a ON a.id = c.application_id
-		WHERE c.person_id = $1 AND c.kind = $2 AND a.month = $3`,
+		WHERE c.person_id = $1 AND c.kind = $2 AND a.month = $3 AND a.voided_at IS NULL`,
 		personID, kind, month).Scan(&n)
 	return n, err
+}
+
+// VoidApplication takes an application out of the monthly count, for good.
+func (tx *Tx) VoidApplication(ctx context.Context, id int64) error {
+	res, err := tx.exec(ctx, `UPDATE applications SET voided_at = $2 WHERE id = $1 AND voided_at IS NULL`, id, tx.now.Unix())
+	return mustAffect(res, err, "application %d", id)
 }
 
 // CredentialByIdempotencyKey returns the credential issued for the

@@ -143,6 +143,12 @@ func TestApplications(t *testing.T) {
 		}
 		check("after failed duplicates")
 
+		// A voided application no longer counts; voiding it again fails.
+		update(t, db, func(tx *store.Tx) error { return tx.VoidApplication(ctx, apps[1].ID) })
+		counts[0].want = 1
+		check("after voiding one")
+		wantCode(t, "voiding again", db.Update(ctx, func(tx *store.Tx) error { return tx.VoidApplication(ctx, apps[1].ID) }), permit.ECodeNotFound)
+
 		// The credential for the application that carried the key.
 		view(t, db, func(tx *store.Tx) error {
 			for _, tc := range []struct {
