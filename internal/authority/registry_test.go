@@ -3,8 +3,10 @@ package authority_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
+	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/demo"
 	"github.com/epermit/epermit/internal/registry"
 	"github.com/epermit/epermit/internal/store"
@@ -158,6 +160,33 @@ func TestExportRoundTrip(t *testing.T) {
 		b.ExportRegistry(ctx, &again)
 		if !bytes.Equal(again.Bytes(), file) {
 			t.Fatal("second round trip differs")
+		}
+	})
+}
+
+// A file whose records hold 120 cards each: every line is valid and far
+// under MaxLineSize; a chunk's 12,000 numbers are looked up in more than one
+// statement, and such a record is created a row at a time on PostgreSQL.
+func TestImportManyPermitsPerRecord(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a, err := authority.New(db, nil, authority.Config{PublicURL: "https://epermit.test"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := demo.Registry(100)
+		n := 0
+		for i := range recs {
+			tp := recs[i].TravelPermits[0]
+			for range 120 {
+				tp.Number = map[string]string{"hk": "H", "mo": "M", "tw": ""}[tp.Type.String()] + fmt.Sprintf("%08d", 50000000+n)
+				n++
+				recs[i].TravelPermits = append(recs[i].TravelPermits, tp)
+			}
+		}
+		file := registryFile(t, recs)
+		t.Logf("file %d bytes, %d permits", len(file), n)
+		if _, err := a.ImportRegistry(ctx, bytes.NewReader(file), "test"); err != nil {
+			t.Errorf("import: %v", err)
 		}
 	})
 }

@@ -116,17 +116,19 @@ func (a *Authority) changeState(ctx context.Context, cti []byte, reason string, 
 	}
 	var out *permit.Credential
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
-		c, err := tx.Credential(ctx, cti)
+		// Lock the holder, then read: an issuance in flight may have
+		// superseded this e-permit meanwhile, and reinstating one it
+		// superseded would leave two active. The person before the
+		// credential, as issuance and imports lock them.
+		person, err := tx.CredentialPerson(ctx, cti)
 		if err != nil {
 			return err
 		}
-		// Lock the holder, then read again: an issuance in flight may have
-		// superseded this e-permit meanwhile, and reinstating one it
-		// superseded would leave two active.
-		if err := tx.LockPerson(ctx, c.PersonID); err != nil {
+		if err := tx.LockPerson(ctx, person); err != nil {
 			return err
 		}
-		if c, err = tx.Credential(ctx, cti); err != nil {
+		c, err := tx.Credential(ctx, cti)
+		if err != nil {
 			return err
 		}
 		if !tx.Now().Before(c.ExpiresAt) {

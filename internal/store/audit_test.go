@@ -179,6 +179,7 @@ func TestAuditEvents(t *testing.T) {
 			{"", 0, 3, []int64{6, 5, 4}},
 			{"", 4, 3, []int64{3, 2, 1}}, // the page after the one above
 			{"", 1, 3, nil},
+			{"", 3_000_000_000, 10, []int64{6, 5, 4, 3, 2, 1}}, // past int32: the engines agree
 			{"", 0, 0, nil},
 			{"hk:A", 0, 10, []int64{5, 3, 1}},
 			{"hk:A", 0, 2, []int64{5, 3}},

@@ -98,3 +98,121 @@ func TestEachRecordWhileCreating(t *testing.T) {
 		}
 	})
 }
+
+// The order every rule takes locks in on PostgreSQL: the person, then the
+// credential. A state change finds the person without locking the
+// credential (CredentialPerson), locks the person, then reads the
+// credential; an issuance that supersedes the same credential meanwhile
+// makes it wait, not deadlock. (Reading the credential with its lock first
+// deadlocked: found in review.)
+func TestPersonBeforeCredential(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if db.Engine() == store.SQLite {
+			t.Skip("SQLite has one writer: no lock order to get wrong")
+		}
+		rec := addRecord(t, db, hkPerson(0), nil, hkPermit(10000000))
+		k := addKey(t, db, "kid-1")
+		c := newCredential(rec.Person.ID, k.Kid, t0)
+		update(t, db, func(tx *store.Tx) error { return issue(tx, c) })
+
+		credLocked, personLocked := make(chan struct{}), make(chan struct{})
+		var runs1, runs2 atomic.Int32
+		var wg sync.WaitGroup
+		var err1, err2 error
+		wg.Go(func() { // a state change (authority's changeState)
+			err1 = db.Update(ctx, func(tx *store.Tx) error {
+				first := runs1.Add(1) == 1
+				person, err := tx.CredentialPerson(ctx, c.ID)
+				if err != nil {
+					return err
+				}
+				if first {
+					close(credLocked)
+					<-personLocked
+				}
+				if err := tx.LockPerson(ctx, person); err != nil {
+					return err
+				}
+				_, err = tx.Credential(ctx, c.ID)
+				return err
+			})
+		})
+		wg.Go(func() { // issue: person lock, then supersede
+			err2 = db.Update(ctx, func(tx *store.Tx) error {
+				first := runs2.Add(1) == 1
+				if err := tx.LockPerson(ctx, rec.Person.ID); err != nil {
+					return err
+				}
+				if first {
+					close(personLocked)
+					<-credLocked
+				}
+				return tx.SetCredentialState(ctx, c.ID, permit.CredentialRevoked, "superseded")
+			})
+		})
+		wg.Wait()
+		if err1 != nil || err2 != nil {
+			t.Errorf("errors: %v / %v", err1, err2)
+		}
+		if runs1.Load() != 1 || runs2.Load() != 1 {
+			t.Errorf("deadlock: the state change ran %d times, the issuance %d times", runs1.Load(), runs2.Load())
+		}
+	})
+}
+
+// The audit head is the last lock a transaction takes (at commit): a key
+// revocation that revokes c1, audits and goes on to c2 does not deadlock
+// with a portrait lookup that locked c2 and audits. (Locking the head at
+// the first Audit deadlocked: found in review.)
+func TestAuditHeadLockedLast(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if db.Engine() == store.SQLite {
+			t.Skip("SQLite has one writer: no lock order to get wrong")
+		}
+		rec := addRecord(t, db, hkPerson(0), nil, hkPermit(10000000))
+		k := addKey(t, db, "kid-1")
+		c1, c2 := newCredential(rec.Person.ID, k.Kid, t0), newCredential(rec.Person.ID, k.Kid, t0)
+		update(t, db, func(tx *store.Tx) error {
+			if err := issue(tx, c1); err != nil {
+				return err
+			}
+			return issue(tx, c2)
+		})
+		headLocked, c2Locked := make(chan struct{}), make(chan struct{})
+		var runs1, runs2 atomic.Int32
+		var wg sync.WaitGroup
+		wg.Go(func() { // RevokeKey
+			db.Update(ctx, func(tx *store.Tx) error {
+				first := runs1.Add(1) == 1
+				if err := tx.SetCredentialState(ctx, c1.ID, permit.CredentialRevoked, "key"); err != nil {
+					return err
+				}
+				if err := tx.Audit(ctx, audit.Event{Actor: "cli", Action: "credential.revoke", Subject: "c1"}); err != nil {
+					return err
+				}
+				if first {
+					close(headLocked)
+					<-c2Locked
+				}
+				return tx.SetCredentialState(ctx, c2.ID, permit.CredentialRevoked, "key")
+			})
+		})
+		wg.Go(func() { // Portrait
+			db.Update(ctx, func(tx *store.Tx) error {
+				first := runs2.Add(1) == 1
+				if _, err := tx.Credential(ctx, c2.ID); err != nil {
+					return err
+				}
+				if first {
+					close(c2Locked)
+					<-headLocked
+				}
+				return tx.Audit(ctx, audit.Event{Actor: "v", Action: "portrait.lookup", Subject: "c2"})
+			})
+		})
+		wg.Wait()
+		if runs1.Load() != 1 || runs2.Load() != 1 {
+			t.Errorf("deadlock: the revocation ran %d times, the lookup %d times", runs1.Load(), runs2.Load())
+		}
+	})
+}

@@ -80,6 +80,14 @@ func (tx *Tx) AddCredential(ctx context.Context, c *permit.Credential) error {
 	return err
 }
 
+// CredentialPerson returns whose credential cti is, without locking it: to
+// take the person's lock first, the order every rule follows.
+func (tx *Tx) CredentialPerson(ctx context.Context, cti []byte) (int64, error) {
+	var id int64
+	err := tx.queryRow(ctx, `SELECT person_id FROM credentials WHERE cti = $1`, cti).Scan(&id)
+	return id, notFound(err, "no credential %x", cti)
+}
+
 // Credential returns the credential with id cti, locked until commit in a
 // read-write transaction (see forUpdate): what is done with it depends on
 // its state.

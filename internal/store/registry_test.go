@@ -389,3 +389,29 @@ func TestEachRecordEmpty(t *testing.T) {
 		}
 	})
 }
+
+// Holders takes any number of permits: past what one statement binds (here
+// SQLite's 32,766 parameters; PostgreSQL's is 65,535), it asks in parts.
+func TestHoldersManyNumbers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		rec := addRecord(t, db, hkPerson(1), residence("810000199005170039"), hkPermit(1))
+		tps := make([]permit.TravelPermit, 33_000)
+		rps := make([]string, 33_000)
+		for i := range tps {
+			tps[i] = hkPermit(20_000_000 + i) // none on file
+			rps[i] = fmt.Sprintf("8100001990%08d", i)
+		}
+		tps[len(tps)-1], rps[len(rps)-1] = rec.TravelPermits[0], rec.ResidencePermit.Number
+		view(t, db, func(tx *store.Tx) error {
+			permits, residents, err := tx.Holders(ctx, tps, rps)
+			if err != nil {
+				return err
+			}
+			if len(permits) != 1 || permits[rec.TravelPermits[0].Key()] != rec.Person.ID ||
+				len(residents) != 1 || residents[rec.ResidencePermit.Number] != rec.Person.ID {
+				t.Errorf("Holders = %v, %v; want only person %d's permits", permits, residents, rec.Person.ID)
+			}
+			return nil
+		})
+	})
+}

@@ -111,12 +111,7 @@ type Tx struct {
 	// given back its connection (the SQLite writer has only one).
 	unprepared []string
 
-	// The audit chain's head as this transaction moves it: locked at the
-	// first Audit, written back once before commit, with the events sealed
-	// meanwhile (auditPending).
-	auditLocked  bool
-	auditSeq     int64
-	auditHash    []byte
+	// Events appended by Audit, sealed and written at commit.
 	auditPending []audit.Event
 }
 
@@ -241,24 +236,15 @@ func notFound(err error, format string, args ...any) error {
 }
 
 // Audit appends an event to the audit log in this transaction, so the event
-// exists exactly when the change it records does. The first append locks
-// the chain's head row until commit, so concurrent transactions queue rather
-// than fork the chain. The events and the head are written at commit, the
-// events many to a statement, which keeps a transaction of many events (a
-// registry import) to few round trips on PostgreSQL.
+// exists exactly when the change it records does. Events are sealed into
+// the chain and written at commit: the chain's head row is locked then, the
+// last lock the transaction takes, so concurrent transactions queue on it
+// rather than fork the chain, and it never waits in a cycle with the rows
+// the change locks. Events go many to a statement, which keeps a
+// transaction of many (a registry import) to few round trips on PostgreSQL.
 func (tx *Tx) Audit(ctx context.Context, e audit.Event) error {
-	if !tx.auditLocked {
-		// An UPDATE, not a SELECT … FOR UPDATE: the same SQL locks on both engines.
-		if err := tx.queryRow(ctx, `UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash`).
-			Scan(&tx.auditSeq, &tx.auditHash); err != nil {
-			return fmt.Errorf("store: audit head: %w", err)
-		}
-		tx.auditLocked = true
-	}
 	e.At = tx.now
-	e.Seal(tx.auditSeq, tx.auditHash)
 	tx.auditPending = append(tx.auditPending, e)
-	tx.auditSeq, tx.auditHash = e.Seq, e.Hash
 	return nil
 }
 
@@ -280,10 +266,22 @@ func auditInsert(rows int) string {
 	return q.String()
 }
 
-// writeAudit writes the events sealed by Audit and the chain's new head.
+// writeAudit seals the events of Audit into the chain, under the head's
+// lock, and writes them and the new head.
 func (tx *Tx) writeAudit(ctx context.Context) error {
-	if !tx.auditLocked {
+	if len(tx.auditPending) == 0 {
 		return nil
+	}
+	// An UPDATE, not a SELECT … FOR UPDATE: the same SQL locks on both engines.
+	var seq int64
+	var hash []byte
+	if err := tx.queryRow(ctx, `UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash`).Scan(&seq, &hash); err != nil {
+		return fmt.Errorf("store: audit head: %w", err)
+	}
+	for i := range tx.auditPending {
+		e := &tx.auditPending[i]
+		e.Seal(seq, hash)
+		seq, hash = e.Seq, e.Hash
 	}
 	for es := tx.auditPending; len(es) > 0; {
 		n := 1
@@ -300,7 +298,7 @@ func (tx *Tx) writeAudit(ctx context.Context) error {
 		es = es[n:]
 	}
 	tx.auditPending = nil
-	if _, err := tx.exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, tx.auditSeq, tx.auditHash); err != nil {
+	if _, err := tx.exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, seq, hash); err != nil {
 		return fmt.Errorf("store: audit head: %w", err)
 	}
 	return nil
@@ -352,7 +350,8 @@ func (db *DB) VerifyAudit(ctx context.Context, anchor *audit.Anchor) (audit.Anch
 // event of this one. For officers' audit trails.
 func (db *DB) AuditEvents(ctx context.Context, subject string, before int64, limit int) ([]audit.Event, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT seq, at, actor, action, subject, details, prev_hash, hash
-		FROM audit_events WHERE ($1 = '' OR subject = $1) AND ($2 = 0 OR seq < $2) ORDER BY seq DESC LIMIT $3`,
+		FROM audit_events WHERE ($1 = '' OR subject = $1) AND (CAST($2 AS BIGINT) = 0 OR seq < CAST($2 AS BIGINT))
+		ORDER BY seq DESC LIMIT $3`,
 		subject, before, limit)
 	if err != nil {
 		return nil, err
