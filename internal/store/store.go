@@ -64,7 +64,18 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Ping(ctx); err != nil {
+	// Turning a new SQLite file to WAL takes a lock that does not wait
+	// (busy_timeout does not apply), so processes opening one file at once
+	// (a server and `epermit migrate`, say) can meet SQLITE_BUSY: retry a
+	// while.
+	for try := 0; ; try++ {
+		err = db.Ping(ctx)
+		if err == nil || !db.retryable(err) || try == 50 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
