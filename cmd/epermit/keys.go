@@ -63,20 +63,21 @@ func keysCmd(g *globals) *cobra.Command {
 }
 
 // revokeKeyCmd withdraws a leaked key: out of the trust list at once, and
-// every current credential it signed revoked.
+// every current credential it signed revoked. The kid is a flag, not an
+// argument: a base64url kid may start with "-".
 func revokeKeyCmd(g *globals) *cobra.Command {
-	var reason string
+	var kid, reason string
 	cmd := &cobra.Command{
-		Use:   "revoke KID --reason TEXT",
+		Use:   "revoke --kid KID --reason TEXT",
 		Short: "Withdraw a leaked retired key from the trust list and revoke what it signed",
-		Args:  cobra.ExactArgs(1),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, closeStore, err := g.authority(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
 			defer closeStore()
-			cs, err := a.RevokeKey(cliContext(cmd), args[0], reason)
+			cs, err := a.RevokeKey(cliContext(cmd), kid, reason)
 			if err != nil {
 				describe(cmd.ErrOrStderr(), err)
 				return err
@@ -84,12 +85,13 @@ func revokeKeyCmd(g *globals) *cobra.Command {
 			for _, c := range cs {
 				printState(cmd.OutOrStdout(), "revoked", &c)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "key %s revoked and out of the trust list; %d credentials revoked\n", args[0], len(cs))
+			fmt.Fprintf(cmd.OutOrStdout(), "key %s revoked and out of the trust list; %d credentials revoked\n", kid, len(cs))
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&kid, "kid", "", "the key's id as `epermit keys list` shows it (required; write --kid=KID if it starts with -)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required; in the audit log and with each credential)")
-	markRequired(cmd, "reason")
+	markRequired(cmd, "kid", "reason")
 	return cmd
 }
 

@@ -112,18 +112,23 @@ func TestOperatorCommands(t *testing.T) {
 
 	// A leaked key: rotate, then revoke the old one with what it signed.
 	first := strings.Fields(strings.Split(out, "\n")[1])[0]
-	if _, err := run(t, ctx, "keys", "revoke", first, "--data", data, "--reason", "leaked"); err == nil {
+	if _, err := run(t, ctx, "keys", "revoke", "--kid="+first, "--data", data, "--reason", "leaked"); err == nil {
 		t.Fatal("keys revoke of the active key succeeded")
 	}
 	if _, err := run(t, ctx, "keys", "rotate", "--data", data); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := run(t, ctx, "keys", "revoke", first, "--data", data); exitCodeOf(err) != exitUsage {
+	if _, err := run(t, ctx, "keys", "revoke", "--kid="+first, "--data", data); exitCodeOf(err) != exitUsage {
 		t.Fatalf("keys revoke without --reason = %v, want a usage error", err)
 	}
-	out, err = run(t, ctx, "keys", "revoke", first, "--data", data, "--reason", "leaked")
+	out, err = run(t, ctx, "keys", "revoke", "--kid="+first, "--data", data, "--reason", "leaked")
 	if err != nil || !strings.Contains(out, "key "+first+" revoked and out of the trust list; 1 credentials revoked") {
 		t.Fatalf("keys revoke = %q, %v", out, err)
+	}
+	// A kid may start with "-" (base64url): as --kid=… it is still a kid.
+	if _, err := run(t, ctx, "keys", "revoke", "--kid=-uBXG53x4Ns", "--data", data, "--reason", "x"); exitCodeOf(err) != exitFailure ||
+		!strings.Contains(err.Error(), "no issuer key -uBXG53x4Ns") {
+		t.Errorf("keys revoke --kid=-uBXG53x4Ns = %v; want no such key", err)
 	}
 	if out, _ = run(t, ctx, "keys", "list", "--data", data); !strings.Contains(out, first+"  revoked") {
 		t.Errorf("keys list after revoke:\n%s", out)

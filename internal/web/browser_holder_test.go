@@ -98,6 +98,8 @@ func TestBrowserLinkageShare(t *testing.T) {
 		do(t, ctx, "request a linkage proof",
 			chromedp.Navigate(srv.URL+"/wallet"),
 			chromedp.WaitVisible(id("linkage-request")),
+			// Both lists loaded, so the button has stopped moving.
+			chromedp.WaitNotVisible(id("wallet-loading")),
 			chromedp.WaitNotVisible(id("linkage-loading")),
 			chromedp.Click(id("linkage-request")),
 			chromedp.WaitVisible(chromedp.CSS(".linkage-item .share-start")),
