@@ -17,16 +17,11 @@ import (
 func clientCmd(g *globals, role string, kinds []string) *cobra.Command {
 	cmd := &cobra.Command{Use: role, Short: "Manage " + role + "s and their API keys"}
 	withAuthority := func(run func(cmd *cobra.Command, a *authority.Authority) error) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, _ []string) error {
-			a, closeStore, err := g.authority(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
-			err = run(cmd, a)
+		return g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {
+			err := run(cmd, a)
 			describe(cmd.ErrOrStderr(), err)
 			return err
-		}
+		})
 	}
 
 	var name, kind string

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
+
+	"github.com/epermit/epermit/internal/authority"
 )
 
 // faceCmd is the officer's review queue for --face-mode officer, until the
@@ -17,12 +19,7 @@ func faceCmd(g *globals) *cobra.Command {
 	pending := &cobra.Command{
 		Use: "pending", Short: "List pending reviews; with --dir, write each selfie and portrait there to compare",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, closeStore, err := g.authority(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
+		RunE: g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {
 			rs, err := a.PendingFaceReviews(cmd.Context())
 			if err != nil {
 				return err
@@ -38,7 +35,7 @@ func faceCmd(g *globals) *cobra.Command {
 				}
 			}
 			return nil
-		},
+		}),
 	}
 	pending.Flags().StringVar(&dir, "dir", "", "directory to write images to (mode 0600)")
 	var note string

@@ -17,19 +17,14 @@ func keysCmd(g *globals) *cobra.Command {
 	newKey := func(use, short string, run func(*authority.Authority, context.Context) (*store.IssuerKey, error)) *cobra.Command {
 		return &cobra.Command{
 			Use: use, Short: short, Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				a, closeStore, err := g.authority(cmd.Context(), true)
-				if err != nil {
-					return err
-				}
-				defer closeStore()
+			RunE: g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {
 				k, err := run(a, cliContext(cmd))
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "active key %s (%s)\n", k.Kid, k.Ref)
 				return nil
-			},
+			}),
 		}
 	}
 	cmd.AddCommand(
@@ -38,12 +33,7 @@ func keysCmd(g *globals) *cobra.Command {
 		revokeKeyCmd(g),
 		&cobra.Command{
 			Use: "list", Short: "List issuer keys and whether the trust list publishes them", Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				a, closeStore, err := g.authority(cmd.Context(), true)
-				if err != nil {
-					return err
-				}
-				defer closeStore()
+			RunE: g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {
 				ks, err := a.Keys(cmd.Context())
 				if err != nil {
 					return err
@@ -56,7 +46,7 @@ func keysCmd(g *globals) *cobra.Command {
 						stamp(k.LastExpiry), authority.Published(k, now), k.Ref)
 				}
 				return tw.Flush()
-			},
+			}),
 		},
 	)
 	return cmd
@@ -71,12 +61,7 @@ func revokeKeyCmd(g *globals) *cobra.Command {
 		Use:   "revoke --kid KID --reason TEXT",
 		Short: "Withdraw a leaked retired key from the trust list and revoke what it signed",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, closeStore, err := g.authority(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
+		RunE: g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {
 			cs, err := a.RevokeKey(cliContext(cmd), kid, reason)
 			if err != nil {
 				describe(cmd.ErrOrStderr(), err)
@@ -87,7 +72,7 @@ func revokeKeyCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "key %s revoked and out of the trust list; %d credentials revoked\n", kid, len(cs))
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&kid, "kid", "", "the key's id as `epermit keys list` shows it (required; write --kid=KID if it starts with -)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required; in the audit log and with each credential)")

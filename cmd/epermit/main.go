@@ -186,6 +186,21 @@ func (g *globals) openStore(ctx context.Context, migrate bool) (*store.DB, error
 	return db, nil
 }
 
+// withAuthority makes a command's RunE that runs with the authority over
+// the migrated store, closed when the command ends. Commands that check
+// their input first, to fail without touching the store, open it
+// themselves.
+func (g *globals) withAuthority(run func(cmd *cobra.Command, a *authority.Authority) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		a, closeStore, err := g.authority(cmd.Context(), true)
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		return run(cmd, a)
+	}
+}
+
 // authority opens the store (migrating it unless told not to) and returns
 // the authority over it, and the function that closes it.
 func (g *globals) authority(ctx context.Context, migrate bool) (*authority.Authority, func(), error) {

@@ -272,7 +272,7 @@ func auditInsert(rows int) string {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", 8*i+1, 8*i+2, 8*i+3, 8*i+4, 8*i+5, 8*i+6, 8*i+7, 8*i+8)
+		q.WriteString("(" + placeholders(8*i+1, 8) + ")")
 	}
 	return q.String()
 }
