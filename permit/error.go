@@ -6,20 +6,11 @@ import (
 	"strings"
 )
 
-// Reason codes shared by the domain, the API (as problem+json "code") and the
-// CLI. They are stable: clients match on them, so a code is never renamed.
-const (
-	ECodeInvalid  = "invalid"   // input failed validation; see the field problems
-	ECodeNotFound = "not_found" // the thing asked for does not exist
-	ECodeConflict = "conflict"  // the request contradicts the current state
-	ECodeInternal = "internal"  // anything unexpected; details are only logged
-)
-
 // Error is an error a caller is meant to see: a stable machine code and a
 // human message. Any other error is internal and its text is never shown
 // outside the process.
 type Error struct {
-	Code    string
+	Code    Code
 	Message string
 	// Problems lists field-level validation failures, if any.
 	Problems []Problem
@@ -44,13 +35,13 @@ func (e *Error) Error() string {
 }
 
 // Errorf returns an *Error with the given code and a formatted message.
-func Errorf(code, format string, args ...any) *Error {
+func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // ErrorCode returns the code of err if it is (or wraps) an *Error, and
 // ECodeInternal otherwise.
-func ErrorCode(err error) string {
+func ErrorCode(err error) Code {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code

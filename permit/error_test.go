@@ -11,7 +11,7 @@ func TestErrorCodeAndMessage(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		err     error
-		code    string
+		code    Code
 		message string
 	}{
 		{"domain error", notFound, ECodeNotFound, "no permit H12345678"},

@@ -53,16 +53,6 @@ func (r Reason) String() string {
 	return fmt.Sprintf("Reason(%d)", int(r))
 }
 
-// Reason codes of the issuance rules.
-const (
-	ECodeReasonInvalid   = "reason_invalid"
-	ECodePermitExpired   = "permit_expired"
-	ECodePermitCancelled = "permit_cancelled"
-	ECodeQuotaExceeded   = "quota_exceeded"
-	ECodeKindDisabled    = "kind_disabled"
-	ECodeScopeNotAllowed = "scope_not_allowed"
-)
-
 // KindPolicy is how one kind of credential is issued. Kinds are policy data,
 // so that a border scope or a long-lived electronic permit is a change of
 // configuration, not of code.
@@ -121,7 +111,7 @@ func (p Policy) Validate() error {
 		for _, s := range kp.Scopes {
 			switch {
 			case s == ScopeBorder && !p.AllowBorder:
-				ps.add(field+".scopes", ECodeScopeNotAllowed, "border control is not allowed unless the policy enables it explicitly")
+				ps.add(field+".scopes", string(ECodeScopeNotAllowed), "border control is not allowed unless the policy enables it explicitly")
 			case s < ScopeFlight || s > ScopeBorder:
 				ps.add(field+".scopes", "scope_invalid", "unknown scope %d", s)
 			}

@@ -32,7 +32,7 @@ func TestDecide(t *testing.T) {
 		name     string
 		edit     func(*Request)
 		policy   func(*Policy)
-		code     string        // refusal code, or "" for a grant
+		code     Code          // refusal code, or "" for a grant
 		validity time.Duration // expected ExpiresAt − Now for grants
 		month    string
 	}{

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/epermit/epermit/internal/authority"
-	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/permit"
 )
 
 // clientCmd manages the relying parties of a role (verifiers or
@@ -99,9 +99,9 @@ func clientCmd(g *globals, role string, kinds []string) *cobra.Command {
 }
 
 func verifierCmd(g *globals) *cobra.Command {
-	return clientCmd(g, store.RoleVerifier, authority.ClientKinds(store.RoleVerifier))
+	return clientCmd(g, permit.RoleVerifier, authority.ClientKinds(permit.RoleVerifier))
 }
 
 func officerCmd(g *globals) *cobra.Command {
-	return clientCmd(g, store.RoleOfficer, authority.ClientKinds(store.RoleOfficer))
+	return clientCmd(g, permit.RoleOfficer, authority.ClientKinds(permit.RoleOfficer))
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/epermit/epermit/internal/demo"
 	"github.com/epermit/epermit/internal/notify"
 	"github.com/epermit/epermit/internal/registry"
-	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 )
 
@@ -106,10 +105,10 @@ type demoClient struct{ role, name, kind, key string }
 // again).
 func demoClients(ctx context.Context, a *authority.Authority) ([]demoClient, error) {
 	cs := []demoClient{
-		{role: store.RoleVerifier, name: "Demo gate", kind: "railway"},
-		{role: store.RoleInstitution, name: "Demo bank", kind: "bank"},
+		{role: permit.RoleVerifier, name: "Demo gate", kind: "railway"},
+		{role: permit.RoleInstitution, name: "Demo bank", kind: "bank"},
 		// An admin, so the demo shows the whole officer console.
-		{role: store.RoleOfficer, name: "Demo officer", kind: "admin"},
+		{role: permit.RoleOfficer, name: "Demo officer", kind: "admin"},
 	}
 	for i := range cs {
 		c := &cs[i]

@@ -9,12 +9,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/epermit/epermit/internal/authority"
-	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/permit"
 )
 
 func keysCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage issuer signing keys"}
-	newKey := func(use, short string, run func(*authority.Authority, context.Context) (*store.IssuerKey, error)) *cobra.Command {
+	newKey := func(use, short string, run func(*authority.Authority, context.Context) (*permit.IssuerKey, error)) *cobra.Command {
 		return &cobra.Command{
 			Use: use, Short: short, Args: cobra.NoArgs,
 			RunE: g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {

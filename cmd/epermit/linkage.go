@@ -12,7 +12,6 @@ import (
 
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/authority"
-	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/verify"
 )
@@ -20,7 +19,7 @@ import (
 // institutionCmd manages the institutions (banks, telecoms, internet
 // services, transport) that call the linkage check API.
 func institutionCmd(g *globals) *cobra.Command {
-	return clientCmd(g, store.RoleInstitution, authority.ClientKinds(store.RoleInstitution))
+	return clientCmd(g, permit.RoleInstitution, authority.ClientKinds(permit.RoleInstitution))
 }
 
 // linkageCmd groups the linkage proof tools: counter issuance, the holder's

@@ -19,13 +19,13 @@ import (
 
 // Categories of each client role.
 var clientCategories = map[string][]string{
-	store.RoleVerifier:    {"airline", "railway", "bus", "hotel", "other"},
-	store.RoleInstitution: {"bank", "telecom", "internet", "transport"},
-	store.RoleOfficer:     {"officer", "admin"},
+	permit.RoleVerifier:    {"airline", "railway", "bus", "hotel", "other"},
+	permit.RoleInstitution: {"bank", "telecom", "internet", "transport"},
+	permit.RoleOfficer:     {"officer", "admin"},
 }
 
 // keyPrefixes make a key's role visible, e.g. in a leaked-secret scan.
-var keyPrefixes = map[string]string{store.RoleVerifier: "epv_", store.RoleInstitution: "epi_", store.RoleOfficer: "epo_"}
+var keyPrefixes = map[string]string{permit.RoleVerifier: "epv_", permit.RoleInstitution: "epi_", permit.RoleOfficer: "epo_"}
 
 // ClientKinds lists the kinds a client of role may be registered as.
 func ClientKinds(role string) []string { return slices.Clone(clientCategories[role]) }
@@ -58,12 +58,12 @@ func checkClient(role, name, category string) error {
 
 // AddClient registers a verifier or an institution and returns it with its
 // API key, which is not kept and cannot be shown again.
-func (a *Authority) AddClient(ctx context.Context, role, name, category string) (*store.Client, string, error) {
+func (a *Authority) AddClient(ctx context.Context, role, name, category string) (*permit.Client, string, error) {
 	if err := checkClient(role, name, category); err != nil {
 		return nil, "", err
 	}
 	key, hash, prefix := newClientKey(role)
-	c := &store.Client{Role: role, Name: name, Category: category, KeyHash: hash, KeyPrefix: prefix}
+	c := &permit.Client{Role: role, Name: name, Category: category, KeyHash: hash, KeyPrefix: prefix}
 	err := a.db.Update(ctx, func(tx *store.Tx) error {
 		c.CreatedAt = tx.Now()
 		if err := tx.AddClient(ctx, c); err != nil {
@@ -77,11 +77,11 @@ func (a *Authority) AddClient(ctx context.Context, role, name, category string) 
 	return c, key, nil
 }
 
-func clientSubject(c *store.Client) string { return c.Role + ":" + c.Name }
+func clientSubject(c *permit.Client) string { return c.Role + ":" + c.Name }
 
 // Clients lists the clients of a role.
-func (a *Authority) Clients(ctx context.Context, role string) ([]store.Client, error) {
-	var cs []store.Client
+func (a *Authority) Clients(ctx context.Context, role string) ([]permit.Client, error) {
+	var cs []permit.Client
 	err := a.db.View(ctx, func(tx *store.Tx) (err error) {
 		cs, err = tx.Clients(ctx, role)
 		return err
@@ -142,8 +142,8 @@ func (a *Authority) SetClientDisabled(ctx context.Context, role, name string, di
 // AuthenticateClient returns the enabled client of the role whose API key
 // this is. Every failure is the same `unauthorized`, so the answer tells
 // nothing about which keys exist.
-func (a *Authority) AuthenticateClient(ctx context.Context, role, key string) (*store.Client, error) {
-	var c *store.Client
+func (a *Authority) AuthenticateClient(ctx context.Context, role, key string) (*permit.Client, error) {
+	var c *permit.Client
 	err := a.db.View(ctx, func(tx *store.Tx) (err error) {
 		c, err = clientByKey(ctx, tx, role, key)
 		return err
@@ -152,8 +152,8 @@ func (a *Authority) AuthenticateClient(ctx context.Context, role, key string) (*
 }
 
 // clientByKey is AuthenticateClient in the caller's transaction.
-func clientByKey(ctx context.Context, tx *store.Tx, role, key string) (*store.Client, error) {
-	denied := permit.Errorf(ECodeUnauthorized, "a valid %s API key is required", role)
+func clientByKey(ctx context.Context, tx *store.Tx, role, key string) (*permit.Client, error) {
+	denied := permit.Errorf(permit.ECodeUnauthorized, "a valid %s API key is required", role)
 	if !strings.HasPrefix(key, keyPrefixes[role]) || len(key) > 100 {
 		return nil, denied
 	}

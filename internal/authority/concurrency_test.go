@@ -75,7 +75,7 @@ func TestCodeTriesUnderConcurrency(t *testing.T) {
 					guess = "000001"
 				}
 				_, err := f.a.SubmitCode(ctx, st.Secret, guess)
-				if permit.ErrorCode(err) == authority.ECodeCodeInvalid {
+				if permit.ErrorCode(err) == permit.ECodeCodeInvalid {
 					mu.Lock()
 					checked++
 					mu.Unlock()
@@ -154,7 +154,7 @@ func TestLinkageRacesImport(t *testing.T) {
 func TestOfficerSignInLimitUnderConcurrency(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, authority.Config{})
-		if _, _, err := f.a.AddClient(ctx, store.RoleOfficer, "Wong", "officer"); err != nil {
+		if _, _, err := f.a.AddClient(ctx, permit.RoleOfficer, "Wong", "officer"); err != nil {
 			t.Fatal(err)
 		}
 		var mu sync.Mutex
@@ -163,7 +163,7 @@ func TestOfficerSignInLimitUnderConcurrency(t *testing.T) {
 		for i := range 40 {
 			wg.Go(func() {
 				_, _, err := f.a.OfficerSignIn(ctx, "Wong", "epo_"+strings.Repeat("A", 40)+strconv.Itoa(i), "198.51.100."+strconv.Itoa(i))
-				if permit.ErrorCode(err) == authority.ECodeUnauthorized {
+				if permit.ErrorCode(err) == permit.ECodeUnauthorized {
 					mu.Lock()
 					checked++
 					mu.Unlock()

@@ -18,19 +18,13 @@ import (
 	"github.com/epermit/epermit/permit"
 )
 
-// Reason codes of issuance beyond the domain's.
-const (
-	ECodeProofInvalid = "proof_invalid" // the device key's proof of possession failed
-	ECodeIdempotency  = "idempotency_conflict"
-)
-
 // NonceTTL is how long a proof-of-possession challenge stays valid.
 const NonceTTL = 5 * time.Minute
 
 // Session returns the applicant session behind a bearer token, or an
 // unauthorized error.
-func (a *Authority) Session(ctx context.Context, token string) (*store.ApplicantSession, error) {
-	var s *store.ApplicantSession
+func (a *Authority) Session(ctx context.Context, token string) (*permit.ApplicantSession, error) {
+	var s *permit.ApplicantSession
 	err := a.db.View(ctx, func(tx *store.Tx) (err error) {
 		s, err = a.session(ctx, tx, token)
 		return err
@@ -38,10 +32,10 @@ func (a *Authority) Session(ctx context.Context, token string) (*store.Applicant
 	return s, err
 }
 
-func (a *Authority) session(ctx context.Context, tx *store.Tx, token string) (*store.ApplicantSession, error) {
+func (a *Authority) session(ctx context.Context, tx *store.Tx, token string) (*permit.ApplicantSession, error) {
 	s, err := tx.ApplicantSession(ctx, hashSecret(token))
 	if permit.ErrorCode(err) == permit.ECodeNotFound {
-		return nil, permit.Errorf(ECodeUnauthorized, "sign in again: the session is unknown or has expired")
+		return nil, permit.Errorf(permit.ECodeUnauthorized, "sign in again: the session is unknown or has expired")
 	}
 	return s, err
 }
@@ -51,7 +45,7 @@ func (a *Authority) session(ctx context.Context, tx *store.Tx, token string) (*s
 func (a *Authority) SignOut(ctx context.Context, token string) error {
 	return a.db.Update(ctx, func(tx *store.Tx) error {
 		s, err := a.session(ctx, tx, token)
-		if permit.ErrorCode(err) == ECodeUnauthorized {
+		if permit.ErrorCode(err) == permit.ECodeUnauthorized {
 			return nil
 		} else if err != nil {
 			return err
@@ -136,20 +130,20 @@ func (a *Authority) Apply(ctx context.Context, token string, req ApplyRequest) (
 	return out, err
 }
 
-func checkPossession(s *store.ApplicantSession, req ApplyRequest, now time.Time) error {
+func checkPossession(s *permit.ApplicantSession, req ApplyRequest, now time.Time) error {
 	if req.HolderKey == nil || req.HolderKey.Curve != elliptic.P256() {
 		return permit.Errorf(permit.ECodeInvalid, "the device key must be a P-256 public key")
 	}
 	if s.Nonce == "" || !now.Before(s.NonceExpiresAt) {
-		return permit.Errorf(ECodeProofInvalid, "no valid challenge: ask for a new nonce")
+		return permit.Errorf(permit.ECodeProofInvalid, "no valid challenge: ask for a new nonce")
 	}
 	if len(req.Signature) != 64 {
-		return permit.Errorf(ECodeProofInvalid, "the signature must be 64 bytes (r||s)")
+		return permit.Errorf(permit.ECodeProofInvalid, "the signature must be 64 bytes (r||s)")
 	}
 	digest := sha256.Sum256([]byte(s.Nonce))
 	r, sv := new(big.Int).SetBytes(req.Signature[:32]), new(big.Int).SetBytes(req.Signature[32:])
 	if !ecdsa.Verify(req.HolderKey, digest[:], r, sv) {
-		return permit.Errorf(ECodeProofInvalid, "the device key did not sign the challenge")
+		return permit.Errorf(permit.ECodeProofInvalid, "the device key did not sign the challenge")
 	}
 	return nil
 }

@@ -85,7 +85,7 @@ func TestProofingAbuse(t *testing.T) {
 			var msgs []string
 			for _, in := range []authority.ProofingStart{unknown, wrongName, wrongBirth} {
 				_, err := f.a.StartProofing(ctx, in)
-				if permit.ErrorCode(err) != authority.ECodeDetailsMismatch {
+				if permit.ErrorCode(err) != permit.ECodeDetailsMismatch {
 					t.Fatalf("mismatch = %v", err)
 				}
 				msgs = append(msgs, err.Error())
@@ -107,15 +107,15 @@ func TestProofingAbuse(t *testing.T) {
 			}
 			for i := 1; i <= 5; i++ {
 				_, err := f.a.SubmitCode(ctx, st.Secret, wrong)
-				want := authority.ECodeCodeInvalid
+				want := permit.ECodeCodeInvalid
 				if i == 5 {
-					want = authority.ECodeTooMany
+					want = permit.ECodeTooMany
 				}
 				if permit.ErrorCode(err) != want {
 					t.Fatalf("try %d: %v, want %s", i, err, want)
 				}
 			}
-			if _, err := f.a.SubmitCode(ctx, st.Secret, good); permit.ErrorCode(err) != authority.ECodeTooMany {
+			if _, err := f.a.SubmitCode(ctx, st.Secret, good); permit.ErrorCode(err) != permit.ECodeTooMany {
 				t.Fatalf("right code after 5 wrong = %v, want too_many_attempts", err)
 			}
 		})
@@ -126,7 +126,7 @@ func TestProofingAbuse(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.clock.add(authority.CodeTTL + time.Second)
-			if _, err := f.a.SubmitCode(ctx, st.Secret, f.phone.code(t, f.recs[4].Person.Phone)); permit.ErrorCode(err) != authority.ECodeCodeExpired {
+			if _, err := f.a.SubmitCode(ctx, st.Secret, f.phone.code(t, f.recs[4].Person.Phone)); permit.ErrorCode(err) != permit.ECodeCodeExpired {
 				t.Fatalf("expired code = %v", err)
 			}
 		})
@@ -140,7 +140,7 @@ func TestProofingAbuse(t *testing.T) {
 			if _, err := f.a.SubmitCode(ctx, st.Secret, code); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.a.SubmitCode(ctx, st.Secret, code); permit.ErrorCode(err) != authority.ECodeCodeInvalid {
+			if _, err := f.a.SubmitCode(ctx, st.Secret, code); permit.ErrorCode(err) != permit.ECodeCodeInvalid {
 				t.Fatalf("reused code = %v", err)
 			}
 		})
@@ -155,7 +155,7 @@ func TestProofingAbuse(t *testing.T) {
 			// Even the right details are refused now, and so is a new client.
 			good := startFor(r)
 			good.Client = "192.0.2.1"
-			if _, err := f.a.StartProofing(ctx, good); permit.ErrorCode(err) != authority.ECodeTooMany {
+			if _, err := f.a.StartProofing(ctx, good); permit.ErrorCode(err) != permit.ECodeTooMany {
 				t.Fatalf("6th attempt = %v, want too_many_attempts", err)
 			}
 			f.clock.add(16 * time.Minute)
@@ -173,7 +173,7 @@ func TestProofingAbuse(t *testing.T) {
 				in.Name = "王小明"
 				_, last = f.a.StartProofing(ctx, in)
 			}
-			if permit.ErrorCode(last) != authority.ECodeTooMany {
+			if permit.ErrorCode(last) != permit.ECodeTooMany {
 				t.Fatalf("21st attempt from one client = %v", last)
 			}
 		})
@@ -207,7 +207,7 @@ func TestFaceModes(t *testing.T) {
 		if err := f.a.ReviewFace(ctx, queue[0].ID, true, "matches"); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.a.ReviewFace(ctx, queue[0].ID, false, ""); permit.ErrorCode(err) != authority.ECodeWrongState {
+		if err := f.a.ReviewFace(ctx, queue[0].ID, false, ""); permit.ErrorCode(err) != permit.ECodeWrongState {
 			t.Fatalf("second review = %v", err)
 		}
 		ps, _ = f.a.ProofingStatus(ctx, st.Secret)
@@ -247,7 +247,7 @@ func TestFaceModes(t *testing.T) {
 				if err != nil || ps.Token == "" {
 					t.Fatalf("matching selfie %d: %+v, %v", i, ps, err)
 				}
-			} else if permit.ErrorCode(err) != authority.ECodeFaceRejected {
+			} else if permit.ErrorCode(err) != permit.ECodeFaceRejected {
 				t.Fatalf("other face %d = %+v, %v; want face_rejected", i, ps, err)
 			}
 		}
@@ -273,7 +273,7 @@ func TestApplyRules(t *testing.T) {
 		// Proof of possession: a signature by another key, and a used nonce.
 		nonce, _, _ := f.a.Nonce(ctx, token)
 		bad := authority.ApplyRequest{Reason: permit.ReasonLost, HolderKey: &d.key.PublicKey, Signature: newDevice(t).sign(t, nonce)}
-		if _, err := f.a.Apply(ctx, token, bad); permit.ErrorCode(err) != authority.ECodeProofInvalid {
+		if _, err := f.a.Apply(ctx, token, bad); permit.ErrorCode(err) != permit.ECodeProofInvalid {
 			t.Fatalf("foreign signature = %v", err)
 		}
 		good := authority.ApplyRequest{Reason: permit.ReasonLost, HolderKey: &d.key.PublicKey, Signature: d.sign(t, nonce)}
@@ -281,7 +281,7 @@ func TestApplyRules(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.a.Apply(ctx, token, good); permit.ErrorCode(err) != authority.ECodeProofInvalid {
+		if _, err := f.a.Apply(ctx, token, good); permit.ErrorCode(err) != permit.ECodeProofInvalid {
 			t.Fatalf("reused nonce = %v", err)
 		}
 
@@ -313,7 +313,7 @@ func TestApplyRules(t *testing.T) {
 		if err := f.a.CancelMine(ctx, token, mine[0].ID); permit.ErrorCode(err) != permit.ECodeConflict {
 			t.Fatalf("second cancel = %v", err)
 		}
-		if _, err := f.a.Apply(ctx, "not-a-token", good); permit.ErrorCode(err) != authority.ECodeUnauthorized {
+		if _, err := f.a.Apply(ctx, "not-a-token", good); permit.ErrorCode(err) != permit.ECodeUnauthorized {
 			t.Fatalf("unknown token = %v", err)
 		}
 	})
@@ -388,7 +388,7 @@ func TestIssueAtCounter(t *testing.T) {
 			name string
 			t    permit.DocumentType
 			num  string
-			code string
+			code permit.Code
 		}{
 			{"unknown permit", permit.HKHomeReturnPermit, "H99999999", permit.ECodeNotFound},
 			{"bad number", permit.TWTravelPermit, "H12345678", permit.ECodeInvalid},
@@ -400,7 +400,7 @@ func TestIssueAtCounter(t *testing.T) {
 		// An expired or cancelled physical permit is refused.
 		for _, r := range f.recs {
 			tp := r.TravelPermits[0]
-			want := ""
+			var want permit.Code
 			switch {
 			case tp.Status == permit.StatusCancelled:
 				want = permit.ECodePermitCancelled

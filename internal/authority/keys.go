@@ -21,17 +21,17 @@ const RetiredKeyGrace = 24 * time.Hour
 
 // InitKeys creates the first issuer key. It fails with conflict when an
 // active key exists already.
-func (a *Authority) InitKeys(ctx context.Context) (*store.IssuerKey, error) {
+func (a *Authority) InitKeys(ctx context.Context) (*permit.IssuerKey, error) {
 	return a.newKey(ctx, "key.init", false)
 }
 
 // RotateKey makes a new key the active one and retires the old, which stays
 // in the trust list until the last credential it signed has expired.
-func (a *Authority) RotateKey(ctx context.Context) (*store.IssuerKey, error) {
+func (a *Authority) RotateKey(ctx context.Context) (*permit.IssuerKey, error) {
 	return a.newKey(ctx, "key.rotate", true)
 }
 
-func (a *Authority) newKey(ctx context.Context, action string, rotate bool) (*store.IssuerKey, error) {
+func (a *Authority) newKey(ctx context.Context, action string, rotate bool) (*permit.IssuerKey, error) {
 	ref, pub, err := a.keys.Generate()
 	if err != nil {
 		return nil, err
@@ -44,7 +44,7 @@ func (a *Authority) newKey(ctx context.Context, action string, rotate bool) (*st
 	if err != nil {
 		return nil, err
 	}
-	k := &store.IssuerKey{Kid: kid, Ref: ref, PublicKey: der, State: store.KeyActive}
+	k := &permit.IssuerKey{Kid: kid, Ref: ref, PublicKey: der, State: permit.KeyActive}
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
 		old, err := tx.ActiveIssuerKey(ctx)
 		switch {
@@ -80,8 +80,8 @@ func (a *Authority) newKey(ctx context.Context, action string, rotate bool) (*st
 }
 
 // Keys lists every issuer key on record, newest first.
-func (a *Authority) Keys(ctx context.Context) ([]store.IssuerKey, error) {
-	var keys []store.IssuerKey
+func (a *Authority) Keys(ctx context.Context) ([]permit.IssuerKey, error) {
+	var keys []permit.IssuerKey
 	err := a.db.View(ctx, func(tx *store.Tx) (err error) {
 		keys, err = tx.IssuerKeys(ctx)
 		return err
@@ -92,11 +92,11 @@ func (a *Authority) Keys(ctx context.Context) ([]store.IssuerKey, error) {
 // Published reports whether k belongs in the trust list at instant now: the
 // active key, and a retired key until both its last credential has expired
 // and the grace period after retirement has passed; a revoked key never.
-func Published(k store.IssuerKey, now time.Time) bool {
+func Published(k permit.IssuerKey, now time.Time) bool {
 	switch k.State {
-	case store.KeyActive:
+	case permit.KeyActive:
 		return true
-	case store.KeyRevoked:
+	case permit.KeyRevoked:
 		return false
 	}
 	return now.Before(k.LastExpiry) || now.Before(k.RetiredAt.Add(RetiredKeyGrace))
@@ -119,9 +119,9 @@ func (a *Authority) RevokeKey(ctx context.Context, kid, reason string) ([]permit
 		switch {
 		case err != nil:
 			return err
-		case k.State == store.KeyActive:
+		case k.State == permit.KeyActive:
 			return permit.Errorf(permit.ECodeConflict, "%s is the active key: run `epermit keys rotate` first", kid)
-		case k.State == store.KeyRevoked:
+		case k.State == permit.KeyRevoked:
 			return permit.Errorf(permit.ECodeConflict, "%s is revoked already", kid)
 		}
 		if err := tx.RevokeIssuerKey(ctx, kid); err != nil {
@@ -183,7 +183,7 @@ func (a *Authority) TrustList(ctx context.Context) (*credential.JWKSet, error) {
 }
 
 // activeSigner returns the active key's record and signer.
-func (a *Authority) activeSigner(ctx context.Context, tx *store.Tx) (*store.IssuerKey, crypto.Signer, error) {
+func (a *Authority) activeSigner(ctx context.Context, tx *store.Tx) (*permit.IssuerKey, crypto.Signer, error) {
 	k, err := tx.ActiveIssuerKey(ctx)
 	if err != nil {
 		return nil, nil, err

@@ -37,7 +37,7 @@ func TestKeysLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		ks, _ := a.Keys(ctx)
-		if len(ks) != 2 || ks[0].Kid != second.Kid || ks[0].State != store.KeyActive || ks[1].State != store.KeyRetired {
+		if len(ks) != 2 || ks[0].Kid != second.Kid || ks[0].State != permit.KeyActive || ks[1].State != permit.KeyRetired {
 			t.Fatalf("keys after rotate = %+v", ks)
 		}
 		if set, _ := a.TrustList(ctx); len(set.Keys) != 2 {
@@ -64,14 +64,14 @@ func TestPublished(t *testing.T) {
 	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name string
-		k    store.IssuerKey
+		k    permit.IssuerKey
 		want bool
 	}{
-		{"active", store.IssuerKey{State: store.KeyActive}, true},
-		{"retired, credentials valid", store.IssuerKey{State: store.KeyRetired, RetiredAt: now.AddDate(0, 0, -5), LastExpiry: now.Add(time.Hour)}, true},
-		{"retired, within grace", store.IssuerKey{State: store.KeyRetired, RetiredAt: now.Add(-time.Hour)}, true},
-		{"retired, all expired", store.IssuerKey{State: store.KeyRetired, RetiredAt: now.AddDate(0, 0, -5), LastExpiry: now.Add(-time.Second)}, false},
-		{"revoked, credentials valid", store.IssuerKey{State: store.KeyRevoked, RetiredAt: now.Add(-time.Hour), RevokedAt: now, LastExpiry: now.Add(time.Hour)}, false},
+		{"active", permit.IssuerKey{State: permit.KeyActive}, true},
+		{"retired, credentials valid", permit.IssuerKey{State: permit.KeyRetired, RetiredAt: now.AddDate(0, 0, -5), LastExpiry: now.Add(time.Hour)}, true},
+		{"retired, within grace", permit.IssuerKey{State: permit.KeyRetired, RetiredAt: now.Add(-time.Hour)}, true},
+		{"retired, all expired", permit.IssuerKey{State: permit.KeyRetired, RetiredAt: now.AddDate(0, 0, -5), LastExpiry: now.Add(-time.Second)}, false},
+		{"revoked, credentials valid", permit.IssuerKey{State: permit.KeyRevoked, RetiredAt: now.Add(-time.Hour), RevokedAt: now, LastExpiry: now.Add(time.Hour)}, false},
 	} {
 		if got := authority.Published(tc.k, now); got != tc.want {
 			t.Errorf("%s: Published = %v, want %v", tc.name, got, tc.want)

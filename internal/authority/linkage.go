@@ -26,13 +26,6 @@ import (
 // to present, and registered institutions ask the authority directly with
 // CheckLinkage, which answers linked or not and nothing else.
 
-// Reason codes of linkage.
-const (
-	// ECodeNotLinkable: the holder's travel permit or residence permit is
-	// missing or not valid, so no linkage proof can be issued.
-	ECodeNotLinkable = "not_linkable"
-)
-
 // LinkageValidity is how long a linkage proof is valid at most. A proof
 // never outlives either permit it links: its exp is the earliest of
 // iat + LinkageValidity and the end of each permit's last valid day, so a
@@ -50,7 +43,7 @@ type LinkageRequest struct {
 
 // IssueLinkage issues a linkage proof to the holder of the session, if the
 // travel permit they proved with and their residence permit are both
-// valid. It fails with ECodeNotLinkable otherwise.
+// valid. It fails with permit.ECodeNotLinkable otherwise.
 func (a *Authority) IssueLinkage(ctx context.Context, token string, req LinkageRequest) (*permit.Credential, error) {
 	var out *permit.Credential
 	err := a.db.Update(ctx, func(tx *store.Tx) error {
@@ -109,11 +102,11 @@ func (a *Authority) issueLinkage(ctx context.Context, tx *store.Tx, personID int
 	rp := rec.ResidencePermit
 	switch {
 	case tp == nil || tp.Status != permit.StatusValid || tp.Expired(now):
-		return nil, permit.Errorf(ECodeNotLinkable, "the travel permit is not valid: no linkage proof can be issued")
+		return nil, permit.Errorf(permit.ECodeNotLinkable, "the travel permit is not valid: no linkage proof can be issued")
 	case rp == nil:
-		return nil, permit.Errorf(ECodeNotLinkable, "no residence permit is on file for this person")
+		return nil, permit.Errorf(permit.ECodeNotLinkable, "no residence permit is on file for this person")
 	case rp.Status != permit.StatusValid || rp.Expired(now):
-		return nil, permit.Errorf(ECodeNotLinkable, "the residence permit is not valid: no linkage proof can be issued")
+		return nil, permit.Errorf(permit.ECodeNotLinkable, "the residence permit is not valid: no linkage proof can be issued")
 	}
 	exp := now.Add(LinkageValidity)
 	for _, end := range []time.Time{tp.ExpiresOn.End(), rp.ExpiresOn.End()} {
@@ -288,9 +281,9 @@ func newReference() string {
 // `invalid` before anything is looked up. Every check is audited under
 // "linkage:<reference>" with the institution, its purpose, the identifiers
 // asked about and the answer, never the name.
-func (a *Authority) CheckLinkage(ctx context.Context, c *store.Client, q LinkageCheck) (*LinkageAnswer, error) {
-	if c == nil || c.Role != store.RoleInstitution {
-		return nil, permit.Errorf("forbidden", "only institutions may check linkage")
+func (a *Authority) CheckLinkage(ctx context.Context, c *permit.Client, q LinkageCheck) (*LinkageAnswer, error) {
+	if c == nil || c.Role != permit.RoleInstitution {
+		return nil, permit.Errorf(permit.ECodeForbidden, "only institutions may check linkage")
 	}
 	lifetime, err := q.validate()
 	if err != nil {

@@ -80,7 +80,7 @@ func TestLinkageEndToEnd(t *testing.T) {
 			t.Errorf("credential %+v", c)
 		}
 		// The nonce was single use.
-		if _, err := f.a.IssueLinkage(ctx, token, authority.LinkageRequest{HolderKey: &d.key.PublicKey, Signature: d.sign(t, "x")}); permit.ErrorCode(err) != authority.ECodeProofInvalid {
+		if _, err := f.a.IssueLinkage(ctx, token, authority.LinkageRequest{HolderKey: &d.key.PublicKey, Signature: d.sign(t, "x")}); permit.ErrorCode(err) != permit.ECodeProofInvalid {
 			t.Errorf("reused nonce: %v", err)
 		}
 
@@ -184,11 +184,11 @@ func TestLinkageIssuanceRules(t *testing.T) {
 		tests := []struct {
 			name string
 			rec  permit.Record
-			code string
+			code permit.Code
 		}{
-			{"no residence permit", f.recs[noRP], authority.ECodeNotLinkable},
-			{"travel permit reported lost", lost, authority.ECodeNotLinkable},
-			{"residence permit cancelled", rpCancelled, authority.ECodeNotLinkable},
+			{"no residence permit", f.recs[noRP], permit.ECodeNotLinkable},
+			{"travel permit reported lost", lost, permit.ECodeNotLinkable},
+			{"residence permit cancelled", rpCancelled, permit.ECodeNotLinkable},
 		}
 		for _, tc := range tests {
 			tp := tc.rec.TravelPermits[0]
@@ -206,11 +206,11 @@ func TestLinkageIssuanceRules(t *testing.T) {
 func TestCheckLinkage(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, authority.Config{})
-		bank, _, err := f.a.AddClient(ctx, store.RoleInstitution, "Bank of Somewhere", "bank")
+		bank, _, err := f.a.AddClient(ctx, permit.RoleInstitution, "Bank of Somewhere", "bank")
 		if err != nil {
 			t.Fatal(err)
 		}
-		gate, _, _ := f.a.AddClient(ctx, store.RoleVerifier, "Gate 1", "railway")
+		gate, _, _ := f.a.AddClient(ctx, permit.RoleVerifier, "Gate 1", "railway")
 		chan0 := f.recs[0]
 		var other permit.Record // someone else with a residence permit
 		for _, r := range f.recs[1:] {
@@ -322,7 +322,7 @@ func TestLinkageHasNoPortrait(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gate, _, err := f.a.AddClient(ctx, store.RoleVerifier, "Gate", "railway")
+		gate, _, err := f.a.AddClient(ctx, permit.RoleVerifier, "Gate", "railway")
 		if err != nil {
 			t.Fatal(err)
 		}

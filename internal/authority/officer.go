@@ -45,7 +45,7 @@ const (
 // the key's client row is locked as it is read, so parallel guesses cannot
 // all pass the limit, and a key rotation cannot be outlived by a session
 // opened with the old key.
-func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (string, *store.Client, error) {
+func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (string, *permit.Client, error) {
 	name = strings.TrimSpace(name)
 	if len([]rune(name)) > 100 {
 		name = string([]rune(name)[:100])
@@ -54,7 +54,7 @@ func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (
 	// counted by its hash and audited only if it names an officer.
 	nameKey, addrKey := "officer-signin:name:"+hex.EncodeToString(hashSecret(name)), "officer-signin:addr:"+from
 	token := randomText(32)
-	var c *store.Client
+	var c *permit.Client
 	var refused error
 	err := a.db.Update(ctx, func(tx *store.Tx) error {
 		c, refused = nil, nil // a retried transaction starts over
@@ -68,9 +68,9 @@ func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (
 			return err
 		}
 		if nName >= maxSignInFailures || nAddr >= maxAddrFailures {
-			refused = permit.Errorf(ECodeTooMany, "too many failed sign-ins; try again in %d minutes", int(signInWindow.Minutes()))
-		} else if c, err = clientByKey(ctx, tx, store.RoleOfficer, key); permit.ErrorCode(err) == ECodeUnauthorized || err == nil && c.Name != name {
-			c, refused = nil, permit.Errorf(ECodeUnauthorized, "a valid officer name and key are required")
+			refused = permit.Errorf(permit.ECodeTooMany, "too many failed sign-ins; try again in %d minutes", int(signInWindow.Minutes()))
+		} else if c, err = clientByKey(ctx, tx, permit.RoleOfficer, key); permit.ErrorCode(err) == permit.ECodeUnauthorized || err == nil && c.Name != name {
+			c, refused = nil, permit.Errorf(permit.ECodeUnauthorized, "a valid officer name and key are required")
 		} else if err != nil {
 			return err
 		}
@@ -97,7 +97,7 @@ func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (
 
 // signInFailed records a failed sign-in as attempts under both limits, and
 // audits it under the officer's name if it is one.
-func (a *Authority) signInFailed(ctx context.Context, tx *store.Tx, name, from, nameKey, addrKey, why string) error {
+func (a *Authority) signInFailed(ctx context.Context, tx *store.Tx, name, from, nameKey, addrKey string, why permit.Code) error {
 	if err := tx.AddAttempt(ctx, nameKey); err != nil {
 		return err
 	}
@@ -105,26 +105,26 @@ func (a *Authority) signInFailed(ctx context.Context, tx *store.Tx, name, from, 
 		return err
 	}
 	subject := "officer:?" // no officer of that name
-	if _, err := tx.ClientByName(ctx, store.RoleOfficer, name); err == nil {
+	if _, err := tx.ClientByName(ctx, permit.RoleOfficer, name); err == nil {
 		subject = "officer:" + name
 	} else if permit.ErrorCode(err) != permit.ECodeNotFound {
 		return err
 	}
 	// The actor is the caller's: nobody is known to be signed in.
-	return tx.Audit(ctx, event(ctx, "officer.signin_failed", subject, map[string]string{"from": from, "why": why}))
+	return tx.Audit(ctx, event(ctx, "officer.signin_failed", subject, map[string]string{"from": from, "why": string(why)}))
 }
 
 // OfficerSession returns the enabled officer whose console session token
 // this is, and restarts the session's idle timer. A session past its idle
 // timeout or lifetime, or of a disabled officer, is deleted and answered
 // with unauthorized.
-func (a *Authority) OfficerSession(ctx context.Context, token string) (*store.Client, error) {
-	denied := permit.Errorf(ECodeUnauthorized, "sign in again: the session has ended")
+func (a *Authority) OfficerSession(ctx context.Context, token string) (*permit.Client, error) {
+	denied := permit.Errorf(permit.ECodeUnauthorized, "sign in again: the session has ended")
 	if token == "" || len(token) > 100 {
 		return nil, denied
 	}
 	h := hashSecret(token)
-	var c *store.Client
+	var c *permit.Client
 	var refused error
 	err := a.db.Update(ctx, func(tx *store.Tx) error {
 		s, err := tx.OfficerSessionByHash(ctx, h)
@@ -134,7 +134,7 @@ func (a *Authority) OfficerSession(ctx context.Context, token string) (*store.Cl
 		} else if err != nil {
 			return err
 		}
-		if !tx.Now().Before(s.LastSeenAt.Add(OfficerIdleTimeout)) || s.Officer.Disabled() || s.Officer.Role != store.RoleOfficer {
+		if !tx.Now().Before(s.LastSeenAt.Add(OfficerIdleTimeout)) || s.Officer.Disabled() || s.Officer.Role != permit.RoleOfficer {
 			refused = denied
 			return tx.DeleteOfficerSession(ctx, h)
 		}

@@ -46,18 +46,6 @@ const (
 	maxSelfieSize    = 2 << 20
 )
 
-// Reason codes of identity proofing.
-const (
-	ECodeDetailsMismatch = "details_mismatch"
-	ECodeCodeInvalid     = "code_invalid"
-	ECodeCodeExpired     = "code_expired"
-	ECodeTooMany         = "too_many_attempts"
-	ECodeSessionExpired  = "session_expired"
-	ECodeWrongState      = "wrong_state"
-	ECodeFaceRejected    = "face_rejected"
-	ECodeUnauthorized    = "unauthorized"
-)
-
 // ProofingStart is what an applicant gives to begin: their permit and the
 // details that must match the registry.
 type ProofingStart struct {
@@ -119,7 +107,7 @@ func maskPhone(p string) string {
 	return p[:4] + strings.Repeat("*", len(p)-8) + p[len(p)-4:]
 }
 
-var errMismatch = permit.Errorf(ECodeDetailsMismatch,
+var errMismatch = permit.Errorf(permit.ECodeDetailsMismatch,
 	"the details do not match our records; check the document number, name and birth date")
 
 // StartProofing checks the applicant's details against the registry and
@@ -147,7 +135,7 @@ func (a *Authority) StartProofing(ctx context.Context, in ProofingStart) (*Proof
 			return err
 		}
 		if nDoc >= maxDocAttempts || nClient >= maxClientAttempt {
-			refused = permit.Errorf(ECodeTooMany, "too many attempts; try again in %d minutes", int(attemptWindow.Minutes()))
+			refused = permit.Errorf(permit.ECodeTooMany, "too many attempts; try again in %d minutes", int(attemptWindow.Minutes()))
 			return nil
 		}
 		if err := tx.AddAttempt(ctx, docKey); err != nil {
@@ -204,13 +192,13 @@ func (a *Authority) proofingStep(ctx context.Context, secret string, step func(t
 	err := a.db.Update(ctx, func(tx *store.Tx) error {
 		s, err := tx.ProofingSession(ctx, hashSecret(secret))
 		if permit.ErrorCode(err) == permit.ECodeNotFound {
-			refusal = permit.Errorf(ECodeUnauthorized, "unknown proofing session")
+			refusal = permit.Errorf(permit.ECodeUnauthorized, "unknown proofing session")
 			return nil
 		} else if err != nil {
 			return err
 		}
 		if !tx.Now().Before(s.ExpiresAt) {
-			refusal = permit.Errorf(ECodeSessionExpired, "this proofing session has expired; start again")
+			refusal = permit.Errorf(permit.ECodeSessionExpired, "this proofing session has expired; start again")
 			return nil
 		}
 		refusal, err = step(tx, s)
@@ -229,18 +217,18 @@ func (a *Authority) SubmitCode(ctx context.Context, secret, code string) (*Proof
 	err := a.proofingStep(ctx, secret, func(tx *store.Tx, s *store.ProofingSession) (error, error) {
 		switch {
 		case s.State == store.ProofingFailed:
-			return permit.Errorf(ECodeTooMany, "too many wrong codes; start again"), nil
+			return permit.Errorf(permit.ECodeTooMany, "too many wrong codes; start again"), nil
 		case s.State != store.ProofingCodeSent || s.CodeHash == nil:
-			return permit.Errorf(ECodeCodeInvalid, "the code is not valid (already used?)"), nil
+			return permit.Errorf(permit.ECodeCodeInvalid, "the code is not valid (already used?)"), nil
 		case !tx.Now().Before(s.CodeExpiresAt):
-			return permit.Errorf(ECodeCodeExpired, "the code has expired; start again"), nil
+			return permit.Errorf(permit.ECodeCodeExpired, "the code has expired; start again"), nil
 		}
 		if subtle.ConstantTimeCompare(codeHash(secret, code), s.CodeHash) != 1 {
 			s.CodeTries++
-			refusal := permit.Errorf(ECodeCodeInvalid, "wrong code; %d tries left", CodeMaxTries-s.CodeTries)
+			refusal := permit.Errorf(permit.ECodeCodeInvalid, "wrong code; %d tries left", CodeMaxTries-s.CodeTries)
 			if s.CodeTries >= CodeMaxTries {
 				s.State, s.CodeHash = store.ProofingFailed, nil
-				refusal = permit.Errorf(ECodeTooMany, "too many wrong codes; start again")
+				refusal = permit.Errorf(permit.ECodeTooMany, "too many wrong codes; start again")
 				if err := tx.Audit(ctx, event(ctx, "proofing.failed", s.DocType.String()+":"+s.DocNumber,
 					map[string]any{"session": s.ID, "why": "code"})); err != nil {
 					return nil, err
@@ -271,7 +259,7 @@ func (a *Authority) SubmitFace(ctx context.Context, secret string, selfie []byte
 		var portrait []byte
 		err := a.proofingStep(ctx, secret, func(tx *store.Tx, s *store.ProofingSession) (error, error) {
 			if s.State != store.ProofingFaceRequired {
-				return permit.Errorf(ECodeWrongState, "the face check is not the next step of this session"), nil
+				return permit.Errorf(permit.ECodeWrongState, "the face check is not the next step of this session"), nil
 			}
 			rec, err := tx.Record(ctx, s.PersonID)
 			if err == nil {
@@ -289,7 +277,7 @@ func (a *Authority) SubmitFace(ctx context.Context, secret string, selfie []byte
 	var st *ProofingState
 	err := a.proofingStep(ctx, secret, func(tx *store.Tx, s *store.ProofingSession) (error, error) {
 		if s.State != store.ProofingFaceRequired {
-			return permit.Errorf(ECodeWrongState, "the face check is not the next step of this session"), nil
+			return permit.Errorf(permit.ECodeWrongState, "the face check is not the next step of this session"), nil
 		}
 		subject := s.DocType.String() + ":" + s.DocNumber
 		switch a.cfg.FaceMode {
@@ -303,7 +291,7 @@ func (a *Authority) SubmitFace(ctx context.Context, secret string, selfie []byte
 				if err := tx.Audit(ctx, event(ctx, "proofing.failed", subject, map[string]any{"session": s.ID, "why": "face"})); err != nil {
 					return nil, err
 				}
-				return permit.Errorf(ECodeFaceRejected, "the face check did not match the photo on file"), tx.UpdateProofingSession(ctx, s)
+				return permit.Errorf(permit.ECodeFaceRejected, "the face check did not match the photo on file"), tx.UpdateProofingSession(ctx, s)
 			}
 		case FaceDemo:
 		default:
@@ -324,7 +312,7 @@ func (a *Authority) verified(ctx context.Context, tx *store.Tx, s *store.Proofin
 	}
 	token := randomText(32)
 	now := tx.Now()
-	as := &store.ApplicantSession{TokenHash: hashSecret(token), PersonID: s.PersonID, DocType: s.DocType,
+	as := &permit.ApplicantSession{TokenHash: hashSecret(token), PersonID: s.PersonID, DocType: s.DocType,
 		DocNumber: s.DocNumber, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
 	if err := tx.AddApplicantSession(ctx, as); err != nil {
 		return nil, err
@@ -391,7 +379,7 @@ func (a *Authority) ReviewFace(ctx context.Context, id int64, approve bool, note
 			return err
 		}
 		if s.State != store.ProofingFacePending || !tx.Now().Before(s.ExpiresAt) {
-			return permit.Errorf(ECodeWrongState, "proofing session %d is not waiting for a face review", id)
+			return permit.Errorf(permit.ECodeWrongState, "proofing session %d is not waiting for a face review", id)
 		}
 		s.Selfie, s.FaceNote = nil, note
 		action := "proofing.face_approved"

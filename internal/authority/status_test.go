@@ -232,7 +232,7 @@ func TestRevocationCauses(t *testing.T) {
 			for _, step := range []struct {
 				name   string
 				do     func() (*permit.Credential, error)
-				code   string
+				code   permit.Code
 				want   credential.StatusValue
 				action string
 			}{

@@ -36,7 +36,7 @@ func (r *replayCaches) get(id int64) *verify.ReplayCache {
 }
 
 // VerifyPresentation checks scanned QR text for a verifier, as of now.
-func (a *Authority) VerifyPresentation(ctx context.Context, c *store.Client, text string, use verify.Use) (*verify.Result, error) {
+func (a *Authority) VerifyPresentation(ctx context.Context, c *permit.Client, text string, use verify.Use) (*verify.Result, error) {
 	keys := &verifierKeys{a: a, ctx: ctx}
 	v := &verify.Verifier{Keys: keys, Status: storeStatus{a}, Replay: a.replays.get(c.ID), Policy: verify.Policy{Use: use}}
 	r := v.Verify(ctx, text, a.now())
@@ -127,7 +127,7 @@ func (s storeStatus) Status(ctx context.Context, uri string, idx uint64, _ time.
 // Portrait returns the portrait of an e-permit's holder to a verifier, for
 // a face comparison at the gate: only while the e-permit is valid, only the
 // portrait whose digest the e-permit carries, and every lookup audited.
-func (a *Authority) Portrait(ctx context.Context, c *store.Client, cti []byte) ([]byte, error) {
+func (a *Authority) Portrait(ctx context.Context, c *permit.Client, cti []byte) ([]byte, error) {
 	var image []byte
 	err := a.db.Update(ctx, func(tx *store.Tx) error {
 		cred, err := tx.Credential(ctx, cti)
@@ -139,7 +139,7 @@ func (a *Authority) Portrait(ctx context.Context, c *store.Client, cti []byte) (
 			return err
 		}
 		if cred.State != permit.CredentialActive || !tx.Now().Before(cred.ExpiresAt) {
-			return permit.Errorf(ECodeNotValid, "the e-permit is not valid: no portrait is given out for it")
+			return permit.Errorf(permit.ECodeNotValid, "the e-permit is not valid: no portrait is given out for it")
 		}
 		e, err := credential.ParseEPermit(cred.Token)
 		if err != nil {
@@ -150,7 +150,7 @@ func (a *Authority) Portrait(ctx context.Context, c *store.Client, cti []byte) (
 			return err
 		}
 		if credential.PortraitDigest(rec.Person.Portrait) != e.Claims.Permit.PortraitDigest {
-			return permit.Errorf(ECodePortraitChanged, "the portrait on file is not the one the e-permit was issued with")
+			return permit.Errorf(permit.ECodePortraitChanged, "the portrait on file is not the one the e-permit was issued with")
 		}
 		image = rec.Person.Portrait
 		return tx.Audit(ctx, event(ctx, "portrait.lookup", "cti:"+hex.EncodeToString(cti),
@@ -158,9 +158,3 @@ func (a *Authority) Portrait(ctx context.Context, c *store.Client, cti []byte) (
 	})
 	return image, err
 }
-
-// Error codes of online verification.
-const (
-	ECodeNotValid        = "not_valid"        // the credential is revoked, suspended or expired
-	ECodePortraitChanged = "portrait_changed" // the registry's portrait changed since issuance
-)

@@ -18,7 +18,7 @@ func TestClients(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixtureN(t, db, authority.Config{}, 1)
 		a := f.a
-		c, key, err := a.AddClient(ctx, store.RoleVerifier, "China Southern check-in", "airline")
+		c, key, err := a.AddClient(ctx, permit.RoleVerifier, "China Southern check-in", "airline")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -26,12 +26,13 @@ func TestClients(t *testing.T) {
 			t.Fatalf("key %q, prefix %q", key, c.KeyPrefix)
 		}
 		bad := []struct {
-			name, role, cname, kind, code string
+			name, role, cname, kind string
+			code                    permit.Code
 		}{
-			{"name taken", store.RoleVerifier, "China Southern check-in", "airline", permit.ECodeConflict},
-			{"kind of another role", store.RoleVerifier, "Bank", "bank", permit.ECodeInvalid},
-			{"empty name", store.RoleVerifier, "", "railway", permit.ECodeInvalid},
-			{"padded name", store.RoleVerifier, " x ", "railway", permit.ECodeInvalid},
+			{"name taken", permit.RoleVerifier, "China Southern check-in", "airline", permit.ECodeConflict},
+			{"kind of another role", permit.RoleVerifier, "Bank", "bank", permit.ECodeInvalid},
+			{"empty name", permit.RoleVerifier, "", "railway", permit.ECodeInvalid},
+			{"padded name", permit.RoleVerifier, " x ", "railway", permit.ECodeInvalid},
 			{"unknown role", "officer", "x", "airline", permit.ECodeInvalid},
 		}
 		for _, tc := range bad {
@@ -41,7 +42,7 @@ func TestClients(t *testing.T) {
 		}
 
 		auth := func(role, k string) error { _, err := a.AuthenticateClient(ctx, role, k); return err }
-		if err := auth(store.RoleVerifier, key); err != nil {
+		if err := auth(permit.RoleVerifier, key); err != nil {
 			t.Fatalf("the new key: %v", err)
 		}
 		last := "A"
@@ -49,35 +50,35 @@ func TestClients(t *testing.T) {
 			last = "B"
 		}
 		for name, k := range map[string]string{"altered": key[:len(key)-1] + last, "empty": "", "other role": "epi_" + key[4:]} {
-			if err := auth(store.RoleVerifier, k); permit.ErrorCode(err) != authority.ECodeUnauthorized {
+			if err := auth(permit.RoleVerifier, k); permit.ErrorCode(err) != permit.ECodeUnauthorized {
 				t.Errorf("%s key: %v; want unauthorized", name, err)
 			}
 		}
-		if err := auth(store.RoleInstitution, key); permit.ErrorCode(err) != authority.ECodeUnauthorized {
+		if err := auth(permit.RoleInstitution, key); permit.ErrorCode(err) != permit.ECodeUnauthorized {
 			t.Errorf("a verifier key as an institution: %v; want unauthorized", err)
 		}
 
-		newKey, err := a.RotateClientKey(ctx, store.RoleVerifier, c.Name)
+		newKey, err := a.RotateClientKey(ctx, permit.RoleVerifier, c.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if auth(store.RoleVerifier, key) == nil || auth(store.RoleVerifier, newKey) != nil {
+		if auth(permit.RoleVerifier, key) == nil || auth(permit.RoleVerifier, newKey) != nil {
 			t.Error("after rotation the old key must fail and the new one work")
 		}
-		if err := a.SetClientDisabled(ctx, store.RoleVerifier, c.Name, true); err != nil {
+		if err := a.SetClientDisabled(ctx, permit.RoleVerifier, c.Name, true); err != nil {
 			t.Fatal(err)
 		}
-		if auth(store.RoleVerifier, newKey) == nil {
+		if auth(permit.RoleVerifier, newKey) == nil {
 			t.Error("a disabled verifier authenticated")
 		}
-		if err := a.SetClientDisabled(ctx, store.RoleVerifier, c.Name, false); err != nil || auth(store.RoleVerifier, newKey) != nil {
+		if err := a.SetClientDisabled(ctx, permit.RoleVerifier, c.Name, false); err != nil || auth(permit.RoleVerifier, newKey) != nil {
 			t.Errorf("enable again: %v", err)
 		}
-		if _, err := a.RotateClientKey(ctx, store.RoleVerifier, "nobody"); permit.ErrorCode(err) != permit.ECodeNotFound {
+		if _, err := a.RotateClientKey(ctx, permit.RoleVerifier, "nobody"); permit.ErrorCode(err) != permit.ECodeNotFound {
 			t.Errorf("rotate for an unknown name: %v", err)
 		}
 
-		cs, err := a.Clients(ctx, store.RoleVerifier)
+		cs, err := a.Clients(ctx, permit.RoleVerifier)
 		if err != nil || len(cs) != 1 || cs[0].Disabled() {
 			t.Fatalf("Clients = %+v, %v", cs, err)
 		}
@@ -100,7 +101,7 @@ func TestOnlineVerification(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, authority.Config{})
 		a := f.a
-		gate, _, err := a.AddClient(ctx, store.RoleVerifier, "Shenzhen North gates", "railway")
+		gate, _, err := a.AddClient(ctx, permit.RoleVerifier, "Shenzhen North gates", "railway")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,8 +156,8 @@ func TestOnlineVerification(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(show(), verify.UseFlight, verify.Reject, verify.CodeRevoked)
-		if _, err := a.Portrait(ctx, gate, c.ID); permit.ErrorCode(err) != authority.ECodeNotValid {
-			t.Errorf("portrait of a revoked e-permit: %v; want %s", err, authority.ECodeNotValid)
+		if _, err := a.Portrait(ctx, gate, c.ID); permit.ErrorCode(err) != permit.ECodeNotValid {
+			t.Errorf("portrait of a revoked e-permit: %v; want %s", err, permit.ECodeNotValid)
 		}
 	})
 }
@@ -166,7 +167,7 @@ func TestOnlineVerification(t *testing.T) {
 func TestStatusURL(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixtureN(t, db, authority.Config{StatusURL: "https://s.ep.test"}, 1)
-		gate, _, err := f.a.AddClient(ctx, store.RoleVerifier, "Gate", "railway")
+		gate, _, err := f.a.AddClient(ctx, permit.RoleVerifier, "Gate", "railway")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,7 +202,7 @@ func TestStatusURL(t *testing.T) {
 func TestOnlineVerificationAfterRotation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixtureN(t, db, authority.Config{}, 3)
-		gate, _, err := f.a.AddClient(ctx, store.RoleVerifier, "Gate", "railway")
+		gate, _, err := f.a.AddClient(ctx, permit.RoleVerifier, "Gate", "railway")
 		if err != nil {
 			t.Fatal(err)
 		}

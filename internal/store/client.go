@@ -8,33 +8,10 @@ import (
 	"github.com/epermit/epermit/permit"
 )
 
-// Client roles.
-const (
-	RoleVerifier    = "verifier"
-	RoleInstitution = "institution"
-	RoleOfficer     = "officer" // category officer or admin
-)
-
-// Client is a relying party that calls the API with its own key. Only the
-// key's hash is kept.
-type Client struct {
-	ID         int64
-	Role       string
-	Name       string
-	Category   string
-	KeyHash    []byte
-	KeyPrefix  string
-	DisabledAt time.Time // zero while enabled
-	CreatedAt  time.Time
-}
-
-// Disabled reports whether the client was disabled.
-func (c *Client) Disabled() bool { return !c.DisabledAt.IsZero() }
-
 const clientColumns = `id, role, name, category, key_hash, key_prefix, disabled_at, created_at`
 
-func scanClient(s scanner) (*Client, error) {
-	var c Client
+func scanClient(s scanner) (*permit.Client, error) {
+	var c permit.Client
 	var disabled sql.NullInt64
 	var created int64
 	if err := s.Scan(&c.ID, &c.Role, &c.Name, &c.Category, &c.KeyHash, &c.KeyPrefix, &disabled, &created); err != nil {
@@ -46,7 +23,7 @@ func scanClient(s scanner) (*Client, error) {
 
 // AddClient records a client and sets c.ID. A name already taken for the
 // role is a conflict.
-func (tx *Tx) AddClient(ctx context.Context, c *Client) error {
+func (tx *Tx) AddClient(ctx context.Context, c *permit.Client) error {
 	var n int
 	if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM clients WHERE role = $1 AND name = $2`, c.Role, c.Name).Scan(&n); err != nil {
 		return err
@@ -61,25 +38,25 @@ func (tx *Tx) AddClient(ctx context.Context, c *Client) error {
 
 // ClientByKeyHash finds the client whose key hashes to h, locked until
 // commit in a read-write transaction (see forUpdate).
-func (tx *Tx) ClientByKeyHash(ctx context.Context, h []byte) (*Client, error) {
+func (tx *Tx) ClientByKeyHash(ctx context.Context, h []byte) (*permit.Client, error) {
 	c, err := scanClient(tx.queryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE key_hash = $1`+tx.forUpdate(), h))
 	return c, notFound(err, "no client with this key")
 }
 
 // ClientByName finds a client of a role by name.
-func (tx *Tx) ClientByName(ctx context.Context, role, name string) (*Client, error) {
+func (tx *Tx) ClientByName(ctx context.Context, role, name string) (*permit.Client, error) {
 	c, err := scanClient(tx.queryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE role = $1 AND name = $2`, role, name))
 	return c, notFound(err, "no %s named %q", role, name)
 }
 
 // Clients lists the clients of a role by name.
-func (tx *Tx) Clients(ctx context.Context, role string) ([]Client, error) {
+func (tx *Tx) Clients(ctx context.Context, role string) ([]permit.Client, error) {
 	rows, err := tx.query(ctx, `SELECT `+clientColumns+` FROM clients WHERE role = $1 ORDER BY name`, role)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Client
+	var out []permit.Client
 	for rows.Next() {
 		c, err := scanClient(rows)
 		if err != nil {

@@ -45,7 +45,7 @@ func view(t testing.TB, db *store.DB, fn func(*store.Tx) error) {
 }
 
 // wantCode checks that err carries the domain error code.
-func wantCode(t testing.TB, what string, err error, code string) {
+func wantCode(t testing.TB, what string, err error, code permit.Code) {
 	t.Helper()
 	if err == nil {
 		t.Errorf("%s: no error, want %s", what, code)

@@ -4,30 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"time"
-)
 
-// Issuer key states. A revoked key is a retired one withdrawn because it
-// leaked (RevokedAt set); the database records it as retired.
-const (
-	KeyActive  = "active"
-	KeyRetired = "retired"
-	KeyRevoked = "revoked"
+	"github.com/epermit/epermit/permit"
 )
-
-// IssuerKey is the metadata of an issuer signing key. The private key itself
-// never enters the database: Ref says where the key store keeps it.
-type IssuerKey struct {
-	Kid       string
-	Ref       string // "file:…" or "pkcs11:…"
-	PublicKey []byte // DER SubjectPublicKeyInfo
-	State     string
-	CreatedAt time.Time
-	RetiredAt time.Time // zero while active
-	RevokedAt time.Time // zero unless revoked
-	// LastExpiry is when the last credential the key signed expires (zero if
-	// it signed none): a retired key is published until then.
-	LastExpiry time.Time
-}
 
 func unixOrZero(v sql.NullInt64) time.Time {
 	if !v.Valid {
@@ -45,7 +24,7 @@ func nullUnix(t time.Time) sql.NullInt64 {
 
 // AddIssuerKey records a new key. Adding an active key while another is
 // active fails: retire the old one first, in the same transaction.
-func (tx *Tx) AddIssuerKey(ctx context.Context, k *IssuerKey) error {
+func (tx *Tx) AddIssuerKey(ctx context.Context, k *permit.IssuerKey) error {
 	_, err := tx.exec(ctx, `INSERT INTO issuer_keys (kid, key_ref, public_key, state, created_at, retired_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, k.Kid, k.Ref, k.PublicKey, k.State, k.CreatedAt.Unix(), nullUnix(k.RetiredAt))
 	return err
@@ -71,8 +50,8 @@ const issuerKeyQuery = `SELECT k.kid, k.key_ref, k.public_key, k.state, k.create
 		(SELECT MAX(c.expires_at) FROM credentials c WHERE c.kid = k.kid)
 	FROM issuer_keys k`
 
-func scanIssuerKey(s scanner) (*IssuerKey, error) {
-	var k IssuerKey
+func scanIssuerKey(s scanner) (*permit.IssuerKey, error) {
+	var k permit.IssuerKey
 	var created int64
 	var retired, revoked, last sql.NullInt64
 	if err := s.Scan(&k.Kid, &k.Ref, &k.PublicKey, &k.State, &created, &retired, &revoked, &last); err != nil {
@@ -80,13 +59,13 @@ func scanIssuerKey(s scanner) (*IssuerKey, error) {
 	}
 	k.CreatedAt, k.RetiredAt, k.LastExpiry = time.Unix(created, 0).UTC(), unixOrZero(retired), unixOrZero(last)
 	if k.RevokedAt = unixOrZero(revoked); !k.RevokedAt.IsZero() {
-		k.State = KeyRevoked
+		k.State = permit.KeyRevoked
 	}
 	return &k, nil
 }
 
 // ActiveIssuerKey returns the one key that signs new credentials.
-func (tx *Tx) ActiveIssuerKey(ctx context.Context) (*IssuerKey, error) {
+func (tx *Tx) ActiveIssuerKey(ctx context.Context) (*permit.IssuerKey, error) {
 	k, err := scanIssuerKey(tx.queryRow(ctx, issuerKeyQuery+` WHERE k.state = 'active'`))
 	if err != nil {
 		return nil, notFound(err, "no active issuer key: run `epermit keys init`")
@@ -95,13 +74,13 @@ func (tx *Tx) ActiveIssuerKey(ctx context.Context) (*IssuerKey, error) {
 }
 
 // IssuerKeys returns every key on record, newest first.
-func (tx *Tx) IssuerKeys(ctx context.Context) ([]IssuerKey, error) {
+func (tx *Tx) IssuerKeys(ctx context.Context) ([]permit.IssuerKey, error) {
 	rows, err := tx.query(ctx, issuerKeyQuery+` ORDER BY k.created_at DESC, k.kid`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var keys []IssuerKey
+	var keys []permit.IssuerKey
 	for rows.Next() {
 		k, err := scanIssuerKey(rows)
 		if err != nil {
@@ -112,8 +91,8 @@ func (tx *Tx) IssuerKeys(ctx context.Context) ([]IssuerKey, error) {
 	return keys, rows.Err()
 }
 
-// IssuerKey returns the key with id kid.
-func (tx *Tx) IssuerKey(ctx context.Context, kid string) (*IssuerKey, error) {
+// permit.IssuerKey returns the key with id kid.
+func (tx *Tx) IssuerKey(ctx context.Context, kid string) (*permit.IssuerKey, error) {
 	k, err := scanIssuerKey(tx.queryRow(ctx, issuerKeyQuery+` WHERE k.kid = $1`, kid))
 	if err != nil {
 		return nil, notFound(err, "no issuer key %s", kid)

@@ -29,9 +29,9 @@ func spki(t testing.TB) []byte {
 }
 
 // addKey records an active issuer key created at t0.
-func addKey(t testing.TB, db *store.DB, kid string) *store.IssuerKey {
+func addKey(t testing.TB, db *store.DB, kid string) *permit.IssuerKey {
 	t.Helper()
-	k := &store.IssuerKey{Kid: kid, Ref: "file:keys/" + kid + ".pem", PublicKey: spki(t), State: store.KeyActive, CreatedAt: t0}
+	k := &permit.IssuerKey{Kid: kid, Ref: "file:keys/" + kid + ".pem", PublicKey: spki(t), State: permit.KeyActive, CreatedAt: t0}
 	update(t, db, func(tx *store.Tx) error { return tx.AddIssuerKey(ctx, k) })
 	return k
 }
@@ -39,24 +39,24 @@ func addKey(t testing.TB, db *store.DB, kid string) *store.IssuerKey {
 func TestIssuerKeys(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		now := fixedClock(db, t0.Add(time.Hour))
-		active := func() (*store.IssuerKey, error) {
-			var k *store.IssuerKey
+		active := func() (*permit.IssuerKey, error) {
+			var k *permit.IssuerKey
 			err := db.View(ctx, func(tx *store.Tx) (err error) {
 				k, err = tx.ActiveIssuerKey(ctx)
 				return err
 			})
 			return k, err
 		}
-		keys := func() []store.IssuerKey {
-			var ks []store.IssuerKey
+		keys := func() []permit.IssuerKey {
+			var ks []permit.IssuerKey
 			view(t, db, func(tx *store.Tx) (err error) {
 				ks, err = tx.IssuerKeys(ctx)
 				return err
 			})
 			return ks
 		}
-		one := func(kid string) (*store.IssuerKey, error) {
-			var k *store.IssuerKey
+		one := func(kid string) (*permit.IssuerKey, error) {
+			var k *permit.IssuerKey
 			err := db.View(ctx, func(tx *store.Tx) (err error) {
 				k, err = tx.IssuerKey(ctx, kid)
 				return err
@@ -70,8 +70,8 @@ func TestIssuerKeys(t *testing.T) {
 			t.Errorf("IssuerKeys with no keys = %v", ks)
 		}
 
-		k1 := &store.IssuerKey{Kid: "kid-1", Ref: "pkcs11:token=epermit;object=kid-1", PublicKey: spki(t),
-			State: store.KeyActive, CreatedAt: t0.Add(-48 * time.Hour)}
+		k1 := &permit.IssuerKey{Kid: "kid-1", Ref: "pkcs11:token=epermit;object=kid-1", PublicKey: spki(t),
+			State: permit.KeyActive, CreatedAt: t0.Add(-48 * time.Hour)}
 		update(t, db, func(tx *store.Tx) error { return tx.AddIssuerKey(ctx, k1) })
 		if k, err := active(); err != nil || !reflect.DeepEqual(k, k1) {
 			t.Errorf("ActiveIssuerKey = %+v, %v; want %+v", k, err, k1)
@@ -79,7 +79,7 @@ func TestIssuerKeys(t *testing.T) {
 
 		// Only one active key: a second fails, in either order within one
 		// transaction, and changes nothing.
-		k2 := &store.IssuerKey{Kid: "kid-2", Ref: "file:keys/kid-2.pem", PublicKey: spki(t), State: store.KeyActive, CreatedAt: t0}
+		k2 := &permit.IssuerKey{Kid: "kid-2", Ref: "file:keys/kid-2.pem", PublicKey: spki(t), State: permit.KeyActive, CreatedAt: t0}
 		if err := db.Update(ctx, func(tx *store.Tx) error { return tx.AddIssuerKey(ctx, k2) }); err == nil {
 			t.Error("a second active key was added")
 		}
@@ -93,11 +93,11 @@ func TestIssuerKeys(t *testing.T) {
 			t.Error("adding the new active key before retiring the old one worked")
 		}
 		dup := *k1
-		dup.State, dup.RetiredAt = store.KeyRetired, t0
+		dup.State, dup.RetiredAt = permit.KeyRetired, t0
 		if err := db.Update(ctx, func(tx *store.Tx) error { return tx.AddIssuerKey(ctx, &dup) }); err == nil {
 			t.Error("a key id was recorded twice")
 		}
-		if ks := keys(); !reflect.DeepEqual(ks, []store.IssuerKey{*k1}) {
+		if ks := keys(); !reflect.DeepEqual(ks, []permit.IssuerKey{*k1}) {
 			t.Errorf("IssuerKeys after failed adds = %+v; want only %s", ks, k1.Kid)
 		}
 
@@ -108,7 +108,7 @@ func TestIssuerKeys(t *testing.T) {
 			}
 			return tx.AddIssuerKey(ctx, k2)
 		})
-		k1.State, k1.RetiredAt = store.KeyRetired, now
+		k1.State, k1.RetiredAt = permit.KeyRetired, now
 		if k, err := active(); err != nil || !reflect.DeepEqual(k, k2) {
 			t.Errorf("ActiveIssuerKey after rotation = %+v, %v; want %+v", k, err, k2)
 		}
@@ -117,7 +117,7 @@ func TestIssuerKeys(t *testing.T) {
 		}
 
 		// A retired key may be recorded directly (an imported old key).
-		k0 := &store.IssuerKey{Kid: "kid-0", Ref: "file:keys/kid-0.pem", PublicKey: spki(t), State: store.KeyRetired,
+		k0 := &permit.IssuerKey{Kid: "kid-0", Ref: "file:keys/kid-0.pem", PublicKey: spki(t), State: permit.KeyRetired,
 			CreatedAt: t0.Add(-96 * time.Hour), RetiredAt: t0.Add(-48 * time.Hour)}
 		update(t, db, func(tx *store.Tx) error { return tx.AddIssuerKey(ctx, k0) })
 
@@ -126,7 +126,7 @@ func TestIssuerKeys(t *testing.T) {
 			wantCode(t, "RetireIssuerKey("+kid+") of a key that is not active", err, permit.ECodeNotFound)
 		}
 		_, err = one("kid-unknown")
-		wantCode(t, "IssuerKey of an unknown kid", err, permit.ECodeNotFound)
+		wantCode(t, "permit.IssuerKey of an unknown kid", err, permit.ECodeNotFound)
 
 		// LastExpiry: the latest expiry of the credentials each key signed.
 		person := addRecord(t, db, hkPerson(1), nil, hkPermit(1)).Person.ID
@@ -145,8 +145,8 @@ func TestIssuerKeys(t *testing.T) {
 		})
 		k1.LastExpiry = t0.Add(7 * 24 * time.Hour)
 		k2.LastExpiry = t0.Add(48 * time.Hour)
-		if ks := keys(); !reflect.DeepEqual(ks, []store.IssuerKey{*k2, *k1, *k0}) {
-			t.Errorf("IssuerKeys (newest first) =\n%+v\nwant\n%+v", ks, []store.IssuerKey{*k2, *k1, *k0})
+		if ks := keys(); !reflect.DeepEqual(ks, []permit.IssuerKey{*k2, *k1, *k0}) {
+			t.Errorf("IssuerKeys (newest first) =\n%+v\nwant\n%+v", ks, []permit.IssuerKey{*k2, *k1, *k0})
 		}
 		if k, err := active(); err != nil || !reflect.DeepEqual(k, k2) {
 			t.Errorf("ActiveIssuerKey = %+v, %v; want %+v", k, err, k2)

@@ -3,13 +3,15 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/epermit/epermit/permit"
 )
 
 // OfficerSession is a signed-in officer's console session, with the officer
 // it belongs to. The browser holds a random token; only its hash is kept.
 type OfficerSession struct {
 	TokenHash  []byte
-	Officer    Client
+	Officer    permit.Client
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time // the absolute end, however active the officer is

@@ -128,30 +128,17 @@ func (tx *Tx) CountAttempts(ctx context.Context, key string, since time.Time) (i
 	return n, err
 }
 
-// ApplicantSession is a proven applicant's short-lived session. The applicant
-// holds a random bearer token; the store keeps only its hash.
-type ApplicantSession struct {
-	TokenHash      []byte
-	PersonID       int64
-	DocType        permit.DocumentType
-	DocNumber      string
-	Nonce          string // current proof-of-possession challenge, "" if none
-	NonceExpiresAt time.Time
-	CreatedAt      time.Time
-	ExpiresAt      time.Time
-}
-
 // AddApplicantSession records a new applicant session.
-func (tx *Tx) AddApplicantSession(ctx context.Context, s *ApplicantSession) error {
+func (tx *Tx) AddApplicantSession(ctx context.Context, s *permit.ApplicantSession) error {
 	_, err := tx.exec(ctx, `INSERT INTO applicant_sessions (token_hash, person_id, doc_type, doc_number, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, s.TokenHash, s.PersonID, s.DocType, s.DocNumber, s.CreatedAt.Unix(), s.ExpiresAt.Unix())
 	return err
 }
 
-// ApplicantSession returns the unexpired session whose token hashes to
+// permit.ApplicantSession returns the unexpired session whose token hashes to
 // tokenHash.
-func (tx *Tx) ApplicantSession(ctx context.Context, tokenHash []byte) (*ApplicantSession, error) {
-	var s ApplicantSession
+func (tx *Tx) ApplicantSession(ctx context.Context, tokenHash []byte) (*permit.ApplicantSession, error) {
+	var s permit.ApplicantSession
 	var nonce sql.NullString
 	var nonceExp sql.NullInt64
 	var created, exp int64

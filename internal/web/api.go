@@ -68,7 +68,7 @@ func pathCTI(r *http.Request) ([]byte, error) {
 func bearer(r *http.Request) (string, error) {
 	v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || v == "" {
-		return "", permit.Errorf(authority.ECodeUnauthorized, "an Authorization: Bearer header is required")
+		return "", permit.Errorf(permit.ECodeUnauthorized, "an Authorization: Bearer header is required")
 	}
 	return v, nil
 }

@@ -26,7 +26,7 @@ import (
 func TestBrowserGateCamera(t *testing.T) {
 	srv, a, _ := pagesServer(t, storetest.Open(t, store.SQLite))
 	ctx := authority.WithActor(context.Background(), "test")
-	_, gateKey, err := a.AddClient(ctx, store.RoleVerifier, "Gate 2", "railway")
+	_, gateKey, err := a.AddClient(ctx, permit.RoleVerifier, "Gate 2", "railway")
 	if err != nil {
 		t.Fatal(err)
 	}

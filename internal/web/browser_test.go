@@ -28,6 +28,7 @@ import (
 	"github.com/epermit/epermit/internal/qrcode"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/verify"
 )
 
@@ -245,7 +246,7 @@ func TestBrowserWholePath(t *testing.T) {
 		ctx := browser(t)
 		srv, a, outbox := pagesServer(t, db)
 		actx := authority.WithActor(context.Background(), "test")
-		_, verifierKey, err := a.AddClient(actx, store.RoleVerifier, "Gate 1", "railway")
+		_, verifierKey, err := a.AddClient(actx, permit.RoleVerifier, "Gate 1", "railway")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/internal/authority"
-	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 )
 
@@ -59,7 +58,7 @@ var consoleTemplates = func() map[string]*template.Template {
 // consoleData is what every console template gets.
 type consoleData struct {
 	pageData
-	Officer *store.Client
+	Officer *permit.Client
 	Admin   bool
 	Error   string
 	Notice  string
@@ -68,7 +67,7 @@ type consoleData struct {
 
 // consoleCtx is a signed-in request: the officer and their audit context.
 type consoleCtx struct {
-	officer *store.Client
+	officer *permit.Client
 	admin   bool
 	session string // the session token from the officer's cookie
 }
@@ -177,13 +176,13 @@ func (s *Server) officer(admin bool, next func(http.ResponseWriter, *http.Reques
 		if s.langSwitch(w, r) {
 			return
 		}
-		var o *store.Client
+		var o *permit.Client
 		ck, err := r.Cookie(officerCookie)
 		if err == nil {
 			o, err = s.a.OfficerSession(r.Context(), ck.Value)
 		}
 		if err != nil {
-			if permit.ErrorCode(err) != authority.ECodeUnauthorized && !errors.Is(err, http.ErrNoCookie) {
+			if permit.ErrorCode(err) != permit.ECodeUnauthorized && !errors.Is(err, http.ErrNoCookie) {
 				s.error(w, r, err)
 				return
 			}
@@ -229,12 +228,9 @@ func (s *Server) consoleErr(r *http.Request, err error) (int, string) {
 		s.log.Error("internal error", "method", r.Method, "route", r.Pattern, "err", err)
 		return http.StatusInternalServerError, "officer.err.internal"
 	}
-	status, ok := statusOf[pe.Code]
-	if !ok {
-		status = http.StatusUnprocessableEntity
-	}
-	if _, ok := catalogs["en"]["officer.err."+pe.Code]; ok {
-		return status, "officer.err." + pe.Code
+	status := statusOf(pe.Code)
+	if _, ok := catalogs["en"]["officer.err."+string(pe.Code)]; ok {
+		return status, "officer.err." + string(pe.Code)
 	}
 	return status, pe.Message
 }
@@ -371,7 +367,7 @@ func openHandle(h, session string) (int64, bool) {
 func (s *Server) consolePortrait(w http.ResponseWriter, r *http.Request, c *consoleCtx) {
 	id, ok := openHandle(r.PathValue("handle"), c.session)
 	if !ok {
-		s.problem(w, r, http.StatusNotFound, permit.ECodeNotFound, "no such portrait")
+		s.problem(w, r, permit.ECodeNotFound, "no such portrait")
 		return
 	}
 	img, err := s.a.PersonPortrait(r.Context(), id)
@@ -490,7 +486,7 @@ func (s *Server) consoleFaceImage(w http.ResponseWriter, r *http.Request, c *con
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	which := r.PathValue("which")
 	if err != nil || (which != "selfie" && which != "portrait") {
-		s.problem(w, r, http.StatusNotFound, permit.ECodeNotFound, "no such image")
+		s.problem(w, r, permit.ECodeNotFound, "no such image")
 		return
 	}
 	fs, err := s.a.PendingFaceReviews(r.Context())
@@ -508,7 +504,7 @@ func (s *Server) consoleFaceImage(w http.ResponseWriter, r *http.Request, c *con
 			return
 		}
 	}
-	s.problem(w, r, http.StatusNotFound, permit.ECodeNotFound, "no such pending review")
+	s.problem(w, r, permit.ECodeNotFound, "no such pending review")
 }
 
 func (s *Server) consoleReviewFace(w http.ResponseWriter, r *http.Request, c *consoleCtx) {
@@ -612,14 +608,14 @@ func (s *Server) consoleVerifyAudit(w http.ResponseWriter, r *http.Request, c *c
 type adminView struct {
 	Role    string
 	Kinds   []string
-	Clients []store.Client
+	Clients []permit.Client
 	Key     string // a new key, shown once
 	KeyFor  string
 }
 
 func (s *Server) consoleAdmin(w http.ResponseWriter, r *http.Request, c *consoleCtx) {
 	role := r.PathValue("role")
-	if role != store.RoleVerifier && role != store.RoleInstitution && role != store.RoleOfficer {
+	if role != permit.RoleVerifier && role != permit.RoleInstitution && role != permit.RoleOfficer {
 		s.render(w, r, http.StatusNotFound, "denied", c, consoleData{Error: "officer.err.not_found"})
 		return
 	}
@@ -634,7 +630,7 @@ func (s *Server) consoleAdmin(w http.ResponseWriter, r *http.Request, c *console
 		case "rotate":
 			v.Key, err = s.a.RotateClientKey(r.Context(), role, name)
 		case "disable", "enable":
-			if op == "disable" && role == store.RoleOfficer && name == c.officer.Name {
+			if op == "disable" && role == permit.RoleOfficer && name == c.officer.Name {
 				// An admin locking themself out mid-session helps nobody.
 				err = permit.Errorf(permit.ECodeConflict, "you cannot disable yourself")
 			} else {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/permit"
 )
 
 // submit clicks a control that submits a form and waits for the next page.
@@ -103,7 +104,7 @@ func TestBrowserConsole(t *testing.T) {
 			chromedp.SendKeys(id("client-name"), "Gate 7"), chromedp.SetValue(id("client-kind"), "airline"))
 		submit(t, ctx, id("add-submit"))
 		key := value(t, ctx, chromedp.Value(id("new-key-value")))
-		if _, err := e.a.AuthenticateClient(t.Context(), store.RoleVerifier, key); err != nil {
+		if _, err := e.a.AuthenticateClient(t.Context(), permit.RoleVerifier, key); err != nil {
 			t.Errorf("the key shown (%q) does not work: %v", key, err)
 		}
 		do(t, ctx, "reload", chromedp.Navigate(e.srv.URL+"/officer/admin/verifier"), chromedp.WaitVisible(id("clients")))

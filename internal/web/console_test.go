@@ -56,10 +56,10 @@ func newConsoleEnv(t *testing.T, db *store.DB) *consoleEnv {
 	e.a = a
 	ctx := authority.WithActor(context.Background(), "test")
 	seedRegistry(t, a, 3)
-	if _, e.officerKey, err = a.AddClient(ctx, store.RoleOfficer, "Wong", "officer"); err != nil {
+	if _, e.officerKey, err = a.AddClient(ctx, permit.RoleOfficer, "Wong", "officer"); err != nil {
 		t.Fatal(err)
 	}
-	if _, e.adminKey, err = a.AddClient(ctx, store.RoleOfficer, "Lee", "admin"); err != nil {
+	if _, e.adminKey, err = a.AddClient(ctx, permit.RoleOfficer, "Lee", "admin"); err != nil {
 		t.Fatal(err)
 	}
 	e.srv = httptest.NewServer(New(a, slog.New(slog.DiscardHandler),
@@ -173,7 +173,7 @@ func TestConsoleSignIn(t *testing.T) {
 			if r, _ := b.post("/officer/signout", url.Values{}); r.StatusCode != 200 {
 				t.Errorf("%s: sign-out = %d", tc.name, r.StatusCode)
 			}
-			if _, err := e.a.OfficerSession(t.Context(), session.Value); permit.ErrorCode(err) != authority.ECodeUnauthorized {
+			if _, err := e.a.OfficerSession(t.Context(), session.Value); permit.ErrorCode(err) != permit.ECodeUnauthorized {
 				t.Errorf("%s: the session outlives sign-out: %v", tc.name, err)
 			}
 			if r, _ := b.get("/officer/lookup"); r.StatusCode != http.StatusSeeOther {
@@ -641,7 +641,7 @@ func TestConsoleAdmin(t *testing.T) {
 				}
 			}
 		}
-		cs, _ := e.a.Clients(ctx, store.RoleVerifier)
+		cs, _ := e.a.Clients(ctx, permit.RoleVerifier)
 		if len(cs) != 1 || cs[0].Disabled() {
 			t.Errorf("verifiers %+v", cs)
 		}

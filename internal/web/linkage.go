@@ -8,7 +8,6 @@ import (
 
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/authority"
-	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 )
 
@@ -101,7 +100,7 @@ type linkageCheckRequest struct {
 }
 
 func (s *Server) checkLinkage(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.client(w, r, store.RoleInstitution)
+	c, ok := s.client(w, r, permit.RoleInstitution)
 	if !ok {
 		return
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/epermit/epermit/internal/qrcode"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/verify"
 )
 
@@ -146,11 +147,11 @@ func TestLinkageCheckAPI(t *testing.T) {
 		srv, a := newTestServer(t, db, Options{RateLimit: 1000, RateBurst: 1000, ClientRateLimit: 0.001, ClientRateBurst: 8})
 		ctx := authority.WithActor(context.Background(), "test")
 		recs := seedRegistry(t, a, 3)
-		_, bank, _ := a.AddClient(ctx, store.RoleInstitution, "Bank A", "bank")
-		_, telco, _ := a.AddClient(ctx, store.RoleInstitution, "Telco B", "telecom")
-		_, gone, _ := a.AddClient(ctx, store.RoleInstitution, "Gone C", "internet")
-		_, gate, _ := a.AddClient(ctx, store.RoleVerifier, "Gate 1", "railway")
-		if err := a.SetClientDisabled(ctx, store.RoleInstitution, "Gone C", true); err != nil {
+		_, bank, _ := a.AddClient(ctx, permit.RoleInstitution, "Bank A", "bank")
+		_, telco, _ := a.AddClient(ctx, permit.RoleInstitution, "Telco B", "telecom")
+		_, gone, _ := a.AddClient(ctx, permit.RoleInstitution, "Gone C", "internet")
+		_, gate, _ := a.AddClient(ctx, permit.RoleVerifier, "Gate 1", "railway")
+		if err := a.SetClientDisabled(ctx, permit.RoleInstitution, "Gone C", true); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.HasPrefix(bank, "epi_") {

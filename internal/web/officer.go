@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/epermit/epermit/internal/authority"
-	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 )
 
@@ -28,7 +27,7 @@ type officerActionRequest struct {
 // officer, read the reason, apply, answer with the new state.
 func (s *Server) officerAction(do func(*authority.Authority, context.Context, []byte, string) (*permit.Credential, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		o, ok := s.client(w, r, store.RoleOfficer)
+		o, ok := s.client(w, r, permit.RoleOfficer)
 		if !ok {
 			return
 		}

@@ -19,11 +19,11 @@ func TestOfficerActionsAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		srv, a, rec := registryServer(t, db, Options{RateLimit: 1000, RateBurst: 1000})
 		ctx := authority.WithActor(context.Background(), "test")
-		_, officer, err := a.AddClient(ctx, store.RoleOfficer, "Officer Lee", "officer")
+		_, officer, err := a.AddClient(ctx, permit.RoleOfficer, "Officer Lee", "officer")
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, gate, err := a.AddClient(ctx, store.RoleVerifier, "Gate 7", "railway")
+		_, gate, err := a.AddClient(ctx, permit.RoleVerifier, "Gate 7", "railway")
 		if err != nil {
 			t.Fatal(err)
 		}

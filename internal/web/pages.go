@@ -181,14 +181,14 @@ func (s *Server) csrf(next http.HandlerFunc) http.HandlerFunc {
 		if o := r.Header.Get("Origin"); o != "" {
 			u, err := url.Parse(o)
 			if err != nil || u.Host != r.Host {
-				s.problem(w, r, http.StatusForbidden, "csrf", "cross-origin request refused")
+				s.problem(w, r, permit.ECodeCSRF, "cross-origin request refused")
 				return
 			}
 		}
 		c, err := r.Cookie(csrfCookie)
 		h := r.Header.Get(csrfHeader)
 		if err != nil || h == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(h)) != 1 {
-			s.problem(w, r, http.StatusForbidden, "csrf", "missing or wrong CSRF token; reload the page")
+			s.problem(w, r, permit.ECodeCSRF, "missing or wrong CSRF token; reload the page")
 			return
 		}
 		next(w, r)
@@ -201,7 +201,7 @@ func (s *Server) withSecret(name string, next http.HandlerFunc) http.HandlerFunc
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(name)
 		if err != nil || c.Value == "" {
-			s.error(w, r, permit.Errorf(authority.ECodeUnauthorized, "sign in again: no session"))
+			s.error(w, r, permit.Errorf(permit.ECodeUnauthorized, "sign in again: no session"))
 			return
 		}
 		r2 := r.Clone(r.Context())
@@ -271,7 +271,7 @@ func (s *Server) pageSubmitFace(w http.ResponseWriter, r *http.Request) {
 func (s *Server) pageProofingStatus(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(proofCookie)
 	if err != nil {
-		s.error(w, r, permit.Errorf(authority.ECodeUnauthorized, "no proofing session"))
+		s.error(w, r, permit.Errorf(permit.ECodeUnauthorized, "no proofing session"))
 		return
 	}
 	st, err := s.a.ProofingStatus(r.Context(), c.Value)

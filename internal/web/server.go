@@ -18,6 +18,7 @@ import (
 
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/notify"
+	"github.com/epermit/epermit/permit"
 )
 
 // Options configure the server.
@@ -80,7 +81,7 @@ func (s *Server) routes() {
 	s.pageRoutes()
 	s.consoleRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.problem(w, r, http.StatusNotFound, "not_found", "no such resource")
+		s.problem(w, r, permit.ECodeNotFound, "no such resource")
 	})
 }
 
@@ -105,7 +106,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// make the service look dead to its orchestrator.
 	if pattern != "GET /healthz" && pattern != "GET /readyz" && pattern != "GET /metrics" && !s.limiter.allow(client, start) {
 		rec.Header().Set("Retry-After", "1")
-		s.problem(rec, r, http.StatusTooManyRequests, "rate_limited", "too many requests; slow down and retry")
+		s.problem(rec, r, permit.ECodeRateLimited, "too many requests; slow down and retry")
 	} else {
 		s.mux.ServeHTTP(rec, r)
 	}
@@ -132,7 +133,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.a.Ready(ctx); err != nil {
 		s.log.Warn("not ready", "err", err)
-		s.problem(w, r, http.StatusServiceUnavailable, "not_ready", "the store is unreachable")
+		s.problem(w, r, permit.ECodeNotReady, "the store is unreachable")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/permit"
 )
 
 // statusList serves GET /s/{n}: status list n as a signed token (spec §5),
@@ -15,12 +16,12 @@ import (
 func (s *Server) statusList(w http.ResponseWriter, r *http.Request) {
 	n, err := strconv.ParseInt(r.PathValue("n"), 10, 64)
 	if err != nil || n < 1 || strconv.FormatInt(n, 10) != r.PathValue("n") {
-		s.problem(w, r, http.StatusNotFound, "not_found", "no such status list")
+		s.problem(w, r, permit.ECodeNotFound, "no such status list")
 		return
 	}
 	form, ok := negotiateStatusForm(r.Header.Values("Accept"))
 	if !ok {
-		s.problem(w, r, http.StatusNotAcceptable, "not_acceptable",
+		s.problem(w, r, permit.ECodeNotAcceptable,
 			"status lists are served as application/statuslist+cwt or application/statuslist+jwt")
 		return
 	}

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/verify"
 )
@@ -21,9 +20,9 @@ func (s *Server) verifierRoutes() {
 
 // client authenticates a relying party of role by its API key and applies
 // its own rate limit, so one noisy client cannot starve the others.
-func (s *Server) client(w http.ResponseWriter, r *http.Request, role string) (*store.Client, bool) {
+func (s *Server) client(w http.ResponseWriter, r *http.Request, role string) (*permit.Client, bool) {
 	key, err := bearer(r)
-	var c *store.Client
+	var c *permit.Client
 	if err == nil {
 		c, err = s.a.AuthenticateClient(r.Context(), role, key)
 	}
@@ -34,7 +33,7 @@ func (s *Server) client(w http.ResponseWriter, r *http.Request, role string) (*s
 	}
 	if !s.clients.allow(strconv.FormatInt(c.ID, 10), time.Now()) {
 		w.Header().Set("Retry-After", "1")
-		s.problem(w, r, http.StatusTooManyRequests, "rate_limited", "too many requests for this client; slow down")
+		s.problem(w, r, permit.ECodeRateLimited, "too many requests for this client; slow down")
 		return nil, false
 	}
 	return c, true
@@ -46,7 +45,7 @@ type verifyRequest struct {
 }
 
 func (s *Server) verifyPresentation(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.client(w, r, store.RoleVerifier)
+	c, ok := s.client(w, r, permit.RoleVerifier)
 	if !ok {
 		return
 	}
@@ -70,7 +69,7 @@ func (s *Server) verifyPresentation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) portrait(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.client(w, r, store.RoleVerifier)
+	c, ok := s.client(w, r, permit.RoleVerifier)
 	if !ok {
 		return
 	}

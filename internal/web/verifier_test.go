@@ -26,11 +26,11 @@ func TestOnlineVerificationAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		srv, a, rec := registryServer(t, db, Options{RateLimit: 1000, RateBurst: 1000, ClientRateLimit: 0.001, ClientRateBurst: 6})
 		ctx := authority.WithActor(context.Background(), "test")
-		_, key, err := a.AddClient(ctx, store.RoleVerifier, "Gate 7", "railway")
+		_, key, err := a.AddClient(ctx, permit.RoleVerifier, "Gate 7", "railway")
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, other, err := a.AddClient(ctx, store.RoleVerifier, "Gate 8", "railway")
+		_, other, err := a.AddClient(ctx, permit.RoleVerifier, "Gate 8", "railway")
 		if err != nil {
 			t.Fatal(err)
 		}
