@@ -151,9 +151,9 @@ func (a *Authority) QRRoom() int {
 	t := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	claims := credential.Claims{Issuer: a.cfg.IssuerID, IssuedAt: t, NotBefore: t, Expiry: t.Add(7 * 24 * time.Hour),
 		ID: [16]byte{1}, Holder: &key.PublicKey, Status: credential.StatusRef{Idx: uint64(a.cfg.StatusListSize - 1), URI: a.StatusListURI(12)},
-		Permit: credential.Permit{Kind: credential.Kind(permit.TemporaryEPermit), DocumentType: credential.DocumentType(permit.HKHomeReturnPermit),
-			DocumentNumber: "H12345678", Name: "陳大文", Sex: 1, BirthDate: "1990-01-01",
-			Scopes: []credential.Scope{credential.ScopeFlight, credential.ScopeTrain}, Reason: 1}}
+		Permit: credential.Permit{Kind: WireKind(permit.TemporaryEPermit), DocumentType: WireDocumentType(permit.HKHomeReturnPermit),
+			DocumentNumber: "H12345678", Name: "陳大文", Sex: WireSex(permit.Male), BirthDate: "1990-01-01",
+			Scopes: WireScopes([]permit.Scope{permit.ScopeFlight, permit.ScopeTrain}), Reason: WireReason(permit.ReasonLost)}}
 	for n := 0; ; n++ {
 		claims.Permit.LatinName = strings.Repeat("A", n+1)
 		token, err := credential.SignEPermit(claims, kid, key)

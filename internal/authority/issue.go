@@ -230,18 +230,14 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 	}
 	var cti [16]byte
 	rand.Read(cti[:])
-	scopes := make([]credential.Scope, len(grant.Scopes))
-	for i, s := range grant.Scopes {
-		scopes[i] = credential.Scope(s)
-	}
 	claims := credential.Claims{
 		Issuer: a.cfg.IssuerID, IssuedAt: now, NotBefore: grant.NotBefore, Expiry: grant.ExpiresAt.Truncate(time.Second),
 		ID: cti, Holder: r.holder,
 		Status: credential.StatusRef{Idx: uint64(idx), URI: a.StatusListURI(list)},
-		Permit: credential.Permit{Kind: credential.Kind(kind), DocumentType: credential.DocumentType(tp.Type),
-			DocumentNumber: tp.Number, Name: p.Name, LatinName: p.LatinName, Sex: credential.Sex(p.Sex),
-			BirthDate: p.BirthDate.String(), Scopes: scopes, PortraitDigest: credential.PortraitDigest(p.Portrait),
-			Reason: credential.Reason(r.reason)},
+		Permit: credential.Permit{Kind: WireKind(kind), DocumentType: WireDocumentType(tp.Type),
+			DocumentNumber: tp.Number, Name: p.Name, LatinName: p.LatinName, Sex: WireSex(p.Sex),
+			BirthDate: p.BirthDate.String(), Scopes: WireScopes(grant.Scopes), PortraitDigest: credential.PortraitDigest(p.Portrait),
+			Reason: WireReason(r.reason)},
 	}
 	token, err := credential.SignEPermit(claims, kid, signer)
 	if err != nil {

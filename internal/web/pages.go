@@ -291,7 +291,7 @@ func (s *Server) pageEligibility(w http.ResponseWriter, r *http.Request) {
 	}
 	scopes := make([]string, len(e.Scopes))
 	for i, sc := range e.Scopes {
-		scopes[i] = scopeName(int(sc))
+		scopes[i] = scopeName(sc)
 	}
 	left := -1 // no limit
 	if e.MonthlyQuota > 0 {
@@ -337,10 +337,10 @@ func (s *Server) pageEPermits(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p := e.Claims.Permit
-		h := walletHolder{DocumentType: permit.DocumentType(p.DocumentType).String(), DocumentNumber: p.DocumentNumber,
-			Name: p.Name, LatinName: p.LatinName, BirthDate: p.BirthDate, Sex: sexName(int(p.Sex))}
+		h := walletHolder{DocumentType: authority.DomainDocumentType(p.DocumentType).String(), DocumentNumber: p.DocumentNumber,
+			Name: p.Name, LatinName: p.LatinName, BirthDate: p.BirthDate, Sex: sexName(authority.DomainSex(p.Sex))}
 		for _, sc := range p.Scopes {
-			h.Scopes = append(h.Scopes, scopeName(int(sc)))
+			h.Scopes = append(h.Scopes, scopeName(authority.DomainScope(sc)))
 		}
 		out = append(out, walletEntry{credentialJSON: toJSON(&cs[i]), Holder: h})
 	}
@@ -348,24 +348,25 @@ func (s *Server) pageEPermits(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"epermits": out})
 }
 
-// scopeName is a scope as the verify package names it (spec §2 values).
-func scopeName(v int) string {
-	switch v {
-	case 1:
+// scopeName is a scope as the verify package names it.
+func scopeName(s permit.Scope) string {
+	switch s {
+	case permit.ScopeFlight:
 		return "flight"
-	case 2:
+	case permit.ScopeTrain:
 		return "train"
-	case 3:
+	case permit.ScopeBorder:
 		return "border"
 	}
 	return "unknown"
 }
 
-func sexName(v int) string {
-	switch v {
-	case 1:
+// sexName is a sex as the wallet's card shows it.
+func sexName(s permit.Sex) string {
+	switch s {
+	case permit.Male:
 		return "male"
-	case 2:
+	case permit.Female:
 		return "female"
 	}
 	return "unknown"
