@@ -24,6 +24,7 @@ import (
 	"github.com/epermit/epermit/internal/qrcode"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/internal/web/httpx"
 	"github.com/epermit/epermit/verify"
 )
 
@@ -107,7 +108,7 @@ func TestBrowserLinkageShare(t *testing.T) {
 		rec := demo.Registry(1)[0]
 		listed := value(t, ctx, chromedp.Text(chromedp.CSS(".linkage-item")))
 		for _, want := range []string{"Home Return Permit (Hong Kong) H12345678", "Residence Permit for Hong Kong, Macau and Taiwan Residents " + rec.ResidencePermit.Number,
-			"陳大文", "Valid until", catalogs["en"]["linkage.state.active"]} {
+			"陳大文", "Valid until", httpx.Messages("en")["linkage.state.active"]} {
 			if !strings.Contains(listed, want) {
 				t.Errorf("the listed linkage proof lacks %q:\n%s", want, listed)
 			}
@@ -243,7 +244,7 @@ func TestBrowserLinkageShare(t *testing.T) {
 			chromedp.Click(chromedp.CSS(".linkage-item .linkage-cancel-yes")),
 			chromedp.WaitVisible(chromedp.CSS(`.linkage-item .state[data-state="revoked"]`)),
 		)
-		if s := value(t, ctx, chromedp.Text(chromedp.CSS(".linkage-item .state"))); s != catalogs["en"]["linkage.state.cancelled"] {
+		if s := value(t, ctx, chromedp.Text(chromedp.CSS(".linkage-item .state"))); s != httpx.Messages("en")["linkage.state.cancelled"] {
 			t.Errorf("wallet after cancel says %q", s)
 		}
 		if n := value(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll(".linkage-item .share-start").length`)); n != 0 {
@@ -286,7 +287,7 @@ func TestBrowserLinkageNeedsSession(t *testing.T) {
 		chromedp.Click(chromedp.ID("linkage-request")),
 		chromedp.WaitVisible(chromedp.ID("linkage-signin")),
 	)
-	if msg := value(t, ctx, chromedp.Text(chromedp.ID("linkage-error"))); msg != catalogs["en"]["linkage.signin.needed"] {
+	if msg := value(t, ctx, chromedp.Text(chromedp.ID("linkage-error"))); msg != httpx.Messages("en")["linkage.signin.needed"] {
 		t.Errorf("error shown %q", msg)
 	}
 	if n := value(t, ctx, chromedp.Evaluate[int](`EP.linkage.all().then(es => es.length)`, chromedp.EvalAwaitPromise)); n != 0 {

@@ -28,6 +28,7 @@ import (
 	"github.com/epermit/epermit/internal/qrcode"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/internal/web/httpx"
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/verify"
 )
@@ -372,11 +373,11 @@ func TestBrowserWholePath(t *testing.T) {
 			chromedp.Click(id("cancel-yes")),
 			chromedp.WaitNotVisible(id("qr-box")),
 		)
-		if state := value(t, ctx, chromedp.Text(id("card-state"))); state != catalogs["en"]["card.state.cancelled"] {
+		if state := value(t, ctx, chromedp.Text(id("card-state"))); state != httpx.Messages("en")["card.state.cancelled"] {
 			t.Errorf("wallet after cancel says %q", state)
 		}
 		d, c, reason := gateCheck(t, gate, qr2, "flight")
-		if d != "reject" || c != "revoked" || reason != catalogs["en"]["code.revoked"] {
+		if d != "reject" || c != "revoked" || reason != httpx.Messages("en")["code.revoked"] {
 			t.Errorf("gate after cancel: %s %s %q; want reject revoked", d, c, reason)
 		}
 		screenshot(t, gate, "gate-revoked.png", "result")
@@ -392,7 +393,7 @@ func TestBrowserLanguageSwitch(t *testing.T) {
 	h1 := func() string { return value(t, ctx, chromedp.Text(chromedp.CSS("h1"))) }
 
 	do(t, ctx, "open home", acceptLanguage("zh-CN,zh;q=0.9"), chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("h1")))
-	if lang() != "zh-Hans" || h1() != catalogs["zh-Hans"]["home.title"] {
+	if lang() != "zh-Hans" || h1() != httpx.Messages("zh-Hans")["home.title"] {
 		t.Fatalf("with Accept-Language zh-CN: lang %s, h1 %q", lang(), h1())
 	}
 	steps := []struct{ click, path, want, title string }{
@@ -413,7 +414,7 @@ func TestBrowserLanguageSwitch(t *testing.T) {
 		if loc := value(t, ctx, chromedp.Location()); loc != srv.URL+s.path {
 			t.Errorf("at %s; want %s (no state in the URL)", loc, srv.URL+s.path)
 		}
-		if lang() != s.want || h1() != catalogs[s.want][s.title] {
+		if lang() != s.want || h1() != httpx.Messages(s.want)[s.title] {
 			t.Errorf("after %+v: lang %s, h1 %q", s, lang(), h1())
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/internal/web/httpx"
 	"github.com/epermit/epermit/permit"
 )
 
@@ -74,7 +75,7 @@ func TestBrowserConsole(t *testing.T) {
 		do(t, ctx, "reason", chromedp.SendKeys(id("reason-"+cti), "holder found the permit"))
 		screenshot(t, ctx, "officer-console.png", "")
 		submit(t, ctx, id("revoke-"+cti))
-		if st := text(id("cred-state")); st != catalogs["en"]["officer.state.revoked"] {
+		if st := text(id("cred-state")); st != httpx.Messages("en")["officer.state.revoked"] {
 			t.Errorf("after revoking the credential shows %q", st)
 		}
 
@@ -89,7 +90,7 @@ func TestBrowserConsole(t *testing.T) {
 			}
 		}
 		submit(t, ctx, id("audit-verify"))
-		if v := text(id("audit-verified")); !strings.Contains(v, catalogs["en"]["officer.audit.intact"]) {
+		if v := text(id("audit-verified")); !strings.Contains(v, httpx.Messages("en")["officer.audit.intact"]) {
 			t.Errorf("verify the chain: %q", v)
 		}
 		// Not an admin: the admin page is refused.

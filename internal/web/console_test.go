@@ -30,6 +30,8 @@ import (
 	"github.com/epermit/epermit/internal/notify"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/internal/web/httpx"
+	"github.com/epermit/epermit/internal/web/officer"
 	"github.com/epermit/epermit/permit"
 )
 
@@ -159,7 +161,7 @@ func TestConsoleSignIn(t *testing.T) {
 			}
 			var session *http.Cookie
 			for _, c := range resp.Cookies() {
-				if c.Name == officerCookie {
+				if c.Name == officer.SessionCookie {
 					session = c
 				}
 			}
@@ -228,7 +230,7 @@ func TestConsoleCookieSecure(t *testing.T) {
 	form := url.Values{"name": {"Wong"}, "key": {e.officerKey}, "csrf": {strings.Repeat("a", 43)}}
 	r := httptest.NewRequest("POST", "/officer/signin", strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.AddCookie(&http.Cookie{Name: csrfCookie, Value: strings.Repeat("a", 43)})
+	r.AddCookie(&http.Cookie{Name: httpx.CSRFCookie, Value: strings.Repeat("a", 43)})
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	if w.Code != http.StatusSeeOther {
@@ -362,7 +364,7 @@ func TestConsoleRolesAndCSRF(t *testing.T) {
 			req, _ := http.NewRequest("POST", officer.base+"/officer/audit", strings.NewReader(form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set("Origin", tc.origin)
-			if r, body := officer.do(req); r.StatusCode != 403 || !strings.Contains(body, catalogs["zh-Hant"]["officer.err.csrf"]) {
+			if r, body := officer.do(req); r.StatusCode != 403 || !strings.Contains(body, httpx.Messages("zh-Hant")["officer.err.csrf"]) {
 				t.Errorf("%s: POST = %d", tc.name, r.StatusCode)
 			}
 		}
@@ -489,7 +491,7 @@ func TestConsoleActions(t *testing.T) {
 			t.Errorf("filtered audit = %d", r.StatusCode)
 		}
 		r, body = b.post("/officer/audit/verify", url.Values{})
-		if r.StatusCode != 200 || !strings.Contains(body, `id="audit-verified"`) || strings.Contains(body, catalogs["zh-Hant"]["officer.audit.broken"]) {
+		if r.StatusCode != 200 || !strings.Contains(body, `id="audit-verified"`) || strings.Contains(body, httpx.Messages("zh-Hant")["officer.audit.broken"]) {
 			t.Errorf("verify = %d", r.StatusCode)
 		}
 		if es, _ := e.a.AuditEvents(ctx, "hk:H12345678"); len(es) == 0 || es[0].Action != "registry.lookup" || es[0].Actor != "officer:Wong" {

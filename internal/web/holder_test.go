@@ -9,6 +9,8 @@ import (
 
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/internal/web/applicant"
+	"github.com/epermit/epermit/internal/web/httpx"
 )
 
 // TestHolderLinkageEndpoints: the /app/linkage twins of the API need the
@@ -22,7 +24,7 @@ func TestHolderLinkageEndpoints(t *testing.T) {
 	resp.Body.Close()
 	var token string
 	for _, c := range resp.Cookies() {
-		if c.Name == csrfCookie {
+		if c.Name == httpx.CSRFCookie {
 			token = c.Value
 		}
 	}
@@ -46,8 +48,8 @@ func TestHolderLinkageEndpoints(t *testing.T) {
 		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(`{}`))
 		req.Header.Set("Content-Type", "application/json")
 		if tc.csrf {
-			req.AddCookie(&http.Cookie{Name: csrfCookie, Value: token})
-			req.Header.Set(csrfHeader, token)
+			req.AddCookie(&http.Cookie{Name: httpx.CSRFCookie, Value: token})
+			req.Header.Set(httpx.CSRFHeader, token)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -69,7 +71,7 @@ func TestServiceWorker(t *testing.T) {
 	srv, _, _ := pagesServer(t, storetest.Open(t, store.SQLite))
 	resp, sw := get(t, srv.URL+"/static/js/sw.js")
 	h := resp.Header
-	if resp.StatusCode != 200 || h.Get("Service-Worker-Allowed") != walletScope ||
+	if resp.StatusCode != 200 || h.Get("Service-Worker-Allowed") != applicant.WalletScope ||
 		!strings.HasPrefix(h.Get("Content-Type"), "text/javascript") || h.Get("Cache-Control") != "no-cache" ||
 		h.Get("Content-Security-Policy") != contentSecurityPolicy {
 		t.Fatalf("GET sw.js: %d %v", resp.StatusCode, h)

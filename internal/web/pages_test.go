@@ -4,48 +4,29 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/internal/web/applicant"
+	"github.com/epermit/epermit/internal/web/httpx"
 )
-
-func TestMatchAcceptLanguage(t *testing.T) {
-	tests := []struct{ header, want string }{
-		{"", "zh-Hant"},
-		{"fr-FR, de", "zh-Hant"},
-		{"en-US,en;q=0.9", "en"},
-		{"zh-CN,zh;q=0.9,en;q=0.8", "zh-Hans"},
-		{"zh-Hans-CN", "zh-Hans"},
-		{"zh-SG", "zh-Hans"},
-		{"zh-HK,en;q=0.5", "zh-Hant"},
-		{"zh-TW", "zh-Hant"},
-		{"zh-Hant-MO", "zh-Hant"},
-		{"zh", "zh-Hant"},
-		{"en;q=0.4, zh-CN;q=0.8", "zh-Hans"},
-		{"zh-CN;q=0, en", "en"},
-	}
-	for _, tc := range tests {
-		if got := matchAcceptLanguage(tc.header); got != tc.want {
-			t.Errorf("matchAcceptLanguage(%q) = %s; want %s", tc.header, got, tc.want)
-		}
-	}
-}
 
 // TestCatalogsComplete keeps the three languages in step: every key in
 // every language, none empty, and every key the templates and scripts use
 // defined.
 func TestCatalogsComplete(t *testing.T) {
-	ref := catalogs["en"]
-	for _, l := range languages {
+	ref := httpx.Messages("en")
+	for _, l := range httpx.Languages() {
 		for k := range ref {
-			if strings.TrimSpace(catalogs[l][k]) == "" {
+			if strings.TrimSpace(httpx.Messages(l)[k]) == "" {
 				t.Errorf("%s lacks %q", l, k)
 			}
 		}
-		for k := range catalogs[l] {
+		for k := range httpx.Messages(l) {
 			if _, ok := ref[k]; !ok {
 				t.Errorf("%s has %q, which en lacks", l, k)
 			}
@@ -58,7 +39,7 @@ func TestCatalogsComplete(t *testing.T) {
 		fsys fs.FS
 		glob string
 		re   *regexp.Regexp
-	}{{templateFS, "templates/*.html", tmplKey}, {staticFS, "static/js/*.js", jsKey}} {
+	}{{os.DirFS("."), "*/templates/*.html", tmplKey}, {staticFS, "static/js/*.js", jsKey}} {
 		names, _ := fs.Glob(c.fsys, c.glob)
 		for _, n := range names {
 			b, _ := fs.ReadFile(c.fsys, n)
@@ -143,7 +124,7 @@ func TestLanguageSwitch(t *testing.T) {
 		t.Errorf("Content-Language = %q; want en", resp.Header.Get("Content-Language"))
 	}
 	for _, ck := range jar.Cookies(resp.Request.URL) {
-		if ck.Name == langCookie && ck.Value != "en" {
+		if ck.Name == httpx.LangCookie && ck.Value != "en" {
 			t.Errorf("lang cookie = %q", ck.Value)
 		}
 	}
@@ -165,7 +146,7 @@ func TestPagesCSRF(t *testing.T) {
 	resp.Body.Close()
 	var token string
 	for _, c := range resp.Cookies() {
-		if c.Name == csrfCookie {
+		if c.Name == httpx.CSRFCookie {
 			token = c.Value
 			if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
 				t.Errorf("CSRF cookie %+v", c)
@@ -192,10 +173,10 @@ func TestPagesCSRF(t *testing.T) {
 		req, _ := http.NewRequest("POST", srv.URL+"/app/proofing", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		if tc.cookie != "" {
-			req.AddCookie(&http.Cookie{Name: csrfCookie, Value: tc.cookie})
+			req.AddCookie(&http.Cookie{Name: httpx.CSRFCookie, Value: tc.cookie})
 		}
 		if tc.header != "" {
-			req.Header.Set(csrfHeader, tc.header)
+			req.Header.Set(httpx.CSRFHeader, tc.header)
 		}
 		if tc.origin != "" {
 			req.Header.Set("Origin", tc.origin)
@@ -211,7 +192,7 @@ func TestPagesCSRF(t *testing.T) {
 		if tc.status == 201 {
 			var proof *http.Cookie
 			for _, c := range resp.Cookies() {
-				if c.Name == proofCookie {
+				if c.Name == applicant.ProofCookie {
 					proof = c
 				}
 			}
@@ -273,9 +254,9 @@ func TestPageSignOut(t *testing.T) {
 		token := proveAPI(t, srv.URL+"/api/v1", outbox) // the page session cookie holds the same token
 		const csrf = "0123456789abcdef0123456789abcdef0123456789abcdef"
 		req, _ := http.NewRequest("POST", srv.URL+"/app/signout", nil)
-		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
-		req.AddCookie(&http.Cookie{Name: csrfCookie, Value: csrf})
-		req.Header.Set(csrfHeader, csrf)
+		req.AddCookie(&http.Cookie{Name: applicant.SessionCookie, Value: token})
+		req.AddCookie(&http.Cookie{Name: httpx.CSRFCookie, Value: csrf})
+		req.Header.Set(httpx.CSRFHeader, csrf)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

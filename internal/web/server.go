@@ -1,12 +1,16 @@
-// Package web is epermit's HTTP face: the JSON API, the trust list and
-// status lists, health and metrics endpoints, and (later) the pages. It
-// translates requests into authority calls and errors into RFC 9457
-// problem+json; it holds no business rules.
+// Package web is epermit's HTTP server. It wires the rooms, one package per
+// audience, onto one mux: applicant (apply and wallet pages, the
+// applicant API), gate (the gate page and online verification), institution
+// (the linkage check), officer (the console and the officer API), and
+// public (trust list, status lists, static assets, probes), all over the
+// shared helpers of httpx. Around every route it applies the cross-cutting
+// concerns: security headers, the per-address rate limit, metrics and the
+// access log. It holds no handler and no business rule.
 package web
 
 import (
-	"context"
-	"encoding/json"
+	"embed"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -18,6 +22,12 @@ import (
 
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/notify"
+	"github.com/epermit/epermit/internal/web/applicant"
+	"github.com/epermit/epermit/internal/web/gate"
+	"github.com/epermit/epermit/internal/web/httpx"
+	"github.com/epermit/epermit/internal/web/institution"
+	"github.com/epermit/epermit/internal/web/officer"
+	"github.com/epermit/epermit/internal/web/public"
 	"github.com/epermit/epermit/permit"
 )
 
@@ -44,17 +54,15 @@ type Options struct {
 
 // Server serves the authority over HTTP.
 type Server struct {
-	a       *authority.Authority
 	log     *slog.Logger
 	mux     *http.ServeMux
-	limiter *limiter
-	clients *limiter // per relying party, after authentication
+	limiter *httpx.Limiter
 	trust   bool
 	metrics *metrics
-	outbox  *notify.Outbox
-	// insecureCookies: see Options.InsecureCookies.
-	insecureCookies bool
 }
+
+//go:embed static
+var staticFS embed.FS
 
 // New returns the authority's HTTP handler.
 func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
@@ -64,25 +72,22 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	if opts.ClientRateLimit == 0 {
 		opts.ClientRateLimit, opts.ClientRateBurst = 10, 20
 	}
-	s := &Server{a: a, log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
-		limiter: newLimiter(opts.RateLimit, opts.RateBurst), clients: newLimiter(opts.ClientRateLimit, opts.ClientRateBurst), metrics: newMetrics(), outbox: opts.Outbox,
-		insecureCookies: opts.InsecureCookies}
-	s.routes()
-	return s
-}
+	s := &Server{log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
+		limiter: httpx.NewLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics()}
+	site := &httpx.Site{Log: log, TrustProxy: opts.TrustProxy, InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil}
+	clients := &httpx.Clients{Site: site, Auth: a, Limit: httpx.NewLimiter(opts.ClientRateLimit, opts.ClientRateBurst)}
+	static, _ := fs.Sub(staticFS, "static")
 
-func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-	s.mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
-	s.mux.HandleFunc("GET /s/{n}", s.statusList)
-	s.apiRoutes()
-	s.pageRoutes()
-	s.consoleRoutes()
+	public.New(site, a, static).Register(s.mux)
+	applicant.New(site, a, a.Config().PublicURL, static, opts.Outbox).Register(s.mux)
+	gate.New(site, clients, a, s.metrics.verifications).Register(s.mux)
+	institution.New(site, clients, a).Register(s.mux)
+	officer.New(site, clients, a).Register(s.mux)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.problem(w, r, permit.ECodeNotFound, "no such resource")
+		httpx.WriteProblem(w, permit.ECodeNotFound, "no such resource")
 	})
+	return s
 }
 
 // ServeHTTP applies the cross-cutting concerns (security headers, rate
@@ -101,12 +106,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if pattern == "" {
 		pattern = "unmatched"
 	}
-	client := clientAddr(r, s.trust)
+	client := httpx.ClientAddr(r, s.trust)
 	// Probes and scrapes are exempt so that an overloaded client cannot
 	// make the service look dead to its orchestrator.
-	if pattern != "GET /healthz" && pattern != "GET /readyz" && pattern != "GET /metrics" && !s.limiter.allow(client, start) {
+	if pattern != "GET /healthz" && pattern != "GET /readyz" && pattern != "GET /metrics" && !s.limiter.Allow(client, start) {
 		rec.Header().Set("Retry-After", "1")
-		s.problem(rec, r, permit.ECodeRateLimited, "too many requests; slow down and retry")
+		httpx.WriteProblem(rec, permit.ECodeRateLimited, "too many requests; slow down and retry")
 	} else {
 		s.mux.ServeHTTP(rec, r)
 	}
@@ -123,38 +128,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:; " +
 	"media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
 	"form-action 'self'; frame-ancestors 'none'"
-
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.a.Ready(ctx); err != nil {
-		s.log.Warn("not ready", "err", err)
-		s.problem(w, r, permit.ECodeNotReady, "the store is unreachable")
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-}
-
-func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
-	set, err := s.a.TrustList(r.Context())
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	w.Header().Set("Content-Type", "application/jwk-set+json")
-	json.NewEncoder(w).Encode(set)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
 
 type statusRecorder struct {
 	http.ResponseWriter

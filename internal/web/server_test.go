@@ -8,13 +8,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/internal/web/httpx"
 )
 
 func newTestServer(t *testing.T, db *store.DB, opts Options) (*httptest.Server, *authority.Authority) {
@@ -95,7 +95,7 @@ func TestRateLimit(t *testing.T) {
 		resp, body := get(t, srv.URL+"/.well-known/jwks.json")
 		codes = append(codes, resp.StatusCode)
 		if resp.StatusCode == http.StatusTooManyRequests {
-			var p problemDoc
+			var p httpx.Problem
 			if err := json.Unmarshal([]byte(body), &p); err != nil || p.Code != "rate_limited" || resp.Header.Get("Retry-After") == "" {
 				t.Fatalf("429 body %q, Retry-After %q", body, resp.Header.Get("Retry-After"))
 			}
@@ -107,51 +107,5 @@ func TestRateLimit(t *testing.T) {
 	// Probes are never limited.
 	if resp, _ := get(t, srv.URL+"/healthz"); resp.StatusCode != 200 {
 		t.Fatalf("healthz rate-limited: %d", resp.StatusCode)
-	}
-}
-
-func TestLimiterRefills(t *testing.T) {
-	l := newLimiter(2, 2)
-	now := time.Unix(0, 0)
-	if !l.allow("a", now) || !l.allow("a", now) || l.allow("a", now) {
-		t.Fatal("burst of 2 not enforced")
-	}
-	if !l.allow("b", now) {
-		t.Fatal("clients share a bucket")
-	}
-	if !l.allow("a", now.Add(500*time.Millisecond)) {
-		t.Fatal("no refill after 0.5 s at 2/s")
-	}
-	l.allow("a", now.Add(time.Hour)) // sweeps idle buckets
-	if _, ok := l.seen["b"]; ok {
-		t.Fatal("idle bucket not swept")
-	}
-}
-
-func TestClientAddr(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		fwd   []string // X-Forwarded-For headers, in order
-		trust bool
-		want  string
-	}{
-		{"no proxy trusted", []string{"203.0.113.7"}, false, "10.0.0.9"},
-		{"appended by the proxy", []string{"203.0.113.7"}, true, "203.0.113.7"},
-		// A client that sends its own header cannot choose its address: the
-		// proxy appends the one it saw.
-		{"spoofed entries on the left", []string{"198.51.100.1, 192.0.2.10, 203.0.113.7"}, true, "203.0.113.7"},
-		{"spoofed header before the proxy's", []string{"198.51.100.1", "203.0.113.7"}, true, "203.0.113.7"},
-		{"ipv6", []string{"2001:db8::1"}, true, "2001:db8::1"},
-		{"not an address", []string{"203.0.113.7, junk"}, true, "10.0.0.9"},
-		{"no header", nil, true, "10.0.0.9"},
-	} {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.RemoteAddr = "10.0.0.9:5555"
-		for _, v := range tc.fwd {
-			r.Header.Add("X-Forwarded-For", v)
-		}
-		if got := clientAddr(r, tc.trust); got != tc.want {
-			t.Errorf("%s: clientAddr = %q, want %q", tc.name, got, tc.want)
-		}
 	}
 }

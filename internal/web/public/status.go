@@ -1,4 +1,4 @@
-package web
+package public
 
 import (
 	"net/http"
@@ -7,27 +7,28 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/web/httpx"
 	"github.com/epermit/epermit/permit"
 )
 
 // statusList serves GET /s/{n}: status list n as a signed token (spec §5),
 // CWT unless the client asks for the JWT form. Verifiers poll it every ttl,
 // so it answers If-None-Match with 304 and says max-age = ttl.
-func (s *Server) statusList(w http.ResponseWriter, r *http.Request) {
+func (s *Handler) statusList(w http.ResponseWriter, r *http.Request) {
 	n, err := strconv.ParseInt(r.PathValue("n"), 10, 64)
 	if err != nil || n < 1 || strconv.FormatInt(n, 10) != r.PathValue("n") {
-		s.problem(w, r, permit.ECodeNotFound, "no such status list")
+		httpx.WriteProblem(w, permit.ECodeNotFound, "no such status list")
 		return
 	}
 	form, ok := negotiateStatusForm(r.Header.Values("Accept"))
 	if !ok {
-		s.problem(w, r, permit.ECodeNotAcceptable,
+		httpx.WriteProblem(w, permit.ECodeNotAcceptable,
 			"status lists are served as application/statuslist+cwt or application/statuslist+jwt")
 		return
 	}
 	tok, err := s.a.StatusListToken(r.Context(), n, form)
 	if err != nil {
-		s.error(w, r, err)
+		s.site.Error(w, r, err)
 		return
 	}
 	h := w.Header()

@@ -1,4 +1,4 @@
-package web
+package httpx
 
 import (
 	"go/ast"
@@ -18,7 +18,7 @@ import (
 func declaredCodes(t *testing.T) []permit.Code {
 	t.Helper()
 	_, here, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(here), "..", "..", "permit")
+	dir := filepath.Join(filepath.Dir(here), "..", "..", "..", "permit")
 	pkgs, err := parser.ParseDir(token.NewFileSet(), dir, nil, 0)
 	if err != nil {
 		t.Fatal(err)

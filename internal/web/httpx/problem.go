@@ -1,4 +1,4 @@
-package web
+package httpx
 
 import (
 	"encoding/json"
@@ -8,9 +8,9 @@ import (
 	"github.com/epermit/epermit/permit"
 )
 
-// problemDoc is an RFC 9457 problem detail. Code is the stable reason code
+// Problem is an RFC 9457 problem detail. Code is the stable reason code
 // clients match on; Detail is for people.
-type problemDoc struct {
+type Problem struct {
 	Type     string           `json:"type"`
 	Title    string           `json:"title"`
 	Status   int              `json:"status"`
@@ -18,20 +18,6 @@ type problemDoc struct {
 	Detail   string           `json:"detail,omitempty"`
 	Instance string           `json:"instance,omitempty"`
 	Problems []permit.Problem `json:"problems,omitempty"`
-}
-
-// problem writes a problem+json response with code's status.
-func (s *Server) problem(w http.ResponseWriter, r *http.Request, code permit.Code, detail string) {
-	s.writeProblem(w, problemDoc{Status: statusOf(code), Code: code, Detail: detail})
-}
-
-func (s *Server) writeProblem(w http.ResponseWriter, p problemDoc) {
-	p.Type = "urn:epermit:problem:" + string(p.Code)
-	p.Title = http.StatusText(p.Status)
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(p.Status)
-	json.NewEncoder(w).Encode(p)
 }
 
 // httpStatus is the HTTP status of every code. The rules' refusals are 422:
@@ -67,23 +53,47 @@ var httpStatus = map[permit.Code]int{
 	permit.ECodeNotReady:        http.StatusServiceUnavailable,
 }
 
-// statusOf is code's HTTP status. A code missing from the table (the test
+// StatusOf is code's HTTP status. A code missing from the table (a test
 // keeps that from happening) is taken as a refusal by the rules.
-func statusOf(code permit.Code) int {
+func StatusOf(code permit.Code) int {
 	if st, ok := httpStatus[code]; ok {
 		return st
 	}
 	return http.StatusUnprocessableEntity
 }
 
-// error maps err once to a problem response. Errors that are not
+// WriteProblem writes a problem+json response with code's status.
+func WriteProblem(w http.ResponseWriter, code permit.Code, detail string) {
+	writeProblem(w, Problem{Status: StatusOf(code), Code: code, Detail: detail})
+}
+
+func writeProblem(w http.ResponseWriter, p Problem) {
+	p.Type = "urn:epermit:problem:" + string(p.Code)
+	p.Title = http.StatusText(p.Status)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// Error maps err once to a problem response. Errors that are not
 // *permit.Error are internal: logged in full, shown as a bare "internal".
-func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
-	var pe *permit.Error
-	if !errors.As(err, &pe) {
-		s.log.Error("internal error", "method", r.Method, "route", r.Pattern, "err", err)
-		s.problem(w, r, permit.ECodeInternal, "internal error")
+func (s *Site) Error(w http.ResponseWriter, r *http.Request, err error) {
+	pe, ok := s.Known(r, err)
+	if !ok {
+		WriteProblem(w, permit.ECodeInternal, "internal error")
 		return
 	}
-	s.writeProblem(w, problemDoc{Status: statusOf(pe.Code), Code: pe.Code, Detail: pe.Message, Problems: pe.Problems})
+	writeProblem(w, Problem{Status: StatusOf(pe.Code), Code: pe.Code, Detail: pe.Message, Problems: pe.Problems})
+}
+
+// Known returns err's *permit.Error, or logs err in full and reports false
+// when it is internal: what a caller may not see.
+func (s *Site) Known(r *http.Request, err error) (*permit.Error, bool) {
+	var pe *permit.Error
+	if !errors.As(err, &pe) {
+		s.Log.Error("internal error", "method", r.Method, "route", r.Pattern, "err", err)
+		return nil, false
+	}
+	return pe, true
 }

@@ -1,8 +1,7 @@
-package web
+package applicant
 
 import (
 	"bytes"
-	"embed"
 	"encoding/hex"
 	"html/template"
 	"net/http"
@@ -25,19 +24,10 @@ import (
 // validity too. The QR code is a separate image, since the server's CSP
 // allows no data: URIs and no inline styles or scripts.
 
-//go:embed templates/linkage
-var linkageFS embed.FS
-
-var linkageTemplate = template.Must(template.ParseFS(linkageFS, "templates/linkage/result.html"))
-
-func (s *Server) linkagePageRoutes() {
-	s.mux.HandleFunc("GET /linkage/print.css", s.linkageCSS)
-	s.mux.HandleFunc("GET /linkage/{id}", s.linkagePage)
-	s.mux.HandleFunc("GET /linkage/{id}/qr.png", s.linkageQR)
-}
+var linkageTemplate = template.Must(template.ParseFS(templates, "templates/linkage/result.html"))
 
 // linkageResult looks up the result named by the request's {id}.
-func (s *Server) linkageResult(w http.ResponseWriter, r *http.Request) (*authority.LinkageResult, bool) {
+func (s *Handler) linkageResult(w http.ResponseWriter, r *http.Request) (*authority.LinkageResult, bool) {
 	id, err := hex.DecodeString(r.PathValue("id"))
 	var res *authority.LinkageResult
 	if err != nil || len(id) != 16 {
@@ -46,7 +36,7 @@ func (s *Server) linkageResult(w http.ResponseWriter, r *http.Request) (*authori
 		res, err = s.a.LinkageResultByID(r.Context(), id)
 	}
 	if err != nil {
-		s.error(w, r, err)
+		s.site.Error(w, r, err)
 		return nil, false
 	}
 	return res, true
@@ -64,16 +54,16 @@ var documentNames = map[string]string{
 	"tw": "台湾居民来往大陆通行证 / Mainland Travel Permit for Taiwan Residents",
 }
 
-func (s *Server) linkagePage(w http.ResponseWriter, r *http.Request) {
+func (s *Handler) linkagePage(w http.ResponseWriter, r *http.Request) {
 	res, ok := s.linkageResult(w, r)
 	if !ok {
 		return
 	}
-	d := linkagePageData{LinkageResult: res, URL: s.a.Config().PublicURL + "/linkage/" + res.ID,
+	d := linkagePageData{LinkageResult: res, URL: s.publicURL + "/linkage/" + res.ID,
 		DocumentName: documentNames[res.TravelPermitType]}
 	var buf bytes.Buffer
 	if err := linkageTemplate.Execute(&buf, d); err != nil {
-		s.error(w, r, err)
+		s.site.Error(w, r, err)
 		return
 	}
 	h := w.Header()
@@ -83,14 +73,14 @@ func (s *Server) linkagePage(w http.ResponseWriter, r *http.Request) {
 	buf.WriteTo(w)
 }
 
-func (s *Server) linkageQR(w http.ResponseWriter, r *http.Request) {
+func (s *Handler) linkageQR(w http.ResponseWriter, r *http.Request) {
 	res, ok := s.linkageResult(w, r)
 	if !ok {
 		return
 	}
-	png, err := qrcode.RenderText(s.a.Config().PublicURL + "/linkage/" + res.ID)
+	png, err := qrcode.RenderText(s.publicURL + "/linkage/" + res.ID)
 	if err != nil {
-		s.error(w, r, err)
+		s.site.Error(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "image/png")
@@ -98,8 +88,8 @@ func (s *Server) linkageQR(w http.ResponseWriter, r *http.Request) {
 	w.Write(png)
 }
 
-func (s *Server) linkageCSS(w http.ResponseWriter, r *http.Request) {
-	b, _ := linkageFS.ReadFile("templates/linkage/print.css")
+func (s *Handler) linkageCSS(w http.ResponseWriter, r *http.Request) {
+	b, _ := templates.ReadFile("templates/linkage/print.css")
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.Write(b)

@@ -1,4 +1,4 @@
-package web
+package httpx
 
 import (
 	"net"
@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// limiter is a token bucket per client address. Buckets idle long enough to
+// Limiter is a token bucket per key (a client address, a client's id). Buckets idle long enough to
 // be full again are dropped, so memory follows the number of active clients.
-type limiter struct {
+type Limiter struct {
 	rate  float64 // tokens per second
 	burst float64
 	mu    sync.Mutex
@@ -23,12 +23,13 @@ type bucket struct {
 	last   time.Time
 }
 
-func newLimiter(rate float64, burst int) *limiter {
-	return &limiter{rate: rate, burst: float64(burst), seen: map[string]*bucket{}}
+// NewLimiter allows rate requests per second per key, in bursts of burst.
+func NewLimiter(rate float64, burst int) *Limiter {
+	return &Limiter{rate: rate, burst: float64(burst), seen: map[string]*bucket{}}
 }
 
-// allow takes a token from key's bucket if it has one.
-func (l *limiter) allow(key string, now time.Time) bool {
+// Allow takes a token from key's bucket if it has one.
+func (l *Limiter) Allow(key string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	full := time.Duration(l.burst / l.rate * float64(time.Second))
@@ -54,11 +55,11 @@ func (l *limiter) allow(key string, now time.Time) bool {
 	return true
 }
 
-// clientAddr is the client's IP address: when the server trusts its proxy,
+// ClientAddr is the client's IP address: when the server trusts its proxy,
 // the right-most X-Forwarded-For entry, which that proxy appended (entries
 // to its left come from the client, who can write anything there); else
 // the peer address.
-func clientAddr(r *http.Request, trustProxy bool) string {
+func ClientAddr(r *http.Request, trustProxy bool) string {
 	if fwd := r.Header.Values("X-Forwarded-For"); trustProxy && len(fwd) > 0 {
 		last := fwd[len(fwd)-1]
 		if i := strings.LastIndexByte(last, ','); i >= 0 {

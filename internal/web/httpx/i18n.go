@@ -1,10 +1,11 @@
-package web
+package httpx
 
 import (
 	"embed"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -29,39 +30,39 @@ var catalogs = func() map[string]map[string]string {
 		}
 		m := map[string]string{}
 		if err := json.Unmarshal(b, &m); err != nil {
-			panic(fmt.Sprintf("web: i18n/%s.json: %v", l, err))
+			panic(fmt.Sprintf("httpx: i18n/%s.json: %v", l, err))
 		}
 		out[l] = m
 	}
 	return out
 }()
 
-// langCookie remembers a language picked with the switch. It holds only
+// LangCookie remembers a language picked with the switch. It holds only
 // the language tag, never anything personal.
-const langCookie = "lang"
+const LangCookie = "lang"
 
-func validLang(l string) bool {
-	for _, x := range languages {
-		if x == l {
-			return true
-		}
-	}
-	return false
-}
+func validLang(l string) bool { return slices.Contains(languages, l) }
 
-// pickLang chooses the page language: the cookie set by the visible switch,
+// Languages are the pages' languages, the default first.
+func Languages() []string { return slices.Clone(languages) }
+
+// Messages is lang's catalogue: message key to text. Callers must not
+// change it.
+func Messages(lang string) map[string]string { return catalogs[lang] }
+
+// PickLang chooses the page language: the cookie set by the visible switch,
 // else the best Accept-Language match, else Traditional Chinese.
-func pickLang(r *http.Request) string {
-	if c, err := r.Cookie(langCookie); err == nil && validLang(c.Value) {
+func PickLang(r *http.Request) string {
+	if c, err := r.Cookie(LangCookie); err == nil && validLang(c.Value) {
 		return c.Value
 	}
-	return matchAcceptLanguage(r.Header.Get("Accept-Language"))
+	return MatchAcceptLanguage(r.Header.Get("Accept-Language"))
 }
 
-// matchAcceptLanguage maps an Accept-Language header to a page language,
+// MatchAcceptLanguage maps an Accept-Language header to a page language,
 // honouring q-values. Chinese without a script or region is taken as
 // Traditional (the default); mainland and Singapore regions as Simplified.
-func matchAcceptLanguage(header string) string {
+func MatchAcceptLanguage(header string) string {
 	best, bestQ := languages[0], -1.0
 	for _, part := range strings.Split(header, ",") {
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")

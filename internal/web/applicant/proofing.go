@@ -1,0 +1,97 @@
+package applicant
+
+import (
+	"net/http"
+
+	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/web/httpx"
+	"github.com/epermit/epermit/permit"
+)
+
+// Identity proofing, one handler a step: start (real-name check), the
+// one-time code, the face, and the status an officer's review changes.
+
+type startProofingRequest struct {
+	DocumentType   permit.DocumentType `json:"document_type"`
+	DocumentNumber string              `json:"document_number"`
+	Name           string              `json:"name"`
+	BirthDate      permit.Date         `json:"birth_date"`
+}
+
+func (s *Handler) startProofing(c channel) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req startProofingRequest
+		err := httpx.Decode(w, r, httpx.MaxJSONBody, &req)
+		if err == nil && (!req.DocumentType.Valid() || req.DocumentNumber == "" || req.Name == "" || req.BirthDate.IsZero()) {
+			err = permit.Errorf(permit.ECodeInvalid, "document_type, document_number, name and birth_date are required")
+		}
+		var started *authority.ProofingStarted
+		if err == nil {
+			started, err = s.a.StartProofing(r.Context(), authority.ProofingStart{DocumentType: req.DocumentType,
+				DocumentNumber: req.DocumentNumber, Name: req.Name, BirthDate: req.BirthDate, Client: s.site.ClientAddr(r)})
+		}
+		if err != nil {
+			s.site.Error(w, r, err)
+			return
+		}
+		c.started(w, r, started)
+	}
+}
+
+func (s *Handler) submitCode(c channel) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Code string `json:"code"`
+		}
+		secret, err := c.proofingSecret(r)
+		if err == nil {
+			err = httpx.Decode(w, r, httpx.MaxJSONBody, &req)
+		}
+		var st *authority.ProofingState
+		if err == nil {
+			st, err = s.a.SubmitCode(r.Context(), secret, req.Code)
+		}
+		if err != nil {
+			s.site.Error(w, r, err)
+			return
+		}
+		c.state(w, r, st)
+	}
+}
+
+func (s *Handler) submitFace(c channel) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Selfie []byte `json:"selfie"` // base64
+		}
+		secret, err := c.proofingSecret(r)
+		if err == nil {
+			err = httpx.Decode(w, r, httpx.MaxSelfieBody, &req)
+		}
+		var st *authority.ProofingState
+		if err == nil {
+			st, err = s.a.SubmitFace(r.Context(), secret, req.Selfie)
+		}
+		if err != nil {
+			s.site.Error(w, r, err)
+			return
+		}
+		c.state(w, r, st)
+	}
+}
+
+// proofingStatus is polled while an officer reviews the face.
+func (s *Handler) proofingStatus(c channel) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		secret, err := c.proofingSecret(r)
+		var st *authority.ProofingState
+		if err == nil {
+			st, err = s.a.ProofingStatus(r.Context(), secret)
+		}
+		if err != nil {
+			s.site.Error(w, r, err)
+			return
+		}
+		c.state(w, r, st)
+	}
+}

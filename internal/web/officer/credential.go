@@ -1,0 +1,31 @@
+package officer
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/epermit/epermit/internal/web/httpx"
+	"github.com/epermit/epermit/permit"
+)
+
+// consoleCredential revokes, suspends or reinstates a credential.
+func (s *Handler) consoleCredential(w http.ResponseWriter, r *http.Request, c *consoleCtx) {
+	do := s.stateChange(r.PostFormValue("action"))
+	cti, err := httpx.PathCTI(r)
+	var cred *permit.Credential
+	switch {
+	case err != nil:
+	case do == nil:
+		err = permit.Errorf(permit.ECodeInvalid, "action must be revoke, suspend or reinstate")
+	default:
+		cred, err = do(r.Context(), cti, strings.TrimSpace(r.PostFormValue("reason")))
+	}
+	if err != nil {
+		status, msg := s.pageErr(r, err)
+		s.render(w, r, status, "credential", c, consoleData{Error: msg})
+		return
+	}
+	v := viewCredential(cred, time.Now())
+	s.render(w, r, http.StatusOK, "credential", c, consoleData{Notice: "officer.credential.done." + r.PostFormValue("action"), Data: v})
+}
