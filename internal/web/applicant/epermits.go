@@ -1,6 +1,7 @@
 package applicant
 
 import (
+	"crypto/ecdsa"
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
@@ -32,9 +33,27 @@ func (s *Handler) nonce(c channel) http.HandlerFunc {
 }
 
 type applyRequest struct {
-	Reason    string         `json:"reason"`
+	Reason string `json:"reason"`
+	holderProof
+}
+
+// holderProof is a device key and its signature over the session's nonce:
+// the proof of possession every issuance to a holder asks for.
+type holderProof struct {
 	HolderKey credential.JWK `json:"holder_key"`
 	Signature string         `json:"signature"` // base64url r||s over the nonce
+}
+
+func (p holderProof) parse() (*ecdsa.PublicKey, []byte, error) {
+	pub, err := p.HolderKey.Key()
+	if err != nil {
+		return nil, nil, permit.Errorf(permit.ECodeInvalid, "holder_key: %v", err)
+	}
+	sig, err := httpx.Signature(p.Signature)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pub, sig, nil
 }
 
 // credentialJSON is how the API shows an e-permit to its holder.
@@ -77,11 +96,7 @@ func (s *Handler) applyRequest(c channel, w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return nil, err
 	}
-	pub, err := req.HolderKey.Key()
-	if err != nil {
-		return nil, permit.Errorf(permit.ECodeInvalid, "holder_key: %v", err)
-	}
-	sig, err := httpx.Signature(req.Signature)
+	pub, sig, err := req.parse()
 	if err != nil {
 		return nil, err
 	}

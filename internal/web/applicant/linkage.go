@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/web/httpx"
 	"github.com/epermit/epermit/permit"
@@ -16,8 +15,7 @@ import (
 // result is in result.go.
 
 type linkageRequest struct {
-	HolderKey credential.JWK `json:"holder_key"`
-	Signature string         `json:"signature"` // base64url r||s over the nonce
+	holderProof
 }
 
 // linkageJSON is how the API shows a linkage proof to its holder.
@@ -58,11 +56,7 @@ func (s *Handler) linkageRequest(c channel, w http.ResponseWriter, r *http.Reque
 	if err := httpx.Decode(w, r, httpx.MaxJSONBody, &req); err != nil {
 		return nil, err
 	}
-	pub, err := req.HolderKey.Key()
-	if err != nil {
-		return nil, permit.Errorf(permit.ECodeInvalid, "holder_key: %v", err)
-	}
-	sig, err := httpx.Signature(req.Signature)
+	pub, sig, err := req.parse()
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package applicant
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/epermit/epermit/internal/authority"
@@ -38,18 +39,19 @@ func (s *Handler) startProofing(c channel) http.HandlerFunc {
 	}
 }
 
-func (s *Handler) submitCode(c channel) http.HandlerFunc {
+// proofingStep serves a proofing step that takes a JSON body of at most
+// limit bytes: the channel's secret, then the body, then the step, answered
+// with the session's new state.
+func proofingStep[T any](s *Handler, c channel, limit int64, step func(ctx context.Context, secret string, req *T) (*authority.ProofingState, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Code string `json:"code"`
-		}
+		var req T
 		secret, err := c.proofingSecret(r)
 		if err == nil {
-			err = httpx.Decode(w, r, httpx.MaxJSONBody, &req)
+			err = httpx.Decode(w, r, limit, &req)
 		}
 		var st *authority.ProofingState
 		if err == nil {
-			st, err = s.a.SubmitCode(r.Context(), secret, req.Code)
+			st, err = step(r.Context(), secret, &req)
 		}
 		if err != nil {
 			s.site.Error(w, r, err)
@@ -59,25 +61,24 @@ func (s *Handler) submitCode(c channel) http.HandlerFunc {
 	}
 }
 
+type codeRequest struct {
+	Code string `json:"code"`
+}
+
+func (s *Handler) submitCode(c channel) http.HandlerFunc {
+	return proofingStep(s, c, httpx.MaxJSONBody, func(ctx context.Context, secret string, req *codeRequest) (*authority.ProofingState, error) {
+		return s.a.SubmitCode(ctx, secret, req.Code)
+	})
+}
+
+type faceRequest struct {
+	Selfie []byte `json:"selfie"` // base64
+}
+
 func (s *Handler) submitFace(c channel) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Selfie []byte `json:"selfie"` // base64
-		}
-		secret, err := c.proofingSecret(r)
-		if err == nil {
-			err = httpx.Decode(w, r, httpx.MaxSelfieBody, &req)
-		}
-		var st *authority.ProofingState
-		if err == nil {
-			st, err = s.a.SubmitFace(r.Context(), secret, req.Selfie)
-		}
-		if err != nil {
-			s.site.Error(w, r, err)
-			return
-		}
-		c.state(w, r, st)
-	}
+	return proofingStep(s, c, httpx.MaxSelfieBody, func(ctx context.Context, secret string, req *faceRequest) (*authority.ProofingState, error) {
+		return s.a.SubmitFace(ctx, secret, req.Selfie)
+	})
 }
 
 // proofingStatus is polled while an officer reviews the face.
