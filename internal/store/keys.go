@@ -8,20 +8,6 @@ import (
 	"github.com/epermit/epermit/permit"
 )
 
-func unixOrZero(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return time.Unix(v.Int64, 0).UTC()
-}
-
-func nullUnix(t time.Time) sql.NullInt64 {
-	if t.IsZero() {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: t.Unix(), Valid: true}
-}
-
 // AddIssuerKey records a new key. Adding an active key while another is
 // active fails: retire the old one first, in the same transaction.
 func (tx *Tx) AddIssuerKey(ctx context.Context, k *permit.IssuerKey) error {

@@ -4,16 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/epermit/epermit/permit"
 )
 
 const personColumns = `id, name, latin_name, sex, birth_date, region, phone, portrait`
-
-// scanner is what *sql.Row and *sql.Rows have in common.
-type scanner interface{ Scan(...any) error }
 
 func scanPerson(s scanner) (*permit.Person, error) {
 	var p permit.Person
@@ -236,18 +232,6 @@ func (tx *Tx) Holders(ctx context.Context, tps []permit.TravelPermit, residence 
 			})
 	}
 	return permits, residents, err
-}
-
-// placeholders returns "$from, …, $(from+n-1)".
-func placeholders(from, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("$" + strconv.Itoa(from+i))
-	}
-	return b.String()
 }
 
 // collect runs q unprepared (its text varies with the number of arguments,
@@ -473,17 +457,4 @@ func (db *DB) EachRecord(ctx context.Context, fn func(*permit.Record) error) err
 		}
 		after = recs[len(recs)-1].Person.ID
 	}
-}
-
-// mustAffect turns "no row changed" into not_found.
-func mustAffect(res sql.Result, err error, format string, args ...any) error {
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return permit.Errorf(permit.ECodeNotFound, "no "+format, args...)
-	}
-	return nil
 }
