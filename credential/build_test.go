@@ -17,7 +17,11 @@ type rawEntry struct{ key, val []byte }
 func rawEntries(t testing.TB, m []byte) []rawEntry {
 	t.Helper()
 	r := cborReader{b: m}
-	n, err := r.readMap()
+	major, _, arg, err := r.head()
+	if err != nil || major != majorMap {
+		t.Fatalf("not a map: %v", err)
+	}
+	n, err := r.container(arg, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

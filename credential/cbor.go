@@ -228,17 +228,33 @@ func (r *cborReader) readArray() (int, error) {
 	return r.container(arg, 1)
 }
 
-// readMap reads a map head and enters it; the caller reads the entries
-// (keys with readKey, to catch duplicates) and calls leave.
-func (r *cborReader) readMap() (int, error) {
+// eachEntry reads a map: for each entry it reads the key, refusing
+// duplicates and keys of other types than integer and string, and calls fn,
+// which must read or skip the value. The first error stops the walk.
+func (r *cborReader) eachEntry(fn func(k mapKey) error) error {
 	major, _, arg, err := r.head()
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if major != majorMap {
-		return 0, typeErr("map")
+		return typeErr("map")
 	}
-	return r.container(arg, 2)
+	n, err := r.container(arg, 2)
+	if err != nil {
+		return err
+	}
+	var seen keySet
+	for ; n > 0; n-- {
+		k, err := r.readKey(&seen)
+		if err != nil {
+			return err
+		}
+		if err := fn(k); err != nil {
+			return err
+		}
+	}
+	r.leave()
+	return nil
 }
 
 // container checks that count items of at least one byte each can fit, so a

@@ -84,31 +84,21 @@ func readSign1Limit(b []byte, limit int) (sign1, error) {
 // readUnprotected reads the unprotected header map and returns its kid.
 // alg and crit there are refused: RFC 9052 wants them integrity-protected.
 func (r *cborReader) readUnprotected() (kid []byte, err error) {
-	n, err := r.readMap()
-	if err != nil {
-		return nil, err
-	}
-	var seen keySet
-	for ; n > 0; n-- {
-		k, err := r.readKey(&seen)
-		if err != nil {
-			return nil, err
-		}
+	err = r.eachEntry(func(k mapKey) error {
 		label, _ := k.intKey()
 		switch {
 		case k.major == majorUint && label == hdrKid:
-			if kid, err = r.readBytes(); err != nil {
-				return nil, err
-			}
+			var err error
+			kid, err = r.readBytes()
+			return err
 		case k.major == majorUint && (label == hdrAlg || label == hdrCrit):
-			return nil, cborErr(ErrCBOR, "alg or crit in the unprotected header")
-		default:
-			if err := r.skip(); err != nil {
-				return nil, err
-			}
+			return cborErr(ErrCBOR, "alg or crit in the unprotected header")
 		}
+		return r.skip()
+	})
+	if err != nil {
+		return nil, err
 	}
-	r.leave()
 	return kid, nil
 }
 
@@ -128,78 +118,49 @@ func parseProtected(b []byte) (protectedHeader, error) {
 		return h, nil
 	}
 	r := cborReader{b: b}
-	n, err := r.readMap()
-	if err != nil {
-		return h, err
-	}
-	var seen keySet
-	for ; n > 0; n-- {
-		k, err := r.readKey(&seen)
-		if err != nil {
-			return h, err
-		}
+	err := r.eachEntry(func(k mapKey) error {
 		label, _ := k.intKey()
 		switch {
 		case k.major == majorUint && label == hdrAlg:
 			major, _, err := r.peek()
 			if err != nil {
-				return h, err
+				return err
 			}
 			if major == majorText { // a named alg is never ES256's -7
 				_, err = r.readText()
 			} else {
 				h.alg, err = r.readInt()
 			}
-			if err != nil {
-				return h, err
-			}
+			return err
 		case k.major == majorUint && label == hdrCrit:
-			return h, cborErr(ErrCBOR, "critical header parameters are not supported")
+			return cborErr(ErrCBOR, "critical header parameters are not supported")
 		case k.major == majorUint && label == hdrCWTClaims:
-			if err := r.readHeaderClaims(&h); err != nil {
-				return h, err
-			}
+			return r.readHeaderClaims(&h)
 		case k.major == majorUint && label == hdrTyp:
 			if major, _, err := r.peek(); err == nil && major == majorText {
 				h.typ, err = r.readString()
-				if err != nil {
-					return h, err
-				}
-			} else if err := r.skip(); err != nil {
-				return h, err
+				return err
 			}
-		default:
-			if err := r.skip(); err != nil {
-				return h, err
-			}
+			return r.skip()
 		}
+		return r.skip()
+	})
+	if err != nil {
+		return h, err
 	}
-	r.leave()
 	return h, r.done()
 }
 
 func (r *cborReader) readHeaderClaims(h *protectedHeader) error {
-	n, err := r.readMap()
-	if err != nil {
-		return err
-	}
-	var seen keySet
-	for ; n > 0; n-- {
-		k, err := r.readKey(&seen)
-		if err != nil {
-			return err
-		}
+	return r.eachEntry(func(k mapKey) error {
 		if label, _ := k.intKey(); k.major == majorUint && label == claimIAT {
-			if h.iat, err = r.readInt(); err != nil {
-				return err
-			}
-			h.hasIAT = true
-		} else if err := r.skip(); err != nil {
+			var err error
+			h.iat, err = r.readInt()
+			h.hasIAT = err == nil
 			return err
 		}
-	}
-	r.leave()
-	return nil
+		return r.skip()
+	})
 }
 
 // appendSign1 appends a tagged COSE_Sign1; a nil payload is detached (null)

@@ -341,17 +341,9 @@ const (
 
 func parseClaims(b []byte, c *Claims) error {
 	r := cborReader{b: b}
-	n, err := r.readMap()
-	if err != nil {
-		return err
-	}
-	var seen keySet
 	have := 0
-	for ; n > 0; n-- {
-		k, err := r.readKey(&seen)
-		if err != nil {
-			return err
-		}
+	err := r.eachEntry(func(k mapKey) error {
+		var err error
 		label, isInt := k.intKey()
 		if !isInt {
 			label = 0 // text claim names are not used by this format: skip
@@ -384,11 +376,11 @@ func parseClaims(b []byte, c *Claims) error {
 		default:
 			err = r.skip()
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	r.leave()
 	if have != allClaims {
 		return cborErr(ErrCBOR, "a required claim is missing")
 	}
@@ -427,27 +419,19 @@ func (r *cborReader) readSmallUint() (uint, error) {
 // readCnf reads {1: COSE_Key} (RFC 8747) and returns the key. Other
 // confirmation methods are skipped, but a COSE_Key is required.
 func (r *cborReader) readCnf() (*ecdsa.PublicKey, error) {
-	n, err := r.readMap()
-	if err != nil {
-		return nil, err
-	}
-	var seen keySet
 	var pub *ecdsa.PublicKey
-	for ; n > 0; n-- {
-		k, err := r.readKey(&seen)
-		if err != nil {
-			return nil, err
-		}
+	err := r.eachEntry(func(k mapKey) error {
+		var err error
 		if label, _ := k.intKey(); k.major == majorUint && label == 1 {
 			pub, err = r.readCOSEKey()
 		} else {
 			err = r.skip()
 		}
-		if err != nil {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	r.leave()
 	if pub == nil {
 		return nil, cborErr(ErrCBOR, "cnf has no COSE_Key")
 	}
@@ -457,19 +441,11 @@ func (r *cborReader) readCnf() (*ecdsa.PublicKey, error) {
 // readCOSEKey reads an EC2 P-256 COSE_Key {1: 2, -1: 1, -2: x, -3: y} where
 // y is 32 bytes or, compressed, its sign bit as a bool (RFC 9053 §7.1.1).
 func (r *cborReader) readCOSEKey() (*ecdsa.PublicKey, error) {
-	n, err := r.readMap()
-	if err != nil {
-		return nil, err
-	}
-	var seen keySet
 	var kty, crv int64
 	var x, y []byte
 	var odd, compressed, haveY bool
-	for ; n > 0; n-- {
-		k, err := r.readKey(&seen)
-		if err != nil {
-			return nil, err
-		}
+	err := r.eachEntry(func(k mapKey) error {
+		var err error
 		label, isInt := k.intKey()
 		if !isInt {
 			label = 0
@@ -493,11 +469,11 @@ func (r *cborReader) readCOSEKey() (*ecdsa.PublicKey, error) {
 		default:
 			err = r.skip()
 		}
-		if err != nil {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	r.leave()
 	if kty != 2 || crv != 1 || len(x) != 32 || !haveY || (!compressed && len(y) != 32) {
 		return nil, cborErr(ErrCBOR, "cnf is not an EC2 P-256 COSE_Key")
 	}
@@ -535,28 +511,20 @@ func ecPublicKey(x, y []byte, compressed, odd bool) (*ecdsa.PublicKey, error) {
 // readStatus reads {"status_list": {"idx": uint, "uri": text}}; other
 // status mechanisms are skipped, but a status list reference is required.
 func (r *cborReader) readStatus(st *StatusRef) error {
-	n, err := r.readMap()
-	if err != nil {
-		return err
-	}
-	var seen keySet
 	found := false
-	for ; n > 0; n-- {
-		k, err := r.readKey(&seen)
-		if err != nil {
-			return err
-		}
+	err := r.eachEntry(func(k mapKey) error {
+		var err error
 		if k.textKey("status_list") {
 			found = true
 			err = r.readStatusList(st)
 		} else {
 			err = r.skip()
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	r.leave()
 	if !found {
 		return cborErr(ErrCBOR, "status has no status_list")
 	}
@@ -564,17 +532,9 @@ func (r *cborReader) readStatus(st *StatusRef) error {
 }
 
 func (r *cborReader) readStatusList(st *StatusRef) error {
-	n, err := r.readMap()
-	if err != nil {
-		return err
-	}
-	var seen keySet
 	var haveIdx, haveURI bool
-	for ; n > 0; n-- {
-		k, err := r.readKey(&seen)
-		if err != nil {
-			return err
-		}
+	err := r.eachEntry(func(k mapKey) error {
+		var err error
 		switch {
 		case k.textKey("idx"):
 			haveIdx = true
@@ -585,11 +545,11 @@ func (r *cborReader) readStatusList(st *StatusRef) error {
 		default:
 			err = r.skip()
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	r.leave()
 	if !haveIdx || !haveURI {
 		return cborErr(ErrCBOR, "status_list needs idx and uri")
 	}
@@ -597,23 +557,15 @@ func (r *cborReader) readStatusList(st *StatusRef) error {
 }
 
 func (r *cborReader) readPermit(p *Permit) error {
-	n, err := r.readMap()
-	if err != nil {
-		return err
-	}
-	var seen keySet
 	have := 0
-	for ; n > 0; n-- {
-		k, err := r.readKey(&seen)
-		if err != nil {
-			return err
-		}
+	err := r.eachEntry(func(k mapKey) error {
+		var err error
 		label, isInt := k.intKey()
 		if !isInt || label < 1 || label > 10 {
 			if err := r.skip(); err != nil {
 				return err
 			}
-			continue
+			return nil
 		}
 		have |= 1 << label
 		var u uint
@@ -643,11 +595,11 @@ func (r *cborReader) readPermit(p *Permit) error {
 			u, err = r.readSmallUint()
 			p.Reason = Reason(u)
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	r.leave()
 	if have != 0x7fe { // bits 1..10
 		return cborErr(ErrCBOR, "a required permit field is missing")
 	}

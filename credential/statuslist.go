@@ -361,11 +361,6 @@ func ParseStatusListCWT(b []byte, keys KeyLookup) (*StatusListToken, error) {
 // list, which it leaves to the caller to decompress (after the checks).
 func parseStatusListPayload(b []byte, c *StatusListClaims) ([]byte, error) {
 	r := cborReader{b: b}
-	n, err := r.readMap()
-	if err != nil {
-		return nil, statusWrap(err)
-	}
-	var seen keySet
 	var lst []byte
 	var ttl int64
 	const (
@@ -377,11 +372,8 @@ func parseStatusListPayload(b []byte, c *StatusListClaims) ([]byte, error) {
 		hAll = 1<<iota - 1
 	)
 	have := 0
-	for ; n > 0; n-- {
-		k, err := r.readKey(&seen)
-		if err != nil {
-			return nil, statusWrap(err)
-		}
+	err := r.eachEntry(func(k mapKey) error {
+		var err error
 		label, isInt := k.intKey()
 		if !isInt {
 			label = 0
@@ -405,11 +397,11 @@ func parseStatusListPayload(b []byte, c *StatusListClaims) ([]byte, error) {
 		default:
 			err = r.skip()
 		}
-		if err != nil {
-			return nil, statusWrap(err)
-		}
+		return err
+	})
+	if err != nil {
+		return nil, statusWrap(err)
 	}
-	r.leave()
 	if err := r.done(); err != nil {
 		return nil, statusWrap(err)
 	}
@@ -442,19 +434,11 @@ func checkTimes(c *StatusListClaims, ttl int64) error {
 // readStatusListClaim reads {"bits": 2, "lst": bytes}; other members (the
 // draft's aggregation_uri) are skipped.
 func (r *cborReader) readStatusListClaim() ([]byte, error) {
-	n, err := r.readMap()
-	if err != nil {
-		return nil, err
-	}
-	var seen keySet
 	var lst []byte
 	var bits uint64
 	var haveBits, haveLst bool
-	for ; n > 0; n-- {
-		k, err := r.readKey(&seen)
-		if err != nil {
-			return nil, err
-		}
+	err := r.eachEntry(func(k mapKey) error {
+		var err error
 		switch {
 		case k.textKey("bits"):
 			haveBits = true
@@ -465,11 +449,11 @@ func (r *cborReader) readStatusListClaim() ([]byte, error) {
 		default:
 			err = r.skip()
 		}
-		if err != nil {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	r.leave()
 	if !haveBits || !haveLst {
 		return nil, cborErr(ErrCBOR, "status_list needs bits and lst")
 	}
