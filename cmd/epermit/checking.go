@@ -139,3 +139,28 @@ func printResult(w io.Writer, r any, accepted bool) error {
 	}
 	return nil
 }
+
+// holderMaterial reads what every presentation command starts from: the
+// credential in the --credential file, parsed by parse (which also returns
+// its device key), and the holder's private key, which must be that device
+// key; otherwise no verifier would accept the proof, and mismatch says so.
+func holderMaterial[T any](credFile, holderKey string, parse func([]byte) (T, *ecdsa.PublicKey, error),
+	mismatch string) (T, *ecdsa.PrivateKey, error) {
+	var zero T
+	b, err := os.ReadFile(credFile)
+	if err != nil {
+		return zero, nil, usageError{err}
+	}
+	cred, holder, err := parse(b)
+	if err != nil {
+		return zero, nil, usageError{fmt.Errorf("--credential %s: %w", credFile, err)}
+	}
+	priv, err := readHolderPrivateKey(holderKey)
+	if err != nil {
+		return zero, nil, err
+	}
+	if !priv.PublicKey.Equal(holder) {
+		return zero, nil, errors.New(mismatch)
+	}
+	return cred, priv, nil
+}

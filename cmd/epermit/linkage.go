@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
+	"crypto/ecdsa"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -32,50 +34,22 @@ func linkageCmd(g *globals) *cobra.Command {
 }
 
 func linkageIssueCmd(g *globals) *cobra.Command {
-	var docType, number, holderKey, out string
-	cmd := &cobra.Command{
-		Use:   "issue --document-type hk|mo|tw --document-number N --holder-key PUB.pem [--out FILE]",
-		Short: "Issue a linkage proof at the counter (same rules and audit as online)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := permit.ParseDocumentType(docType)
-			if err != nil {
-				return usageError{err}
-			}
-			pub, err := readHolderKey(holderKey)
-			if err != nil {
-				return err
-			}
-			a, closeStore, err := g.authority(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
-			c, err := a.IssueLinkageAtCounter(cliContext(cmd), t, number, pub)
-			if err != nil {
-				describe(cmd.ErrOrStderr(), err)
-				return err
-			}
-			id := hex.EncodeToString(c.ID)
-			if out == "" {
-				fmt.Fprintln(cmd.OutOrStdout(), string(c.Token))
-				return nil
-			}
-			if err := os.WriteFile(out, append(c.Token, '\n'), 0o600); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "linkage proof %s written to %s, valid until %s; printable result: %s/linkage/%s\n",
-				id, out, c.ExpiresAt.In(permit.ChinaTime).Format("2006-01-02 15:04 MST"), a.Config().PublicURL, id)
-			return nil
+	return counterCmd(g, counterIssue{
+		use:     "issue --document-type hk|mo|tw --document-number N --holder-key PUB.pem [--out FILE]",
+		short:   "Issue a linkage proof at the counter (same rules and audit as online)",
+		outHelp: "write the SD-JWT to FILE instead of printing it",
+		issue: func(ctx context.Context, a *authority.Authority, t permit.DocumentType, number string,
+			_ permit.Reason, holder *ecdsa.PublicKey) (*permit.Credential, error) {
+			return a.IssueLinkageAtCounter(ctx, t, number, holder)
 		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&docType, "document-type", "", "hk, mo or tw (required)")
-	f.StringVar(&number, "document-number", "", "the travel permit number as printed (required)")
-	f.StringVar(&holderKey, "holder-key", "", "the holder's device public key, PEM (required)")
-	f.StringVar(&out, "out", "", "write the SD-JWT to FILE instead of printing it")
-	markRequired(cmd, "document-type", "document-number", "holder-key")
-	return cmd
+		text: func(c *permit.Credential) string { return string(c.Token) },
+		file: func(c *permit.Credential) []byte { return append(c.Token, '\n') },
+		written: func(a *authority.Authority, c *permit.Credential, out string) string {
+			id := hex.EncodeToString(c.ID)
+			return fmt.Sprintf("linkage proof %s written to %s, valid until %s; printable result: %s/linkage/%s",
+				id, out, c.ExpiresAt.In(permit.ChinaTime).Format("2006-01-02 15:04 MST"), a.Config().PublicURL, id)
+		},
+	})
 }
 
 func linkagePresentCmd() *cobra.Command {
@@ -89,25 +63,20 @@ func linkagePresentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := os.ReadFile(credFile)
-			if err != nil {
-				return usageError{err}
-			}
-			sd := strings.TrimSpace(string(b))
-			s, err := credential.ParseSDJWT(sd)
-			if err != nil {
-				return usageError{fmt.Errorf("--credential %s: %w", credFile, err)}
-			}
-			priv, err := readHolderPrivateKey(holderKey)
+			sd, priv, err := holderMaterial(credFile, holderKey, func(b []byte) (string, *ecdsa.PublicKey, error) {
+				sd := strings.TrimSpace(string(b))
+				s, err := credential.ParseSDJWT(sd)
+				if err != nil {
+					return "", nil, err
+				}
+				return sd, s.Holder, nil
+			}, "the holder key is not the linkage proof's device key (cnf): no institution would accept it")
 			if err != nil {
 				return err
 			}
-			if !priv.PublicKey.Equal(s.Holder) {
-				return errors.New("the holder key is not the linkage proof's device key (cnf): no institution would accept it")
-			}
 			claims := strings.Split(disclose, ",")
 			for _, c := range claims {
-				if !containsString(credential.LinkageClaimNames, c) {
+				if !slices.Contains(credential.LinkageClaimNames, c) {
 					return usageError{fmt.Errorf("--disclose: unknown claim %q (one of %s)", c, strings.Join(credential.LinkageClaimNames, ", "))}
 				}
 			}
@@ -128,15 +97,6 @@ func linkagePresentCmd() *cobra.Command {
 	f.StringVar(&at, "at", "", "make the presentation as of this time (RFC 3339; default now)")
 	markRequired(cmd, "credential", "holder-key", "aud", "nonce", "disclose")
 	return cmd
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // linkageVerifyCmd checks a linkage presentation as an institution would,

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -30,20 +30,15 @@ func presentCmd(*globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := os.ReadFile(credFile)
-			if err != nil {
-				return usageError{err}
-			}
-			cred, err := readCredential(b)
-			if err != nil {
-				return usageError{fmt.Errorf("--credential %s: %w", credFile, err)}
-			}
-			priv, err := readHolderPrivateKey(holderKey)
+			cred, priv, err := holderMaterial(credFile, holderKey, func(b []byte) (*credential.EPermit, *ecdsa.PublicKey, error) {
+				c, err := readCredential(b)
+				if err != nil {
+					return nil, nil, err
+				}
+				return c, c.Claims.Holder, nil
+			}, "the holder key is not the credential's device key (cnf): no gate would accept the proof")
 			if err != nil {
 				return err
-			}
-			if !priv.PublicKey.Equal(cred.Claims.Holder) {
-				return errors.New("the holder key is not the credential's device key (cnf): no gate would accept the proof")
 			}
 			if c := cred.Claims; when.Before(c.NotBefore) || !when.Before(c.Expiry) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: the credential is valid from %s until %s, not at %s; gates will refuse it\n",
