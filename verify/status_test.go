@@ -442,3 +442,43 @@ func TestStatusCacheIssuedAt(t *testing.T) {
 		}
 	})
 }
+
+// Through the verifier, against a fake status server replaying a trusted
+// list signed two hours before the scan (inside its exp): with a maximum
+// age of one hour the gate warns status_unknown; allowed three hours, it
+// uses the list and shows its true age, 7200 s.
+func TestVerifierReplayedStatusList(t *testing.T) {
+	issuer, holder := readKey(t, "issuer-key.pem"), readKey(t, "holder-key.pem")
+	srv := newListServer(t, issuer)
+	srv.set(func(s *listServer) { s.iat = vScan.Add(-2 * time.Hour) })
+	claims := fixtureClaims(&holder.PublicKey)
+	claims.Status = credential.StatusRef{URI: srv.uri(), Idx: 1} // revoked in the list
+	text := present(t, sign(t, claims, issuer), holder, vProof)
+	for _, tc := range []struct {
+		name         string
+		cacheMax     time.Duration // StatusCacheOptions.MaxAge
+		policyMax    time.Duration // Policy.MaxStatusAge
+		unknown      bool
+		wantAgeShown bool
+	}{
+		{name: "the list's ttl", unknown: true},
+		{name: "gate maximum 1 h", cacheMax: time.Hour, unknown: true},
+		{name: "gate maximum 3 h, policy 1 h", cacheMax: 3 * time.Hour, policyMax: time.Hour, unknown: true, wantAgeShown: true},
+		{name: "gate maximum 3 h", cacheMax: 3 * time.Hour, wantAgeShown: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewStatusCache(trustOf(t, issuer), StatusCacheOptions{Client: srv.Client(), MaxAge: tc.cacheMax})
+			r := New(trustOf(t, issuer), c, Policy{Use: UseTrain, MaxStatusAge: tc.policyMax}).Verify(context.Background(), text, vScan)
+			if tc.unknown {
+				if r.Decision != AcceptWithWarning || len(r.Warnings) != 1 || r.Warnings[0] != WarnStatusUnknown {
+					t.Fatalf("= %s %s %v; want accept_with_warning status_unknown", r.Decision, r.Code, r.Warnings)
+				}
+			} else if r.Decision != Reject || r.Code != CodeRevoked {
+				t.Fatalf("= %s %s %v; want reject revoked", r.Decision, r.Code, r.Warnings)
+			}
+			if shown := r.Credential.StatusAge; (shown != nil) != tc.wantAgeShown || (shown != nil && *shown != 7200) {
+				t.Fatalf("status age %v; want 7200 s shown: %v", deref(shown), tc.wantAgeShown)
+			}
+		})
+	}
+}
