@@ -276,9 +276,13 @@ func (q *LinkageCheck) validate() (lifetime string, err error) {
 	}
 	if l := utf8.RuneCountInString(q.Name); !utf8.ValidString(q.Name) || l > 100 || hasControl(q.Name) {
 		add("name", "at most 100 characters, no control characters")
+	} else if p := permit.CheckFreeText("name", q.Name); p != nil {
+		ps = append(ps, *p)
 	}
 	if l := utf8.RuneCountInString(strings.TrimSpace(q.Purpose)); !utf8.ValidString(q.Purpose) || l == 0 || l > MaxPurposeLength || hasControl(q.Purpose) {
 		add("purpose", fmt.Sprintf("required: 1 to %d characters, no control characters", MaxPurposeLength))
+	} else if p := permit.CheckFreeText("purpose", q.Purpose); p != nil {
+		ps = append(ps, *p)
 	}
 	if ps != nil {
 		return "", &permit.Error{Code: permit.ECodeInvalid, Message: "invalid linkage check", Problems: ps}

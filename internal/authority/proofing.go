@@ -385,6 +385,9 @@ func (a *Authority) PendingFaceReviews(ctx context.Context) ([]FaceReview, error
 // is deleted either way; the applicant learns the outcome from
 // ProofingStatus.
 func (a *Authority) ReviewFace(ctx context.Context, id int64, approve bool, note string) error {
+	if err := permit.FreeTextError("face review", "note", note); err != nil {
+		return err
+	}
 	return a.db.Update(ctx, func(tx *store.Tx) error {
 		s, err := tx.ProofingSessionByID(ctx, id)
 		if err != nil {
