@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/epermit/epermit/internal/audit"
@@ -43,7 +44,14 @@ type DB struct {
 	// would parse every statement on every call, while pgx keeps its own
 	// per-connection cache.
 	stmts sync.Map // stmtKey → *sql.Stmt
+
+	// statements counts the statements transactions ran (see Statements).
+	statements atomic.Int64
 }
+
+// Statements returns how many SQL statements transactions have run on db
+// so far. Tests compare it across code paths that must do the same work.
+func (db *DB) Statements() int64 { return db.statements.Load() }
 
 type stmtKey struct {
 	pool *sql.DB
@@ -178,18 +186,21 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 // Queries run through the transaction; these shorten the call sites and
 // use prepared statements where that pays (see DB.stmts).
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	tx.db.statements.Add(1)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
 	return tx.tx.ExecContext(ctx, q, args...)
 }
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	tx.db.statements.Add(1)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
 	return tx.tx.QueryContext(ctx, q, args...)
 }
 func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	tx.db.statements.Add(1)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
