@@ -1,0 +1,215 @@
+package web
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/verify"
+)
+
+// pageCase is one verification for the gate page's verifier (static/js/
+// ep1.js) and the Go verifier: text at At for Use, with the trust list
+// JWKS, a status list token held from EarlierAt and one served at At
+// (base64url; "" for none), and the gate's maximum status list age.
+type pageCase struct {
+	Name         string          `json:"name"`
+	Text         string          `json:"text"`
+	At           time.Time       `json:"at"`
+	Use          verify.Use      `json:"use"`
+	JWKS         json.RawMessage `json:"jwks"`
+	Scans        int             `json:"scans"`
+	StatusList   string          `json:"status_list"`
+	Earlier      string          `json:"earlier_status_list"`
+	EarlierAt    time.Time       `json:"earlier_at"`
+	MaxStatusAge int             `json:"max_status_age"`
+}
+
+// pageResult is what either verifier decided.
+type pageResult struct {
+	Decision  string   `json:"decision"`
+	Code      string   `json:"code"`
+	Warnings  []string `json:"warnings"`
+	StatusAge *float64 `json:"status_age"`
+	Error     string   `json:"error"`
+}
+
+// runPageCases is the harness the page runs: for each case a fresh trust
+// list, status store and replay cache, the earlier list taken at its time,
+// the served list offered at the scan when the one held needs refreshing
+// (as verify.StatusCache fetches), then the scans.
+const runPageCases = `(async (cases) => {
+  const out = [];
+  const secs = (s) => Math.floor(Date.parse(s) / 1000);
+  for (const c of cases) {
+    try {
+      const trust = await EP1.importTrustList(c.jwks);
+      const store = new EP1.StatusStore(300);
+      const now = secs(c.at);
+      const uri = (() => { try { return EP1.parseQR(c.text).claims.uri; } catch (e) { return null; } })();
+      if (uri && c.earlier_status_list) {
+        await store.offer(uri, EP1.unb64url(c.earlier_status_list), trust, secs(c.earlier_at));
+      }
+      if (uri && c.status_list && EP1.needsRefresh(store.get(uri), now, 300, c.max_status_age)) {
+        await store.offer(uri, EP1.unb64url(c.status_list), trust, now).catch(() => {});
+      }
+      const replay = new EP1.ReplayCache(100000);
+      let r;
+      for (let i = 0; i < Math.max(c.scans, 1); i++) {
+        r = await EP1.verify(c.text, now, { trust, status: store, replay,
+          policy: { use: c.use, maxStatusAge: c.max_status_age } });
+      }
+      out.push({ decision: r.decision, code: r.code || "", warnings: r.warnings || [],
+        status_age: r.credential && typeof r.credential.status_age_seconds === "number" ? r.credential.status_age_seconds : null });
+    } catch (e) { out.push({ error: String(e && e.message || e) }); }
+  }
+  return out;
+})(%s)`
+
+// goPageCase runs a case through the Go verifier, its status cache
+// fetching the earlier list first and then the served one.
+func goPageCase(t *testing.T, c pageCase) pageResult {
+	t.Helper()
+	trust, err := verify.ParseTrustList(c.JWKS, "case", c.At)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fetches atomic.Int32
+	rt := roundTrip(func(r *http.Request) (*http.Response, error) {
+		tok := c.StatusList
+		if c.Earlier != "" && fetches.Add(1) == 1 {
+			tok = c.Earlier
+		}
+		rec := httptest.NewRecorder()
+		if tok == "" {
+			rec.WriteHeader(http.StatusServiceUnavailable)
+		} else {
+			rec.Header().Set("Content-Type", credential.StatusListCWTType)
+			rec.Write(must(base64.RawURLEncoding.DecodeString(tok)))
+		}
+		return rec.Result(), nil
+	})
+	maxAge := time.Duration(c.MaxStatusAge) * time.Second
+	status := verify.NewStatusCache(trust, verify.StatusCacheOptions{Client: &http.Client{Transport: rt}, MaxAge: maxAge})
+	if c.Earlier != "" {
+		pr, err := credential.ParseQR(c.Text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status.Status(context.Background(), pr.Credential.Claims.Status.URI, 0, c.EarlierAt)
+	}
+	v := verify.New(trust, status, verify.Policy{Use: c.Use, MaxStatusAge: maxAge})
+	var r *verify.Result
+	for range max(c.Scans, 1) {
+		r = v.Verify(context.Background(), c.Text, c.At)
+	}
+	out := pageResult{Decision: string(r.Decision), Code: string(r.Code), Warnings: []string{}}
+	for _, w := range r.Warnings {
+		out.Warnings = append(out.Warnings, string(w))
+	}
+	if r.Credential != nil {
+		out.StatusAge = r.Credential.StatusAge
+	}
+	return out
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// vectorPageCases are every case of verify/testdata/vectors.json and the
+// spec's vector (for trains and for border control).
+func vectorPageCases(t *testing.T) []pageCase {
+	t.Helper()
+	var vf struct {
+		JWKS  json.RawMessage `json:"jwks"`
+		Cases []pageCase      `json:"cases"`
+	}
+	if err := json.Unmarshal(must(os.ReadFile(filepath.Join("..", "..", "verify", "testdata", "vectors.json"))), &vf); err != nil {
+		t.Fatal(err)
+	}
+	cases := vf.Cases
+	for i := range cases {
+		cases[i].JWKS = vf.JWKS
+	}
+	var spec pageCase
+	if err := json.Unmarshal(must(os.ReadFile(filepath.Join("..", "..", "spec", "vectors", "ep1-good.json"))), &spec); err != nil {
+		t.Fatal(err)
+	}
+	for _, use := range []verify.Use{verify.UseTrain, verify.UseBorder} {
+		c := spec
+		c.Name, c.Use = "spec vector, "+string(use), use
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+// runInPage runs cases through the page's verifier.
+func runInPage(t *testing.T, ctx context.Context, cases []pageCase) []pageResult {
+	t.Helper()
+	arg := must(json.Marshal(cases))
+	return value(t, ctx, chromedp.Evaluate[[]pageResult](fmt.Sprintf(runPageCases, arg), chromedp.EvalAwaitPromise))
+}
+
+// TestBrowserGateVerifierVectors: every vector through the gate page's
+// verifier in Chromium gives the Go verifier's decision, code, warnings and
+// status age.
+func TestBrowserGateVerifierVectors(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if db.Engine() != store.SQLite {
+			t.Skip("the page's verifier does not touch the store: one engine is enough")
+		}
+		ctx := browser(t)
+		srv, _, _ := pagesServer(t, db)
+		do(t, ctx, "open the gate", chromedp.Navigate(srv.URL+"/gate"), chromedp.Poll[chromedp.Void](`typeof EP1 === "object"`))
+		cases := vectorPageCases(t)
+		got := runInPage(t, ctx, cases)
+		if len(got) != len(cases) {
+			t.Fatalf("the page answered %d cases of %d", len(got), len(cases))
+		}
+		seen := map[string]bool{}
+		for i, c := range cases {
+			want := goPageCase(t, c)
+			g := got[i]
+			if g.Warnings == nil {
+				g.Warnings = []string{}
+			}
+			if g.Error != "" || g.Decision != want.Decision || g.Code != want.Code || !slices.Equal(g.Warnings, want.Warnings) ||
+				!sameAge(g.StatusAge, want.StatusAge) {
+				t.Errorf("%s: page %s %q %v age %v (%s); Go %s %q %v age %v", c.Name, g.Decision, g.Code, g.Warnings, ptr(g.StatusAge), g.Error,
+					want.Decision, want.Code, want.Warnings, ptr(want.StatusAge))
+			}
+			seen[g.Code] = true
+		}
+		var codes []string
+		for c := range seen {
+			codes = append(codes, c)
+		}
+		sort.Strings(codes)
+		t.Logf("%d cases; codes seen: %v", len(cases), codes)
+	})
+}
+
+func sameAge(a, b *float64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+func ptr(a *float64) any {
+	if a == nil {
+		return "none"
+	}
+	return *a
+}
