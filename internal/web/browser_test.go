@@ -379,9 +379,16 @@ func TestBrowserWholePath(t *testing.T) {
 		if state := value(t, ctx, chromedp.Text(id("card-state"))); state != httpx.Messages("en")["card.state.cancelled"] {
 			t.Errorf("wallet after cancel says %q", state)
 		}
+		// The device holds the status list it fetched before the cancel,
+		// young enough to use, so the authority is asked online (a setting
+		// of the page), which reads its entries at once.
+		do(t, gate, "online setting", chromedp.Click(id("online-mode")))
 		d, c, reason := gateCheck(t, gate, qr2, "flight")
 		if d != "reject" || c != "revoked" || reason != httpx.Messages("en")["code.revoked"] {
 			t.Errorf("gate after cancel: %s %s %q; want reject revoked", d, c, reason)
+		}
+		if where := value(t, gate, chromedp.AttributeValue(id("result"), "data-where")).Value; where != "online" {
+			t.Errorf("the check after cancel was made %s; want online", where)
 		}
 		screenshot(t, gate, "gate-revoked.png", "result")
 	})

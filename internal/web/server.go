@@ -85,7 +85,7 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	public.New(site, a, static).Register(s.mux)
 	applicant.New(site, a, a.Config().PublicURL, static, opts.Outbox).Register(s.mux)
-	gate.New(site, clients, a, s.metrics.verifications).Register(s.mux)
+	gate.New(site, clients, a, static, s.metrics.verifications).Register(s.mux)
 	institution.New(site, clients, a).Register(s.mux)
 	officer.New(site, clients, a).Register(s.mux)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

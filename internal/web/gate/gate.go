@@ -8,6 +8,7 @@ package gate
 import (
 	"context"
 	"embed"
+	"io/fs"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,23 +29,46 @@ type Authority interface {
 	Portrait(ctx context.Context, c *permit.Client, cti []byte) ([]byte, error)
 }
 
+// Scope is the path the gate page's service worker controls: the page
+// alone.
+const Scope = "/gate"
+
 // Handler serves the gate's page and API.
 type Handler struct {
 	site          *httpx.Site
 	clients       *httpx.Clients
 	a             Authority
+	static        fs.FS                  // the pages' assets, static/js/gate-sw.js among them
 	verifications *prometheus.CounterVec // by decision and failure code
 }
 
-// New returns the gate's handler. verifications counts online
-// verifications by decision and failure code.
-func New(site *httpx.Site, clients *httpx.Clients, a Authority, verifications *prometheus.CounterVec) *Handler {
-	return &Handler{site: site, clients: clients, a: a, verifications: verifications}
+// New returns the gate's handler. static holds the pages' assets;
+// verifications counts online verifications by decision and failure code.
+func New(site *httpx.Site, clients *httpx.Clients, a Authority, static fs.FS, verifications *prometheus.CounterVec) *Handler {
+	return &Handler{site: site, clients: clients, a: a, static: static, verifications: verifications}
 }
 
 // Register adds the gate's routes to mux.
 func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /gate", s.site.PageHandler(gatePage, "gate"))
+	mux.HandleFunc("GET /static/js/gate-sw.js", s.serviceWorker)
 	mux.HandleFunc("POST /api/v1/verify", s.verifyPresentation)
 	mux.HandleFunc("GET /api/v1/credentials/{cti}/portrait", s.portrait)
+}
+
+// serviceWorker serves static/js/gate-sw.js, which keeps the gate page for
+// offline use. Its scope, /gate, is above its own directory, which the
+// server allows with Service-Worker-Allowed; no-cache makes the browser
+// ask for a new worker on every check, so a fixed one arrives at once.
+func (s *Handler) serviceWorker(w http.ResponseWriter, r *http.Request) {
+	b, err := fs.ReadFile(s.static, "js/gate-sw.js")
+	if err != nil {
+		s.site.Error(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/javascript; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Service-Worker-Allowed", Scope)
+	w.Write(b)
 }

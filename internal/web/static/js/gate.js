@@ -1,25 +1,185 @@
-// The gate page: staff paste, upload or scan the holder's QR and the
-// authority verifies it online (POST /api/v1/verify) with the verifier's API
-// key. The key is kept in sessionStorage: typed once per browser session,
-// gone when the tab closes, never in a cookie (so no CSRF exposure).
+// The gate page: staff paste, upload or scan the holder's QR and this
+// device decides, with the checks of spec §4 in ep1.js, from trust data it
+// keeps: the trust list and the status lists it has seen, fetched and
+// verified when online, stored in IndexedDB and refreshed as they age, so
+// that the page decides alike with the network cut. A service worker
+// (static/js/gate-sw.js) keeps the page itself. Online verification (POST
+// /api/v1/verify) stays as a setting, and is what an SM2 credential needs:
+// WebCrypto has no SM2.
+//
+// The verifier's API key is registered once per device (localStorage,
+// never a cookie, so no CSRF exposure) and used only for online checks and
+// the holder's portrait.
 "use strict";
 (function () {
   var t = EP.t;
-  var KEY = "epermit.verifier-key";
+  var KEY = "epermit.verifier-key", ONLINE = "epermit.gate.online", REPLAY = "epermit.gate.replay";
+  var TRUST_REFRESH = 600;   // s between trust list fetches: key rotations arrive within it
+  var RETRY_AFTER = 15;      // s before a failed fetch of a list is tried again (verify's default)
+  var FETCH_TIMEOUT = 4000;  // ms for one fetch at a scan
+  var SKEW = 300, MAX_STATUS_AGE = 0; // the policy: verify.DefaultSkew, each list's own ttl
   var form = document.getElementById("gate-form");
 
-  function apiKey() { return sessionStorage.getItem(KEY) || ""; }
+  function now() { return Math.floor(Date.now() / 1000); }
+  function setText(id, s) { document.getElementById(id).textContent = s; }
+
+  // --- the API key, once per device --------------------------------------
+  function apiKey() { return localStorage.getItem(KEY) || ""; }
   function showKeyState() {
     var has = apiKey() !== "";
     EP.show("key-field", !has);
     EP.show("key-saved", has);
   }
   document.getElementById("key-forget").addEventListener("click", function () {
-    sessionStorage.removeItem(KEY); showKeyState(); document.getElementById("api-key").focus();
+    localStorage.removeItem(KEY); showKeyState(); document.getElementById("api-key").focus();
+  });
+  var onlineBox = document.getElementById("online-mode");
+  onlineBox.checked = localStorage.getItem(ONLINE) === "1";
+  onlineBox.addEventListener("change", function () {
+    if (onlineBox.checked) { localStorage.setItem(ONLINE, "1"); } else { localStorage.removeItem(ONLINE); }
   });
 
-  function setText(id, s) { document.getElementById(id).textContent = s; }
+  // --- trust data on the device ------------------------------------------
+  // One IndexedDB object store, "data": the trust list under "trust"
+  // ({jwks, fetched}) and each status list token under "status:" + uri
+  // ({uri, token, fetched}). Tokens are kept as received and verified
+  // again when loaded, against the trust list of the moment.
+  function openDB() {
+    return new Promise(function (resolve, reject) {
+      var req = indexedDB.open("epermit-gate", 1);
+      req.onupgradeneeded = function () { req.result.createObjectStore("data"); };
+      req.onsuccess = function () { resolve(req.result); };
+      req.onerror = function () { reject(req.error); };
+    });
+  }
+  var dbp = openDB();
+  function idb(mode, fn) {
+    return dbp.then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction("data", mode), req = fn(tx.objectStore("data"));
+        tx.oncomplete = function () { resolve(req && req.result); };
+        tx.onerror = function () { reject(tx.error); };
+      });
+    });
+  }
+  function dbGet(k) { return idb("readonly", function (s) { return s.get(k); }); }
+  function dbPut(k, v) { return idb("readwrite", function (s) { return s.put(v, k); }); }
+  function dbDel(k) { return idb("readwrite", function (s) { return s.delete(k); }); }
+  function dbAll() {
+    return idb("readonly", function (s) { return s.getAll(); });
+  }
 
+  var state = { trust: null, trustFetched: 0, trustCount: 0, status: new EP1.StatusStore(SKEW),
+    failed: {}, replay: new EP1.ReplayCache(100000) };
+  try { state.replay.load(JSON.parse(localStorage.getItem(REPLAY) || "[]"), now()); } catch (e) { /* a fresh cache */ }
+  function saveReplay() {
+    try { localStorage.setItem(REPLAY, JSON.stringify(state.replay.entries(now()))); } catch (e) { /* full: kept in memory */ }
+  }
+
+  function withTimeout(url, opts) {
+    var ctl = new AbortController(), timer = setTimeout(function () { ctl.abort(); }, FETCH_TIMEOUT);
+    return fetch(url, Object.assign({ signal: ctl.signal, cache: "no-store" }, opts || {}))
+      .finally(function () { clearTimeout(timer); });
+  }
+
+  // useTrust imports a JWK Set; the status lists held stay (each was
+  // verified when fetched), lists fetched from now on need its keys.
+  async function useTrust(jwks, fetched) {
+    state.trust = await EP1.importTrustList(jwks);
+    state.trustFetched = fetched;
+    state.trustCount = jwks.keys.length;
+  }
+
+  async function refreshTrust() {
+    try {
+      var resp = await withTimeout("/.well-known/jwks.json", { headers: { "Accept": "application/jwk-set+json, application/json" } });
+      if (!resp.ok) { return false; }
+      var jwks = await resp.json(), at = now();
+      await useTrust(jwks, at);
+      await dbPut("trust", { jwks: jwks, fetched: at });
+      return true;
+    } catch (e) { return false; } finally { render(); }
+  }
+
+  // fetchList fetches the list at uri and keeps it unless it is refused
+  // (bad, from the future, or older than the copy held); a failure waits
+  // RETRY_AFTER before the next try, as verify.StatusCache does.
+  async function fetchList(uri) {
+    var at = now();
+    if (state.failed[uri] && at - state.failed[uri] < RETRY_AFTER) { return; }
+    if (!state.trust) { return; }
+    try {
+      var resp = await withTimeout(uri, { headers: { "Accept": "application/statuslist+cwt" } });
+      if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+      var token = new Uint8Array(await resp.arrayBuffer());
+      var kept = await state.status.offer(uri, token, state.trust, at);
+      await dbPut("status:" + uri, { uri: uri, token: token, fetched: at });
+      if (EP1.needsRefresh(kept, at, SKEW, MAX_STATUS_AGE)) { state.failed[uri] = at; } else { delete state.failed[uri]; }
+    } catch (e) { state.failed[uri] = at; } finally { render(); }
+  }
+
+  // refreshLists fetches the lists held that need it, or all of them when
+  // forced (an online page load: a revocation since the last fetch must
+  // reach the device before it goes offline).
+  function refreshLists(force) {
+    var at = now();
+    if (force) { state.failed = {}; }
+    return Promise.all(Array.from(state.status.lists.values())
+      .filter(function (l) { return force || EP1.needsRefresh(l, at, SKEW, MAX_STATUS_AGE); })
+      .map(function (l) { return fetchList(l.uri); }));
+  }
+
+  // load reads the stored trust data, verifying each list again.
+  async function load() {
+    var all = [];
+    try { all = await dbAll(); } catch (e) { all = []; }
+    var trust = all.filter(function (r) { return r && r.jwks; })[0];
+    if (trust) { try { await useTrust(trust.jwks, trust.fetched); } catch (e) { /* refetched below */ } }
+    if (state.trust) {
+      for (var i = 0; i < all.length; i++) {
+        var r = all[i];
+        if (!r || !r.token) { continue; }
+        try { await state.status.offer(r.uri, r.token, state.trust, now()); state.status.get(r.uri).fetched = r.fetched; }
+        catch (e) { dbDel("status:" + r.uri).catch(function () {}); }
+      }
+    }
+    render();
+  }
+
+  function fmtAge(s) {
+    s = Math.max(0, Math.round(s));
+    if (s < 120) { return t("age.s", { n: s }); }
+    if (s < 7200) { return t("age.min", { n: Math.round(s / 60) }); }
+    if (s < 172800) { return t("age.h", { n: Math.round(s / 3600) }); }
+    return t("age.d", { n: Math.round(s / 86400) });
+  }
+
+  // render shows whether the device is online and how old each piece of
+  // its trust data is: the trust list since it was fetched, a status list
+  // since the authority signed it (now − iat, the age check 12 uses).
+  function render() {
+    var at = now();
+    setText("net-state", navigator.onLine ? t("gate.data.online") : t("gate.data.offline"));
+    document.getElementById("net-state").dataset.online = navigator.onLine ? "1" : "0";
+    var ul = document.getElementById("data-state");
+    ul.textContent = "";
+    function li(text, cls, data) {
+      var e = document.createElement("li"); e.textContent = text;
+      if (cls) { e.className = cls; }
+      Object.assign(e.dataset, data || {});
+      ul.appendChild(e);
+    }
+    if (state.trust) { li(t("gate.data.trust", { n: state.trustCount, age: fmtAge(at - state.trustFetched) }), "", { kind: "trust" }); }
+    else { li(t("gate.data.notrust"), "warn", { kind: "trust" }); }
+    if (state.status.lists.size === 0) { li(t("gate.data.nolists"), "", { kind: "none" }); }
+    state.status.lists.forEach(function (l) {
+      var ok = EP1.usable(l, at, SKEW, MAX_STATUS_AGE);
+      li(t(ok ? "gate.data.list" : "gate.data.list.stale", { uri: l.uri, age: fmtAge(at - l.iat) }), ok ? "" : "warn",
+        { kind: "status", uri: l.uri, age: String(Math.max(at - l.iat, 0)), usable: ok ? "1" : "0" });
+    });
+  }
+
+  // --- scanning ----------------------------------------------------------
   // decodeImage reads a QR code from an image or video frame with jsQR.
   function decodeImage(src, w, h) {
     var c = document.createElement("canvas");
@@ -74,35 +234,45 @@
     })();
   });
 
+  // --- the result --------------------------------------------------------
   var portraitURL = null;
   function clearPortrait() {
     var img = document.getElementById("portrait");
     if (portraitURL) { URL.revokeObjectURL(portraitURL); portraitURL = null; }
-    img.removeAttribute("src"); EP.show(img, false);
+    img.removeAttribute("src"); EP.show(img, false); EP.show("portrait-offline", false);
   }
 
+  // showPortrait fetches the photo on file with the gate's key; without
+  // the network or a key the staff check the physical ID card instead.
   async function showPortrait(cti) {
-    try {
-      var resp = await fetch("/api/v1/credentials/" + encodeURIComponent(cti) + "/portrait",
-        { headers: { "Authorization": "Bearer " + apiKey() } });
-      if (!resp.ok) { return; }
-      portraitURL = URL.createObjectURL(await resp.blob());
-      var img = document.getElementById("portrait");
-      img.src = portraitURL; EP.show(img, true);
-    } catch (e) { /* the portrait is a help, not a condition */ }
+    var shown = false;
+    if (navigator.onLine && apiKey()) {
+      try {
+        var resp = await withTimeout("/api/v1/credentials/" + encodeURIComponent(cti) + "/portrait",
+          { headers: { "Authorization": "Bearer " + apiKey() } });
+        if (resp.ok) {
+          portraitURL = URL.createObjectURL(await resp.blob());
+          var img = document.getElementById("portrait");
+          img.src = portraitURL; EP.show(img, true); shown = true;
+        }
+      } catch (e) { /* the portrait is a help, not a condition */ }
+    }
+    EP.show("portrait-offline", !shown);
   }
 
-  function showResult(r) {
-    var decision = r.decision; // accept, accept_with_warning, reject
+  function showResult(r, onDevice) {
+    var decision = r.decision; // accept, accept_with_warning, reject, needs_online
     var box = document.getElementById("result");
     box.dataset.decision = decision;
     box.dataset.code = r.code || "";
+    box.dataset.where = onDevice ? "device" : "online";
     var verdict = document.getElementById("verdict");
     verdict.className = "verdict " + (decision === "reject" ? "reject" : (decision === "accept" ? "accept" : "warn"));
     setText("verdict-mark", decision === "reject" ? "✕" : (decision === "accept" ? "✓" : "!"));
     setText("verdict-title", t("verdict." + decision));
     var reason;
-    if (decision === "reject") { reason = t("code." + r.code); }
+    if (decision === "needs_online") { reason = t("gate.sm2"); }
+    else if (decision === "reject") { reason = t("code." + r.code); }
     else if (r.warnings && r.warnings.length) { reason = r.warnings.map(function (w) { return t("code." + w); }).join(" "); }
     else { reason = t("verdict.accept.reason", { use: t("use." + r.use) }); }
     setText("verdict-reason", reason);
@@ -119,22 +289,51 @@
       setText("r-until", r.credential ? EP.fmtDateTime(r.credential.expires) : "");
       if (r.credential) { showPortrait(r.credential.cti); }
     }
-    // How fresh the data behind the answer are: the authority checked its
-    // live trust list and its own status entries at checked_at.
     var age = r.credential && typeof r.credential.status_age_seconds === "number" ? Math.round(r.credential.status_age_seconds) : null;
-    var status = age !== null ? t("gate.fresh.status", { age: age })
-      : (r.code === "revoked" || r.code === "suspended") ? t("gate.fresh.checked") : t("gate.fresh.nostatus");
-    setText("freshness", t("gate.fresh", { at: EP.fmtDateTime(r.checked_at) }) + " " + status);
+    var fresh;
+    if (onDevice) {
+      fresh = t("gate.fresh.device", { at: EP.fmtDateTime(r.checked_at) }) + " " +
+        (age !== null ? t("gate.fresh.devstatus", { age: fmtAge(age) }) : t("gate.fresh.nostatus"));
+    } else {
+      fresh = t("gate.fresh", { at: EP.fmtDateTime(r.checked_at) }) + " " + (age !== null ? t("gate.fresh.status", { age: age })
+        : (r.code === "revoked" || r.code === "suspended") ? t("gate.fresh.checked") : t("gate.fresh.nostatus"));
+    }
+    setText("freshness", fresh);
     EP.show(box, true);
     box.focus();
+  }
+
+  // verifyOnDevice runs the checks here. A list the device does not hold,
+  // or holds too old, is fetched first when online (trust data, not a
+  // decision: a failure only leaves the status unknown).
+  async function verifyOnDevice(text, use) {
+    if (!state.trust && navigator.onLine) { await refreshTrust(); }
+    if (!state.trust) { return null; }
+    var uri = null;
+    try { uri = EP1.parseQR(text).claims.uri; } catch (e) { uri = null; }
+    if (uri && navigator.onLine && EP1.needsRefresh(state.status.get(uri), now(), SKEW, MAX_STATUS_AGE)) { await fetchList(uri); }
+    var r = await EP1.verify(text, now(), { trust: state.trust, status: state.status, replay: state.replay,
+      policy: { use: use, skew: SKEW, maxStatusAge: MAX_STATUS_AGE } });
+    saveReplay();
+    return r;
+  }
+
+  async function verifyOnline(text, use) {
+    var resp = await fetch("/api/v1/verify", { method: "POST",
+      headers: { "Authorization": "Bearer " + apiKey(), "Content-Type": "application/json" },
+      body: JSON.stringify({ qr: text, use: use }) });
+    var data = await resp.json().catch(function () { return null; });
+    if (resp.status === 401) { localStorage.removeItem(KEY); showKeyState(); throw new Error(t("gate.key.wrong")); }
+    if (!resp.ok) { throw new Error((data && data.code && t("err." + data.code)) || t("err.internal")); }
+    return data;
   }
 
   form.addEventListener("submit", async function (ev) {
     ev.preventDefault();
     EP.showError("gate-error", null);
     var typed = document.getElementById("api-key").value.trim();
-    if (typed) { sessionStorage.setItem(KEY, typed); document.getElementById("api-key").value = ""; }
-    if (!apiKey()) { EP.showError("gate-error", t("gate.key.missing")); showKeyState(); document.getElementById("api-key").focus(); return; }
+    if (typed) { localStorage.setItem(KEY, typed); document.getElementById("api-key").value = ""; }
+    showKeyState();
     // Only line breaks go: a space is a base45 character, even at the end.
     var text = document.getElementById("qr-text").value.replace(/[\r\n\t]/g, "").replace(/^ +/, "");
     if (!text) { EP.showError("gate-error", t("gate.qrtext.missing")); document.getElementById("qr-text").focus(); return; }
@@ -142,15 +341,19 @@
     var button = document.getElementById("gate-submit");
     button.disabled = true;
     try {
-      var resp = await fetch("/api/v1/verify", { method: "POST",
-        headers: { "Authorization": "Bearer " + apiKey(), "Content-Type": "application/json" },
-        body: JSON.stringify({ qr: text, use: use }) });
-      var data = await resp.json().catch(function () { return null; });
-      if (resp.status === 401) { sessionStorage.removeItem(KEY); showKeyState(); EP.showError("gate-error", t("gate.key.wrong")); return; }
-      if (!resp.ok) { EP.showError("gate-error", (data && data.code && t("err." + data.code)) || t("err.internal")); return; }
-      showKeyState();
-      showResult(data);
-    } catch (e) { EP.showError("gate-error", t("err.network")); } finally { button.disabled = false; }
+      var online = onlineBox.checked, r = null;
+      if (!online) {
+        r = await verifyOnDevice(text, use);
+        if (!r) { EP.showError("gate-error", t("gate.data.notrust")); return; }
+        // SM2: the device cannot decide; the authority can, when reachable.
+        if (r.decision === "needs_online" && navigator.onLine && apiKey()) { online = true; }
+      }
+      if (online) {
+        if (!apiKey()) { EP.showError("gate-error", t("gate.key.missing")); document.getElementById("api-key").focus(); return; }
+        r = await verifyOnline(text, use);
+      }
+      showResult(r, !online);
+    } catch (e) { EP.showError("gate-error", e instanceof TypeError || !e || !e.message ? t("err.network") : e.message); } finally { button.disabled = false; render(); }
   });
 
   document.getElementById("next-scan").addEventListener("click", function () {
@@ -159,5 +362,24 @@
     document.getElementById("qr-text").focus();
   });
 
+  // Online again: refresh what aged while offline.
+  window.addEventListener("online", function () { refreshTrust().then(function () { return refreshLists(true); }); });
+  window.addEventListener("offline", render);
+  setInterval(function () {
+    if (navigator.onLine) {
+      if (now() - state.trustFetched >= TRUST_REFRESH) { refreshTrust(); }
+      refreshLists(false);
+    }
+    render();
+  }, 30000);
+
   showKeyState();
+  EP.gate = { ready: load().then(function () {
+    return navigator.onLine ? refreshTrust().then(function () { return refreshLists(true); }) : null;
+  }).then(render), state: state, refreshTrust: refreshTrust, refreshLists: refreshLists };
+
+  // The service worker keeps this page and its files for offline use.
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/static/js/gate-sw.js", { scope: "/gate" }).catch(function () { /* online only */ });
+  }
 })();
