@@ -213,3 +213,63 @@ func ptr(a *float64) any {
 	}
 	return *a
 }
+
+// TestBrowserGateVerifierSM2: WebCrypto has no SM2, so the page answers an
+// e-permit signed with an SM2 key (spec §1.1) "needs_online" once checks
+// 1–5 pass, and decides like the Go verifier up to there and for every
+// ES256 e-permit beside SM2 keys. It runs verify/testdata/vectors-sm2.json,
+// which comes with the SM2 suite, and is skipped where that file is not.
+func TestBrowserGateVerifierSM2(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "verify", "testdata", "vectors-sm2.json"))
+	if os.IsNotExist(err) {
+		t.Skip("no SM2 vectors: the SM2 suite is not in this tree")
+	}
+	var vf struct {
+		JWKS  json.RawMessage `json:"jwks"`
+		Cases []struct {
+			pageCase
+			Decision string   `json:"decision"`
+			Code     string   `json:"code"`
+			Warnings []string `json:"warnings"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(must(b, err), &vf); err != nil {
+		t.Fatal(err)
+	}
+	var jwks struct {
+		Keys []struct{ Kid, Crv string } `json:"keys"`
+	}
+	json.Unmarshal(vf.JWKS, &jwks)
+	sm2 := map[string]bool{}
+	for _, k := range jwks.Keys {
+		sm2[k.Kid] = k.Crv == "SM2"
+	}
+	var cases []pageCase
+	for _, c := range vf.Cases {
+		c.JWKS = vf.JWKS
+		cases = append(cases, c.pageCase)
+	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if db.Engine() != store.SQLite {
+			t.Skip("the page's verifier does not touch the store: one engine is enough")
+		}
+		ctx := browser(t)
+		srv, _, _ := pagesServer(t, db)
+		do(t, ctx, "open the gate", chromedp.Navigate(srv.URL+"/gate"), chromedp.Poll[chromedp.Void](`typeof EP1 === "object"`))
+		got := runInPage(t, ctx, cases)
+		for i, c := range vf.Cases {
+			want := pageResult{Decision: c.Decision, Code: c.Code, Warnings: c.Warnings}
+			if pr, err := credential.ParseQR(c.Text); err == nil && sm2[pr.Credential.KidText()] &&
+				!slices.Contains([]string{"format", "unknown_key", "algorithm"}, c.Code) {
+				want = pageResult{Decision: "needs_online", Code: "sm2"}
+			}
+			if want.Warnings == nil {
+				want.Warnings = []string{}
+			}
+			g := got[i]
+			if g.Error != "" || g.Decision != want.Decision || g.Code != want.Code || !slices.Equal(g.Warnings, want.Warnings) {
+				t.Errorf("%s: page %s %q %v (%s); want %s %q %v", c.Name, g.Decision, g.Code, g.Warnings, g.Error, want.Decision, want.Code, want.Warnings)
+			}
+		}
+	})
+}

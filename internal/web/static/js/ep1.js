@@ -383,17 +383,34 @@
   }
   function hex(b) { var s = ""; for (var i = 0; i < b.length; i++) { s += (b[i] < 16 ? "0" : "") + b[i].toString(16); } return s; }
 
+  // sm2Kid derives an SM2 key's kid as spec §1.1 says: SHA-256 over the
+  // DER SubjectPublicKeyInfo (id-ecPublicKey, curve 1.2.156.10197.1.301).
+  var SM2_SPKI = [0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+    0x06, 0x08, 0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d, 0x03, 0x42, 0x00, 0x04];
+  async function sm2Kid(j) {
+    var x = unb64url(j.x), y = unb64url(j.y);
+    if (x.length !== 32 || y.length !== 32) { throw new Error("trust list: key " + j.kid + " has bad coordinates"); }
+    var der = new Uint8Array(SM2_SPKI.length + 64);
+    der.set(SM2_SPKI); der.set(x, SM2_SPKI.length); der.set(y, SM2_SPKI.length + 32);
+    return b64url(new Uint8Array(await crypto.subtle.digest("SHA-256", der)).subarray(0, 8));
+  }
+
   // importTrustList reads a JWK Set (spec §1): every EC P-256 key must have
   // the kid derived from its SubjectPublicKeyInfo. Keys of the SM2 suite
-  // are kept by kid only, to answer "needs the online check": WebCrypto
-  // cannot verify SM2. It resolves to {keys: Map kid → {key} | {sm2: true}}.
+  // (spec §1.1) are kept by kid only, to answer "needs the online check":
+  // WebCrypto cannot verify SM2. It resolves to {keys: Map kid → {key} | {sm2: true}}.
   async function importTrustList(jwks) {
     if (!jwks || !Array.isArray(jwks.keys)) { throw new Error("trust list: no keys"); }
     var keys = new Map();
     for (var i = 0; i < jwks.keys.length; i++) {
       var j = jwks.keys[i];
       if (typeof j.kid !== "string" || keys.has(j.kid)) { throw new Error("trust list: missing or repeated kid"); }
-      if (j.crv === "SM2" || j.alg === "SM2" || j.alg === "SM2SM3") { keys.set(j.kid, { sm2: true }); continue; }
+      if (j.crv === "SM2") {
+        if (j.kty !== "EC" || (j.alg && j.alg !== "SM2")) { throw new Error("trust list: key " + j.kid + " is not an SM2 key"); }
+        if ((await sm2Kid(j)) !== j.kid) { throw new Error("trust list: kid " + j.kid + " is not the key's"); }
+        keys.set(j.kid, { sm2: true });
+        continue;
+      }
       if (j.kty !== "EC" || j.crv !== "P-256" || (j.alg && j.alg !== "ES256")) { throw new Error("trust list: key " + j.kid + " is not ES256"); }
       var key = await crypto.subtle.importKey("jwk", { kty: "EC", crv: "P-256", x: j.x, y: j.y, ext: true }, P256, true, ["verify"]);
       var spki = new Uint8Array(await crypto.subtle.exportKey("spki", key));
@@ -547,8 +564,10 @@
     var kid = pr.kid ? b64url(pr.kid) : null; // 4
     var entry = kid !== null ? opts.trust.keys.get(kid) : null;
     if (!entry) { return reject("unknown_key"); }
-    if (entry.sm2 || pr.alg === ALG_SM2) { r.decision = "needs_online"; r.code = "sm2"; return r; }
-    if (pr.alg !== ALG_ES256 || pr.proofAlg !== ALG_ES256) { return reject("algorithm"); } // 5
+    // 5: the credential's alg must be its key's (spec §1.1), the proof's ES256.
+    if (pr.alg !== (entry.sm2 ? ALG_SM2 : ALG_ES256) || pr.proofAlg !== ALG_ES256) { return reject("algorithm"); }
+    // WebCrypto has no SM2: checks 6 on are the authority's to run.
+    if (entry.sm2) { r.decision = "needs_online"; r.code = "sm2"; return r; }
     if (!(await verifySig(entry.key, pr.signature, sigStructure(pr.protected, pr.payload)))) { return reject("bad_signature"); } // 6
     r.credential = { cti: hex(c.cti), issuer: c.iss, kid: kid, issued_at: iso(c.iat), not_before: iso(c.nbf),
       expires: iso(c.exp), proof_issued_at: iso(pr.proofIAT), status_uri: c.uri, status_index: c.idx };
