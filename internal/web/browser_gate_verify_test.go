@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -177,7 +178,7 @@ func TestBrowserGateVerifierVectors(t *testing.T) {
 		ctx := browser(t)
 		srv, _, _ := pagesServer(t, db)
 		do(t, ctx, "open the gate", chromedp.Navigate(srv.URL+"/gate"), chromedp.Poll[chromedp.Void](`typeof EP1 === "object"`))
-		cases := vectorPageCases(t)
+		cases := append(vectorPageCases(t), mutantPageCases(t)...)
 		got := runInPage(t, ctx, cases)
 		if len(got) != len(cases) {
 			t.Fatalf("the page answered %d cases of %d", len(got), len(cases))
@@ -203,6 +204,39 @@ func TestBrowserGateVerifierVectors(t *testing.T) {
 		sort.Strings(codes)
 		t.Logf("%d cases; codes seen: %v", len(cases), codes)
 	})
+}
+
+// mutantPageCases are the valid vector with its CBOR altered: each byte in
+// turn with one of three bits flipped, and cut short at a few lengths, so
+// that the page's CBOR, COSE and claim rules are held to the Go decoder's
+// on inputs no vector was written for.
+func mutantPageCases(t *testing.T) []pageCase {
+	t.Helper()
+	var valid pageCase
+	for _, c := range vectorPageCases(t) {
+		if c.Name == "valid" {
+			valid = c
+		}
+	}
+	b, err := credential.DecodeBase45(strings.TrimPrefix(valid.Text, credential.QRPrefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []pageCase
+	add := func(name string, m []byte) {
+		c := valid
+		c.Name, c.Text = name, credential.EncodeQR(m)
+		out = append(out, c)
+	}
+	for i := range b {
+		m := slices.Clone(b)
+		m[i] ^= []byte{0x01, 0x20, 0x80}[i%3]
+		add(fmt.Sprintf("byte %d flipped", i), m)
+	}
+	for _, n := range []int{0, 1, 2, 10, len(b) / 2, len(b) - 1} {
+		add(fmt.Sprintf("cut to %d bytes", n), b[:n])
+	}
+	return out
 }
 
 func sameAge(a, b *float64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
