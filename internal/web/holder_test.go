@@ -10,6 +10,7 @@ import (
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
 	"github.com/epermit/epermit/internal/web/applicant"
+	"github.com/epermit/epermit/internal/web/gate"
 	"github.com/epermit/epermit/internal/web/httpx"
 )
 
@@ -64,31 +65,37 @@ func TestHolderLinkageEndpoints(t *testing.T) {
 	}
 }
 
-// TestServiceWorker: the worker is served with the header that lets it
-// control /wallet, and it keeps every file the wallet page loads, so that
-// a new script on the page cannot silently break the offline wallet.
+// TestServiceWorker: each worker (the wallet's, the gate page's) is served
+// with the header that lets it control its page, and it keeps every file
+// that page loads, so that a new script on the page cannot silently break
+// the page offline.
 func TestServiceWorker(t *testing.T) {
 	srv, _, _ := pagesServer(t, storetest.Open(t, store.SQLite))
-	resp, sw := get(t, srv.URL+"/static/js/sw.js")
-	h := resp.Header
-	if resp.StatusCode != 200 || h.Get("Service-Worker-Allowed") != applicant.WalletScope ||
-		!strings.HasPrefix(h.Get("Content-Type"), "text/javascript") || h.Get("Cache-Control") != "no-cache" ||
-		h.Get("Content-Security-Policy") != contentSecurityPolicy {
-		t.Fatalf("GET sw.js: %d %v", resp.StatusCode, h)
-	}
-	_, page := get(t, srv.URL+"/wallet")
-	assets := regexp.MustCompile(`(?:src|href)="(/static/[^"]+)"`).FindAllStringSubmatch(page, -1)
-	if len(assets) < 5 {
-		t.Fatalf("found only %d assets on the wallet page", len(assets))
-	}
-	for _, want := range append([]string{"/wallet"}, func() (out []string) {
-		for _, m := range assets {
-			out = append(out, m[1])
+	for _, tc := range []struct{ worker, scope string }{
+		{"/static/js/sw.js", applicant.WalletScope},
+		{"/static/js/gate-sw.js", gate.Scope},
+	} {
+		resp, sw := get(t, srv.URL+tc.worker)
+		h := resp.Header
+		if resp.StatusCode != 200 || h.Get("Service-Worker-Allowed") != tc.scope ||
+			!strings.HasPrefix(h.Get("Content-Type"), "text/javascript") || h.Get("Cache-Control") != "no-cache" ||
+			h.Get("Content-Security-Policy") != contentSecurityPolicy {
+			t.Fatalf("GET %s: %d %v", tc.worker, resp.StatusCode, h)
 		}
-		return out
-	}()...) {
-		if !strings.Contains(sw, `"`+want+`"`) {
-			t.Errorf("the service worker does not keep %s, which the wallet needs", want)
+		_, page := get(t, srv.URL+tc.scope)
+		assets := regexp.MustCompile(`(?:src|href)="(/static/[^"]+)"`).FindAllStringSubmatch(page, -1)
+		if len(assets) < 4 {
+			t.Fatalf("found only %d assets on %s", len(assets), tc.scope)
+		}
+		for _, want := range append([]string{tc.scope}, func() (out []string) {
+			for _, m := range assets {
+				out = append(out, m[1])
+			}
+			return out
+		}()...) {
+			if !strings.Contains(sw, `"`+want+`"`) {
+				t.Errorf("the service worker %s does not keep %s, which %s needs", tc.worker, want, tc.scope)
+			}
 		}
 	}
 }
