@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/epermit/epermit/credential"
@@ -237,8 +239,8 @@ func TestBrowserGateResultNarrow(t *testing.T) {
 		h := issueTo(t, a, 0)
 		for _, width := range []int{320, 360, 412} {
 			t.Run(fmt.Sprint(width), func(t *testing.T) {
-				ctx := browser(t, chromedp.WindowSize(width, 800))
-				do(t, ctx, "language", acceptLanguage("en"))
+				ctx := browser(t)
+				do(t, ctx, "phone width", acceptLanguage("en"), phoneWidth(width))
 				gateReady(t, ctx, srv.URL+"/gate")
 				do(t, ctx, "key", chromedp.SendKeys(chromedp.ID("api-key"), key))
 				if d, c, r := gateCheck(t, ctx, h.qrAt(t, time.Now()), "train"); d != "accept" {
@@ -263,6 +265,9 @@ func TestBrowserGateResultNarrow(t *testing.T) {
 					return out;
 				})()`))
 				vw := value(t, ctx, chromedp.Evaluate[float64](`document.documentElement.clientWidth`))
+				if vw > float64(width) {
+					t.Fatalf("the page is %v px wide; want at most %d", vw, width)
+				}
 				for i, b := range boxes {
 					if b.Lines != 1 {
 						t.Errorf("%s wraps onto %d lines", b.ID, b.Lines)
@@ -281,5 +286,16 @@ func TestBrowserGateResultNarrow(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// phoneWidth makes the tab a phone screen width CSS pixels wide: the
+// window cannot be made narrower than 500 px in headless Chromium, the
+// emulated device can.
+func phoneWidth(width int) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: int64(width), Height: 800, DeviceScaleFactor: 1, Mobile: true})
+		return err
 	})
 }
