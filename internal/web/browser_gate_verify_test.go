@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/fxamacker/cbor/v2"
 
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/store"
@@ -236,6 +237,55 @@ func mutantPageCases(t *testing.T) []pageCase {
 	for _, n := range []int{0, 1, 2, 10, len(b) / 2, len(b) - 1} {
 		add(fmt.Sprintf("cut to %d bytes", n), b[:n])
 	}
+	add("a byte after the presentation", append(slices.Clone(b), 0))
+	add("indefinite-length presentation", append(append([]byte{0x9f}, b[1:]...), 0xff))
+	// Rebuilt credentials: the parse must fail (format) or pass on to
+	// the signature (bad_signature) exactly where Go's does.
+	var parts [][]byte
+	if err := cbor.Unmarshal(b, &parts); err != nil || len(parts) != 2 {
+		t.Fatalf("the valid vector is not [credential, proof]: %v", err)
+	}
+	var sign1 cbor.Tag
+	if err := cbor.Unmarshal(parts[0], &sign1); err != nil {
+		t.Fatal(err)
+	}
+	fields := sign1.Content.([]any)
+	rebuilt := func(name string, protected []byte, claim any) {
+		f := slices.Clone(fields)
+		if protected != nil {
+			f[0] = protected
+		}
+		if claim != nil {
+			var payload map[any]any
+			if err := cbor.Unmarshal(f[2].([]byte), &payload); err != nil {
+				t.Fatal(err)
+			}
+			payload[uint64(99)] = claim
+			f[2] = must(cbor.Marshal(payload))
+		}
+		cred := must(cbor.Marshal(cbor.Tag{Number: 18, Content: f}))
+		add(name, must(cbor.Marshal([][]byte{cred, parts[1]})))
+	}
+	rebuilt("protected header with a duplicate key", []byte{0xa2, 0x01, 0x26, 0x01, 0x26}, nil)
+	rebuilt("protected header with 1: -7 in a wider integer", []byte{0xa1, 0x01, 0x38, 0x06}, nil)
+	rebuilt("protected header with the alg as text", []byte{0xa1, 0x01, 0x65, 'E', 'S', '2', '5', '6'}, nil)
+	rebuilt("protected header with an indefinite map", []byte{0xbf, 0x01, 0x26, 0xff}, nil)
+	rebuilt("protected header with crit", []byte{0xa2, 0x01, 0x26, 0x02, 0x81, 0x01}, nil)
+	nest := func(depth int) any {
+		var v any = 1
+		for range depth {
+			v = []any{v}
+		}
+		return v
+	}
+	for depth := 6; depth <= 8; depth++ { // the claims map is level 1: 7 is the deepest allowed
+		rebuilt(fmt.Sprintf("an unknown claim nested %d deep", depth), nil, nest(depth))
+	}
+	rebuilt("an unknown claim holding a float", nil, 1.5)
+	rebuilt("an unknown claim holding a tag", nil, cbor.Tag{Number: 1, Content: 0})
+	rebuilt("an unknown claim holding a map with a duplicate key", nil, cbor.RawMessage{0xa2, 0x01, 0x01, 0x01, 0x02})
+	rebuilt("an unknown claim holding a map keyed by an array", nil, cbor.RawMessage{0xa1, 0x80, 0x01})
+	rebuilt("an unknown claim holding bad UTF-8", nil, cbor.RawMessage{0x62, 0xc3, 0x28})
 	return out
 }
 
