@@ -91,6 +91,21 @@ func TestBrowserGateOffline(t *testing.T) {
 		}
 		// Reloaded online, the page fetches every list it holds again.
 		gateReady(t, ctx, srv.URL+"/gate")
+		// A new issuer key reaches the page when it fetches the trust list
+		// again: here at once, since a scan signed by a key it does not know
+		// makes it refetch (at most once a minute: the test ages the page's
+		// copy by a minute).
+		if _, err := a.RotateKey(authority.WithActor(context.Background(), "test")); err != nil {
+			t.Fatal(err)
+		}
+		rotated := issueTo(t, a, 2)
+		do(t, ctx, "age the trust list", chromedp.Evaluate[chromedp.Void](`EP.gate.state.trustFetched -= 61`))
+		if d, c, r := gateCheck(t, ctx, rotated.qrAt(t, time.Now()), "train"); d != "accept" {
+			t.Errorf("online, an e-permit signed with the new key: %s %s (%s); want accept", d, c, r)
+		}
+		if s := value(t, ctx, chromedp.Text(id("data-state"))); !strings.Contains(s, "Trust list: 2 keys") {
+			t.Errorf("after the key rotation the page's data state says %q; want 2 keys", s)
+		}
 
 		do(t, ctx, "go offline", offline())
 		srv.Close()
@@ -101,7 +116,7 @@ func TestBrowserGateOffline(t *testing.T) {
 		if net := value(t, ctx, chromedp.AttributeValue(id("net-state"), "data-online")).Value; net != "0" {
 			t.Errorf("the page says online=%s; want it to say it is offline", net)
 		}
-		if s := value(t, ctx, chromedp.Text(id("data-state"))); !strings.Contains(s, "Trust list: 1 keys") || !strings.Contains(s, "Status list") {
+		if s := value(t, ctx, chromedp.Text(id("data-state"))); !strings.Contains(s, "Trust list: 2 keys") || !strings.Contains(s, "Status list") {
 			t.Errorf("the page's data state: %q", s)
 		}
 

@@ -312,8 +312,16 @@
     var uri = null;
     try { uri = EP1.parseQR(text).claims.uri; } catch (e) { uri = null; }
     if (uri && navigator.onLine && EP1.needsRefresh(state.status.get(uri), now(), SKEW, MAX_STATUS_AGE)) { await fetchList(uri); }
-    var r = await EP1.verify(text, now(), { trust: state.trust, status: state.status, replay: state.replay,
-      policy: { use: use, skew: SKEW, maxStatusAge: MAX_STATUS_AGE } });
+    var opts = { trust: state.trust, status: state.status, replay: state.replay,
+      policy: { use: use, skew: SKEW, maxStatusAge: MAX_STATUS_AGE } };
+    var r = await EP1.verify(text, now(), opts);
+    // A key the device does not know may be newer than its trust list:
+    // online, fetch the list again (at most once a minute) and check again.
+    // unknown_key comes before the replay check, so nothing was recorded.
+    if (r.code === "unknown_key" && navigator.onLine && now() - state.trustFetched >= 60 && await refreshTrust()) {
+      opts.trust = state.trust;
+      r = await EP1.verify(text, now(), opts);
+    }
     saveReplay();
     return r;
   }
