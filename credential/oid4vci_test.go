@@ -41,7 +41,10 @@ func TestProofJWT(t *testing.T) {
 	claims := `{"aud":"https://epermit.example","iat":1800000000,"nonce":"n1"}`
 	for _, tc := range []struct{ name, jwt string }{
 		{"two parts", parts[0] + "." + parts[1]},
-		{"signature of another key", func() string { s, _ := MakeProofJWT(other, "a", "n", at); return parts[0] + "." + parts[1] + "." + strings.Split(s, ".")[2] }()},
+		{"signature of another key", func() string {
+			s, _ := MakeProofJWT(other, "a", "n", at)
+			return parts[0] + "." + parts[1] + "." + strings.Split(s, ".")[2]
+		}()},
 		{"wrong typ", signed(`{"alg":"ES256","typ":"JWT","jwk":`+jwkJSON+`}`, claims)},
 		{"alg none", parts[0][:0] + enc([]byte(`{"alg":"none","typ":"openid4vci-proof+jwt","jwk":`+jwkJSON+`}`)) + "." + parts[1] + "."},
 		{"kid instead of jwk", signed(`{"alg":"ES256","typ":"openid4vci-proof+jwt","kid":"k"}`, claims)},

@@ -2,7 +2,8 @@
 // protocols (spec/formats.md §9, §10): the credential issuer and
 // authorization server metadata, credential offers by reference, and the
 // token, nonce and credential endpoints of OpenID4VCI's pre-authorized code
-// flow. Any conformant wallet is its audience, the project's wallet page
+// flow; OpenID4VP's request objects (by request_uri) and response endpoint
+// (direct_post). Any conformant wallet is its audience, the project's wallet page
 // among them. Errors are those the OAuth and OpenID4VC specifications
 // define ({"error", "error_description"}), not problem+json.
 package oid4vc
@@ -26,6 +27,8 @@ type Authority interface {
 	RedeemOffer(ctx context.Context, code, txCode string) (*authority.AccessToken, error)
 	CNonce(ctx context.Context) (string, error)
 	IssueToWallet(ctx context.Context, req authority.CredentialRequest) (*permit.Credential, error)
+	RequestObject(ctx context.Context, id string) (string, error)
+	AnswerPresentation(ctx context.Context, id string, resp authority.PresentationResponse) error
 }
 
 // Handler serves the wallet protocols.
@@ -45,6 +48,8 @@ func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oid4vci/token", s.token)
 	mux.HandleFunc("POST /oid4vci/nonce", s.nonce)
 	mux.HandleFunc("POST /oid4vci/credential", s.credential)
+	mux.HandleFunc("GET /oid4vp/requests/{id}", s.requestObject)
+	mux.HandleFunc("POST /oid4vp/responses/{id}", s.response)
 }
 
 // oauthError writes err as an OAuth error response. The rules' refusals
@@ -59,7 +64,8 @@ func (s *Handler) oauthError(w http.ResponseWriter, r *http.Request, err error, 
 	switch code {
 	case permit.ECodeInvalidRequest, permit.ECodeInvalidGrant, permit.ECodeUnsupportedGrantType, permit.ECodeInvalidToken,
 		permit.ECodeInvalidProof, permit.ECodeInvalidNonce, permit.ECodeUnknownConfiguration, permit.ECodeCredentialRequestDenied,
-		permit.ECodeInternal, permit.ECodeInvalid:
+		permit.ECodeInternal, permit.ECodeInvalid, permit.ECodeInvalidPresentation, permit.ECodePresentationAnswered,
+		permit.ECodeNotFound:
 		if code == permit.ECodeInvalid {
 			code = permit.ECodeInvalidRequest
 		}
@@ -188,4 +194,34 @@ func (s *Handler) credential(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"credentials": []map[string]string{{"credential": cred}}})
+}
+
+func (s *Handler) requestObject(w http.ResponseWriter, r *http.Request) {
+	jws, err := s.a.RequestObject(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.oauthError(w, r, err, false)
+		return
+	}
+	w.Header().Set("Content-Type", "application/oauth-authz-req+jwt")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write([]byte(jws))
+}
+
+// response is the direct_post response endpoint: a form with vp_token and
+// state, or error when the holder declined.
+func (s *Handler) response(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		s.oauthError(w, r, permit.Errorf(permit.ECodeInvalidRequest, "the response is a form (application/x-www-form-urlencoded)"), false)
+		return
+	}
+	f := r.PostForm
+	err := s.a.AnswerPresentation(r.Context(), r.PathValue("id"), authority.PresentationResponse{
+		VPToken: f.Get("vp_token"), State: f.Get("state"), Error: f.Get("error")})
+	if err != nil {
+		s.oauthError(w, r, err, false)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{})
 }
