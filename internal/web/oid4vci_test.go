@@ -83,7 +83,7 @@ func TestOID4VCIEndpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 		msgs := outbox.Messages()
-		tx := sixDigits.FindString(msgs[len(msgs)-1].Text)
+		tx := sixDigits.FindString(msgs[0].Text)
 		// The offer by reference.
 		ref := strings.TrimPrefix(o.URI(), "https://epermit.test")
 		code, offer, _ := oauthCall(t, "GET", srv.URL+ref, "", "", "")

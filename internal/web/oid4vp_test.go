@@ -34,7 +34,7 @@ func TestOID4VPEndpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 		msgs := outbox.Messages()
-		at, err := a.RedeemOffer(ctx, o.Code, sixDigits.FindString(msgs[len(msgs)-1].Text))
+		at, err := a.RedeemOffer(ctx, o.Code, sixDigits.FindString(msgs[0].Text))
 		if err != nil {
 			t.Fatal(err)
 		}
