@@ -58,6 +58,8 @@ func (a *Authority) CreatePresentation(ctx context.Context, c *permit.Client, qu
 	if l := utf8.RuneCountInString(strings.TrimSpace(purpose)); !utf8.ValidString(purpose) || l == 0 || l > MaxPurposeLength || hasControl(purpose) {
 		ps = append(ps, permit.Problem{Field: "purpose", Code: "invalid",
 			Reason: fmt.Sprintf("required: 1 to %d characters, no control characters", MaxPurposeLength)})
+	} else if p := permit.CheckFreeText("purpose", purpose); p != nil {
+		ps = append(ps, *p)
 	}
 	if ps != nil {
 		return nil, &permit.Error{Code: permit.ECodeInvalid, Message: "invalid presentation request", Problems: ps}

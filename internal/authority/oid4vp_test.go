@@ -125,6 +125,8 @@ func TestOID4VP(t *testing.T) {
 		code("unknown claim", err, permit.ECodeInvalid)
 		_, err = f.a.CreatePresentation(ctx, bank, dcql(want...), "")
 		code("no purpose", err, permit.ECodeInvalid)
+		_, err = f.a.CreatePresentation(ctx, bank, dcql(want...), "account ‮opening")
+		code("a purpose with a bidirectional override", err, permit.ECodeInvalid)
 		verifier, _, _ := f.a.AddClient(ctx, permit.RoleVerifier, "gate-1", "airline")
 		_, err = f.a.CreatePresentation(ctx, verifier, dcql(want...), "x")
 		code("a verifier", err, permit.ECodeForbidden)

@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"encoding/base64"
 	"encoding/json"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/authority"
-	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/internal/notify"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
@@ -65,22 +63,10 @@ func node(t *testing.T, dir string, out any, script string, args ...string) {
 	}
 }
 
-// interopServer is a demo server whose public URL is its own address, so
-// that what the libraries fetch is what the metadata names.
+// interopServer is the demo server, whose public URL is its own address,
+// so that what the libraries fetch is what the metadata names.
 func interopServer(t *testing.T, db *store.DB) (*httptest.Server, *authority.Authority, *notify.Outbox) {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	outbox := &notify.Outbox{}
-	a, err := authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{PublicURL: "http://" + srv.Listener.Addr().String(),
-		Notifier: outbox, FaceMode: authority.FaceDemo, Demo: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seedRegistry(t, a, 5)
-	srv.Config.Handler = New(a, slog.New(slog.DiscardHandler), Options{Outbox: outbox, RateLimit: 1000, RateBurst: 1000, InsecureCookies: true})
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv, a, outbox
+	return pagesServer(t, db)
 }
 
 type issued struct {

@@ -52,13 +52,14 @@ func tokenForm(code, tx string) string {
 func TestOID4VCIEndpoints(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		srv, a, outbox := pagesServer(t, db)
+		iss := a.IssuerIdentifier()
 		ctx := authority.WithActor(t.Context(), "officer:test")
 
 		code, md, _ := oauthCall(t, "GET", srv.URL+"/.well-known/openid-credential-issuer", "", "", "")
 		configs, _ := md["credential_configurations_supported"].(map[string]any)
 		link, _ := configs[authority.ConfigLinkage].(map[string]any)
 		ep1, _ := configs[authority.ConfigEPermit].(map[string]any)
-		if code != 200 || md["credential_issuer"] != "https://epermit.test" || md["nonce_endpoint"] != "https://epermit.test/oid4vci/nonce" ||
+		if code != 200 || md["credential_issuer"] != iss || md["nonce_endpoint"] != iss+"/oid4vci/nonce" ||
 			link["format"] != "dc+sd-jwt" || link["vct"] != credential.LinkageVCT || ep1["format"] != credential.FormatEP1 {
 			t.Fatalf("issuer metadata = %d %v", code, md)
 		}
@@ -73,7 +74,7 @@ func TestOID4VCIEndpoints(t *testing.T) {
 			}
 		}
 		code, as, _ := oauthCall(t, "GET", srv.URL+"/.well-known/oauth-authorization-server", "", "", "")
-		if code != 200 || as["token_endpoint"] != "https://epermit.test/oid4vci/token" {
+		if code != 200 || as["token_endpoint"] != iss+"/oid4vci/token" {
 			t.Fatalf("AS metadata = %d %v", code, as)
 		}
 
@@ -85,10 +86,10 @@ func TestOID4VCIEndpoints(t *testing.T) {
 		msgs := outbox.Messages()
 		tx := sixDigits.FindString(msgs[0].Text)
 		// The offer by reference.
-		ref := strings.TrimPrefix(o.URI(), "https://epermit.test")
+		ref := strings.TrimPrefix(o.URI(), iss)
 		code, offer, _ := oauthCall(t, "GET", srv.URL+ref, "", "", "")
 		grant, _ := offer["grants"].(map[string]any)[authority.PreAuthorizedGrant].(map[string]any)
-		if code != 200 || grant["pre-authorized_code"] != o.Code || offer["credential_issuer"] != "https://epermit.test" {
+		if code != 200 || grant["pre-authorized_code"] != o.Code || offer["credential_issuer"] != iss {
 			t.Fatalf("offer = %d %v", code, offer)
 		}
 		if v, _ := url.Parse(o.ByValue()); v.Scheme != "openid-credential-offer" || !strings.Contains(v.Query().Get("credential_offer"), o.Code) {
@@ -133,11 +134,11 @@ func TestOID4VCIEndpoints(t *testing.T) {
 		if code, e, _ := oauthCall(t, "POST", srv.URL+"/oid4vci/credential", access, "application/json", credReq(other)); code != 400 || e["error"] != "invalid_proof" {
 			t.Fatalf("proof for another aud = %d %v", code, e)
 		}
-		stale, _ := credential.MakeProofJWT(key, "https://epermit.test", "made-up", time.Now())
+		stale, _ := credential.MakeProofJWT(key, iss, "made-up", time.Now())
 		if code, e, _ := oauthCall(t, "POST", srv.URL+"/oid4vci/credential", access, "application/json", credReq(stale)); code != 400 || e["error"] != "invalid_nonce" {
 			t.Fatalf("unknown nonce = %d %v", code, e)
 		}
-		good, _ := credential.MakeProofJWT(key, "https://epermit.test", nonce, time.Now())
+		good, _ := credential.MakeProofJWT(key, iss, nonce, time.Now())
 		code, cr, _ := oauthCall(t, "POST", srv.URL+"/oid4vci/credential", access, "application/json", credReq(good))
 		if code != 200 {
 			t.Fatalf("credential = %d %v", code, cr)

@@ -25,6 +25,7 @@ import (
 func TestOID4VPEndpoints(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		srv, a, outbox := pagesServer(t, db)
+		iss := a.IssuerIdentifier()
 		ctx := authority.WithActor(t.Context(), "officer:test")
 		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		// A linkage proof in the wallet, over OpenID4VCI.
@@ -39,7 +40,7 @@ func TestOID4VPEndpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 		nonce, _ := a.CNonce(ctx)
-		proof, _ := credential.MakeProofJWT(key, "https://epermit.test", nonce, time.Now())
+		proof, _ := credential.MakeProofJWT(key, iss, nonce, time.Now())
 		lp, err := a.IssueToWallet(ctx, authority.CredentialRequest{AccessToken: at.Token, ConfigurationID: at.ConfigurationID, Proof: proof})
 		if err != nil {
 			t.Fatal(err)
@@ -72,7 +73,7 @@ func TestOID4VPEndpoints(t *testing.T) {
 		var claims map[string]any
 		cb, _ := base64.RawURLEncoding.DecodeString(strings.Split(string(body), ".")[1])
 		json.Unmarshal(cb, &claims)
-		if claims["response_uri"] != "https://epermit.test/oid4vp/responses/"+id || claims["purpose"] != "account opening" {
+		if claims["response_uri"] != iss+"/oid4vp/responses/"+id || claims["purpose"] != "account opening" {
 			t.Fatalf("request = %v", claims)
 		}
 		pres, _ := credential.PresentLinkage(string(lp.Token), []string{"residence_permit_number"}, key, claims["client_id"].(string),
