@@ -163,5 +163,21 @@ func TestOID4VCIEndpoints(t *testing.T) {
 		if code, e, _ := oauthCall(t, "POST", srv.URL+"/oid4vci/credential", access, "application/json", credReq(good)); code != 401 || e["error"] != "invalid_token" {
 			t.Fatalf("second credential on one token = %d %v", code, e)
 		}
+
+		// The rules refuse a third e-permit this month: credential_request_denied.
+		for i, want := range []string{"", "credential_request_denied"} {
+			o, err := a.OfferAtCounter(ctx, authority.OfferRequest{Kind: permit.TemporaryEPermit, DocumentType: permit.HKHomeReturnPermit,
+				DocumentNumber: "H12345678", Reason: permit.ReasonLost})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, tok, _ := oauthCall(t, "POST", srv.URL+"/oid4vci/token", "", form, tokenForm(o.Code, sixDigits.FindString(outbox.Messages()[0].Text)))
+			_, n, _ := oauthCall(t, "POST", srv.URL+"/oid4vci/nonce", "", "", "")
+			p, _ := credential.MakeProofJWT(key, iss, n["c_nonce"].(string), time.Now())
+			code, e, _ := oauthCall(t, "POST", srv.URL+"/oid4vci/credential", tok["access_token"].(string), "application/json", credReq(p))
+			if (want == "" && code != 200) || (want != "" && (code != 400 || e["error"] != want || !strings.HasPrefix(e["error_description"].(string), "quota_exceeded"))) {
+				t.Fatalf("e-permit %d this month = %d %v, want %q", i+2, code, e, want)
+			}
+		}
 	})
 }

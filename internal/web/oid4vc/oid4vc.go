@@ -64,12 +64,12 @@ func (s *Handler) oauthError(w http.ResponseWriter, r *http.Request, err error, 
 	switch code {
 	case permit.ECodeInvalidRequest, permit.ECodeInvalidGrant, permit.ECodeUnsupportedGrantType, permit.ECodeInvalidToken,
 		permit.ECodeInvalidProof, permit.ECodeInvalidNonce, permit.ECodeUnknownConfiguration, permit.ECodeCredentialRequestDenied,
-		permit.ECodeInternal, permit.ECodeInvalid, permit.ECodeInvalidPresentation, permit.ECodePresentationAnswered,
-		permit.ECodeNotFound:
-		if code == permit.ECodeInvalid {
-			code = permit.ECodeInvalidRequest
-		}
+		permit.ECodeInternal, permit.ECodeInvalidPresentation, permit.ECodePresentationAnswered:
+	case permit.ECodeInvalid:
+		code = permit.ECodeInvalidRequest
 	default:
+		// At the credential endpoint every refusal by the rules (quota,
+		// an expired or vanished permit, …) is credential_request_denied.
 		if denied {
 			desc, code = string(code)+": "+desc, permit.ECodeCredentialRequestDenied
 		}
