@@ -16,6 +16,8 @@ import (
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/internal/web/applicant"
+	"github.com/epermit/epermit/internal/web/httpx"
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/verify"
 )
@@ -180,4 +182,48 @@ func TestOID4VCIEndpoints(t *testing.T) {
 			}
 		}
 	})
+}
+
+// "Add to another wallet": a proven applicant's offer, on the pages (CSRF
+// and the session cookie) and on the API (bearer).
+func TestApplicantOffers(t *testing.T) {
+	srv, _, outbox := pagesServer(t, storetest.Open(t, store.SQLite))
+	token := proveAPI(t, srv.URL+"/api/v1", outbox)
+	csrf := "c0ffee-c0ffee-c0ffee-c0ffee-c0ffee-c0ffee-00"
+	post := func(body string, withCSRF bool) (int, map[string]any) {
+		req, _ := http.NewRequest("POST", srv.URL+"/app/offers", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.AddCookie(&http.Cookie{Name: applicant.SessionCookie, Value: token})
+		if withCSRF {
+			req.AddCookie(&http.Cookie{Name: httpx.CSRFCookie, Value: csrf})
+			req.Header.Set(httpx.CSRFHeader, csrf)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out := map[string]any{}
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if code, _ := post(`{"kind":"linkage"}`, false); code != 403 {
+		t.Errorf("without the CSRF token: %d", code)
+	}
+	code, o := post(`{"kind":"epermit","reason":"lost"}`, true)
+	if code != 201 || !strings.HasPrefix(o["credential_offer_uri"].(string), "openid-credential-offer://?credential_offer_uri=") ||
+		o["credential_configuration_id"] != authority.ConfigEPermit || !strings.Contains(o["phone_hint"].(string), "*") {
+		t.Fatalf("page offer = %d %v", code, o)
+	}
+	if msgs := outbox.Messages(); !strings.Contains(msgs[0].Text, "transaction code") {
+		t.Errorf("no transaction code sent: %q", msgs[0].Text)
+	}
+	for _, body := range []string{`{"kind":"passport"}`, `{"kind":"epermit"}`} {
+		if code, p := post(body, true); code == 201 || p["code"] == nil {
+			t.Errorf("%s: %d %v", body, code, p)
+		}
+	}
+	if code, p := call(t, "POST", srv.URL+"/api/v1/offers", "", map[string]string{"kind": "linkage"}, nil); code != 401 {
+		t.Errorf("API without a session: %d %v", code, p)
+	}
 }
