@@ -260,6 +260,22 @@
     EP.show("portrait-offline", !shown);
   }
 
+  // setParts fills a result value: each part a span that never breaks
+  // inside itself (a number, a date, a name, one use), the line breaking
+  // only between parts; a {words: …} part (a document type's name) may
+  // break between its words.
+  function setParts(id, parts, sep) {
+    var dd = document.getElementById(id);
+    dd.textContent = "";
+    parts.forEach(function (p, i) {
+      if (i > 0) { dd.appendChild(document.createTextNode(sep)); }
+      var span = document.createElement("span");
+      span.className = typeof p === "object" ? "v words" : "v";
+      span.textContent = typeof p === "object" ? p.words : p;
+      dd.appendChild(span);
+    });
+  }
+
   function showResult(r, onDevice) {
     var decision = r.decision; // accept, accept_with_warning, reject, needs_online
     var box = document.getElementById("result");
@@ -280,13 +296,13 @@
     var h = r.holder;
     EP.show("result-holder", !!h);
     if (h) {
-      setText("r-name", h.name || "—");
-      setText("r-latin", h.latin_name || "—");
-      setText("r-doc", EP.docLabel(h.document_type, h.document_number));
-      setText("r-birth", h.birth_date);
-      setText("r-sex", t("sex." + h.sex));
-      setText("r-scopes", EP.scopesLabel(h.scopes));
-      setText("r-until", r.credential ? EP.fmtDateTime(r.credential.expires) : "");
+      setParts("r-name", [h.name || "—"]);
+      setParts("r-latin", [h.latin_name || "—"]);
+      setParts("r-doc", [{ words: t("doctype." + h.document_type) }, h.document_number], " ");
+      setParts("r-birth", [h.birth_date]);
+      setParts("r-sex", [t("sex." + h.sex)]);
+      setParts("r-scopes", (h.scopes || []).map(function (u) { return t("use." + u); }), t("list.sep"));
+      setParts("r-until", [r.credential ? EP.fmtDateTime(r.credential.expires) : ""]);
       if (r.credential) { showPortrait(r.credential.cti); }
     }
     var age = r.credential && typeof r.credential.status_age_seconds === "number" ? Math.round(r.credential.status_age_seconds) : null;
