@@ -23,13 +23,13 @@ import (
 // verifier does.
 type dbStatus struct{ db *store.DB }
 
-func (s dbStatus) Status(ctx context.Context, uri string, idx uint64, _ time.Time) (verify.StatusValue, time.Duration, error) {
+func (s dbStatus) Status(ctx context.Context, uri string, idx uint64, now time.Time) (verify.StatusValue, time.Time, error) {
 	n, err := strconv.ParseInt(strings.TrimPrefix(uri, "https://epermit.test/s/"), 10, 64)
 	if err != nil {
-		return 0, 0, err
+		return 0, time.Time{}, err
 	}
 	st, err := s.db.StatusEntry(ctx, n, int64(idx))
-	return verify.StatusValue(st), 0, err
+	return verify.StatusValue(st), now, err
 }
 
 func (f *fixture) trust(t testing.TB) *verify.TrustList {
