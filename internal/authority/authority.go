@@ -209,9 +209,10 @@ func (a *Authority) VerifyAudit(ctx context.Context) (int64, error) {
 }
 
 // VerifyAuditFrom is VerifyAudit with an anchor from an earlier run; it
-// returns the new head to record.
-func (a *Authority) VerifyAuditFrom(ctx context.Context, anchor *audit.Anchor) (audit.Anchor, error) {
-	return a.db.VerifyAudit(ctx, anchor)
+// returns the new head to record and the store's facts it cross-checked
+// against the log (see store.DB.CheckAudit).
+func (a *Authority) VerifyAuditFrom(ctx context.Context, anchor *audit.Anchor) (audit.Report, error) {
+	return a.db.CheckAudit(ctx, anchor)
 }
 
 // AuditPageSize is how many audit events AuditEvents returns at most.

@@ -59,6 +59,8 @@ type Server struct {
 	limiter *httpx.Limiter
 	trust   bool
 	metrics *metrics
+	hsts    bool // the public URL is https
+	site    *httpx.Site
 }
 
 //go:embed static
@@ -73,8 +75,11 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 		opts.ClientRateLimit, opts.ClientRateBurst = 10, 20
 	}
 	s := &Server{log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
-		limiter: httpx.NewLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics()}
-	site := &httpx.Site{Log: log, TrustProxy: opts.TrustProxy, InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil}
+		limiter: httpx.NewLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics(),
+		hsts: httpx.PublicHTTPS(a.Config().PublicURL)}
+	s.site = &httpx.Site{Log: log, PublicURL: a.Config().PublicURL, TrustProxy: opts.TrustProxy,
+		InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil}
+	site := s.site
 	clients := &httpx.Clients{Site: site, Auth: a, Limit: httpx.NewLimiter(opts.ClientRateLimit, opts.ClientRateBurst)}
 	static, _ := fs.Sub(staticFS, "static")
 
@@ -101,6 +106,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+	if s.hsts {
+		h.Set("Strict-Transport-Security", hstsHeader)
+	}
 
 	_, pattern := s.mux.Handler(r)
 	if pattern == "" {
@@ -121,6 +129,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The route pattern, not the path: paths may carry identifiers.
 	s.log.Debug("http", "route", pattern, "status", rec.status, "duration", elapsed)
 }
+
+// hstsHeader is sent when the public URL is https: browsers then never
+// try plain http for this host, so a network attacker cannot strip TLS.
+const hstsHeader = "max-age=31536000"
 
 // contentSecurityPolicy allows only the server's own scripts and styles,
 // never inline ones. img-src adds blob: for the portrait a gate fetches and

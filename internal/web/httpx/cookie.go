@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/epermit/epermit/permit"
@@ -43,17 +42,6 @@ func (s *Site) CSRFToken(w http.ResponseWriter, r *http.Request) string {
 	return v
 }
 
-// SameOrigin reports whether the request's Origin, when sent, is this
-// server.
-func SameOrigin(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	return err == nil && u.Host == r.Host
-}
-
 // CSRFMatches reports whether sent, the token the request carries, equals
 // its CSRF cookie.
 func CSRFMatches(r *http.Request, sent string) bool {
@@ -62,12 +50,12 @@ func CSRFMatches(r *http.Request, sent string) bool {
 }
 
 // CSRF guards a state-changing endpoint the pages' scripts call: the
-// Origin, when sent, must be this server, and the X-CSRF-Token header must
+// Origin, when sent, must be this server (SameOrigin), and the X-CSRF-Token header must
 // equal the cookie. Either alone stops a cross-site form; both together
 // also cover old browsers and same-site subdomains.
-func CSRF(next http.HandlerFunc) http.HandlerFunc {
+func (s *Site) CSRF(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !SameOrigin(r) {
+		if !s.SameOrigin(r) {
 			WriteProblem(w, permit.ECodeCSRF, "cross-origin request refused")
 			return
 		}

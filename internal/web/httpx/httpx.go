@@ -14,6 +14,9 @@ import (
 // internal errors and the facts that decide cookies and client addresses.
 type Site struct {
 	Log *slog.Logger
+	// PublicURL is the server's public base URL: the origin the pages'
+	// and the console's CSRF checks accept.
+	PublicURL string
 	// TrustProxy makes the client address and scheme come from
 	// X-Forwarded-For and X-Forwarded-Proto.
 	TrustProxy bool
