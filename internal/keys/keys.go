@@ -4,8 +4,11 @@
 //
 // A key is named by a reference URI, recorded beside its public key in the
 // store: "file:keys/KID.pem" is a PKCS#8 PEM file, relative to the data
-// directory unless absolute, written with mode 0600 in a 0700 directory.
-// Other schemes (pkcs11:…) plug in here.
+// directory unless absolute, written with mode 0600 in a 0700 directory;
+// "pkcs11:token=…;id=…?module-path=…" (RFC 7512) is a key pair inside a
+// hardware security module. Store dispatches on the scheme. The PKCS#11
+// backend needs cgo and lives in package keys/pkcs11, which registers
+// itself when a binary built with the "pkcs11" tag imports it.
 package keys
 
 import (
