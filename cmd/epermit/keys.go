@@ -9,23 +9,33 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/internal/store"
 )
 
 func keysCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage issuer signing keys"}
 	newKey := func(use, short string, run func(*authority.Authority, context.Context) (*store.IssuerKey, error)) *cobra.Command {
-		return &cobra.Command{
+		var kms string
+		c := &cobra.Command{
 			Use: use, Short: short, Args: cobra.NoArgs,
-			RunE: g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {
-				k, err := run(a, cliContext(cmd))
-				if err != nil {
-					return err
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if err := keys.CheckKMS(kms); err != nil {
+					return usageError{err}
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "active key %s (%s)\n", k.Kid, k.Ref)
-				return nil
-			}),
+				g.kms = kms
+				return g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {
+					k, err := run(a, cliContext(cmd))
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "active key %s (%s)\n", k.Kid, k.Ref)
+					return nil
+				})(cmd, args)
+			},
 		}
+		c.Flags().StringVar(&kms, "kms", "", "where to make the key: file: or a pkcs11: URI (default: where `epermit init` or the last --kms said, else file:)")
+		return c
 	}
 	cmd.AddCommand(
 		newKey("init", "Create the first issuer key", (*authority.Authority).InitKeys),

@@ -41,6 +41,9 @@ func serveCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer closeStore()
+			if !g.settings.Initialised {
+				return fmt.Errorf("the store at %s was never set up: run `epermit init` first (docs/config.md)", g.db)
+			}
 			return serve(cmd.Context(), g, a, &f, nil)
 		},
 	}

@@ -48,6 +48,10 @@ type Config struct {
 	// travel in every QR: a short host name keeps the QR small (spec §3).
 	// Default PublicURL.
 	StatusURL string
+	// KMS is where the key store makes new issuer keys ("file:" or a
+	// pkcs11: URI without a PIN); when set, making a key records it as the
+	// store's setting, so later rotations default to it.
+	KMS string
 	// Policy is the issuance policy; the zero value means DefaultPolicy.
 	Policy permit.Policy
 	// StatusListSize is the number of entries in a new status list

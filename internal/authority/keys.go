@@ -32,6 +32,12 @@ func (a *Authority) RotateKey(ctx context.Context) (*store.IssuerKey, error) {
 }
 
 func (a *Authority) newKey(ctx context.Context, action string, rotate bool) (*store.IssuerKey, error) {
+	return a.makeKey(ctx, action, rotate, nil)
+}
+
+// makeKey generates a key and records it; also, if set, runs first in the
+// same transaction.
+func (a *Authority) makeKey(ctx context.Context, action string, rotate bool, also func(tx *store.Tx) error) (*store.IssuerKey, error) {
 	ref, pub, err := a.keys.Generate()
 	if err != nil {
 		return nil, err
@@ -46,6 +52,11 @@ func (a *Authority) newKey(ctx context.Context, action string, rotate bool) (*st
 	}
 	k := &store.IssuerKey{Kid: kid, Ref: ref, PublicKey: der, State: store.KeyActive}
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
+		}
 		old, err := tx.ActiveIssuerKey(ctx)
 		switch {
 		case err == nil && !rotate:
@@ -58,6 +69,12 @@ func (a *Authority) newKey(ctx context.Context, action string, rotate bool) (*st
 			return permit.Errorf(permit.ECodeConflict, "no active issuer key to rotate; use `epermit keys init`")
 		case permit.ErrorCode(err) != permit.ECodeNotFound:
 			return err
+		}
+		// The next rotation makes its key where this one was made.
+		if a.cfg.KMS != "" {
+			if err := tx.SetSetting(ctx, store.SettingKMS, a.cfg.KMS); err != nil {
+				return err
+			}
 		}
 		k.CreatedAt = tx.Now()
 		if err := tx.AddIssuerKey(ctx, k); err != nil {
