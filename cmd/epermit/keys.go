@@ -9,16 +9,25 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/internal/store"
 )
 
 func keysCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage issuer signing keys"}
-	newKey := func(use, short string, run func(*authority.Authority, context.Context) (*store.IssuerKey, error)) *cobra.Command {
-		return &cobra.Command{
+	newKey := func(use, short, algHelp string, run func(*authority.Authority, context.Context, keys.Algorithm) (*store.IssuerKey, error)) *cobra.Command {
+		var algName string
+		c := &cobra.Command{
 			Use: use, Short: short, Args: cobra.NoArgs,
 			RunE: g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {
-				k, err := run(a, cliContext(cmd))
+				var alg keys.Algorithm // "" lets rotate keep the active key's
+				if algName != "" {
+					var err error
+					if alg, err = keys.ParseAlgorithm(algName); err != nil {
+						return usageError{err}
+					}
+				}
+				k, err := run(a, cliContext(cmd), alg)
 				if err != nil {
 					return err
 				}
@@ -26,10 +35,19 @@ func keysCmd(g *globals) *cobra.Command {
 				return nil
 			}),
 		}
+		c.Flags().StringVar(&algName, "algorithm", "", algHelp)
+		return c
 	}
 	cmd.AddCommand(
-		newKey("init", "Create the first issuer key", (*authority.Authority).InitKeys),
-		newKey("rotate", "Make a new active key; the old one is kept for verification", (*authority.Authority).RotateKey),
+		newKey("init", "Create the first issuer key", "es256 (default) or sm2 (SM2 with SM3)",
+			func(a *authority.Authority, ctx context.Context, alg keys.Algorithm) (*store.IssuerKey, error) {
+				if alg == "" {
+					alg = keys.ES256
+				}
+				return a.InitKeysWith(ctx, alg)
+			}),
+		newKey("rotate", "Make a new active key; the old one is kept for verification",
+			"es256 or sm2 (SM2 with SM3); default: the active key's", (*authority.Authority).RotateKeyWith),
 		revokeKeyCmd(g),
 		&cobra.Command{
 			Use: "list", Short: "List issuer keys and whether the trust list publishes them", Args: cobra.NoArgs,
