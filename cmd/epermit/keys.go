@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/internal/store"
@@ -57,11 +58,15 @@ func keysCmd(g *globals) *cobra.Command {
 					return err
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "KID\tSTATE\tCREATED\tRETIRED\tLAST EXPIRY\tPUBLISHED\tREF")
+				fmt.Fprintln(tw, "KID\tSTATE\tCREATED\tRETIRED\tLAST EXPIRY\tPUBLISHED\tREF\tALG")
 				now := time.Now()
 				for _, k := range ks {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\n", k.Kid, k.State, stamp(k.CreatedAt), stamp(k.RetiredAt),
-						stamp(k.LastExpiry), authority.Published(k, now), k.Ref)
+					alg := "?"
+					if pub, err := credential.ParsePublicKey(k.PublicKey); err == nil {
+						alg, _ = credential.KeyAlgorithm(pub)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\t%s\n", k.Kid, k.State, stamp(k.CreatedAt), stamp(k.RetiredAt),
+						stamp(k.LastExpiry), authority.Published(k, now), k.Ref, alg)
 				}
 				return tw.Flush()
 			}),
