@@ -72,7 +72,11 @@ one, --public-url and --admin are required.`,
 			if err := keys.CheckKMS(kms); err != nil {
 				return usageError{err}
 			}
-			if err := checkAlgorithm(algorithm, kms); err != nil {
+			alg, err := keys.ParseAlgorithm(algorithm)
+			if err != nil {
+				return usageError{err}
+			}
+			if err := keys.CheckAlgorithm(kms, alg); err != nil {
 				return usageError{err}
 			}
 			if !given("admin") {
@@ -90,7 +94,7 @@ one, --public-url and --admin are required.`,
 				return err
 			}
 			defer closeStore()
-			k, officer, officerKey, err := a.Init(ctx, admin)
+			k, officer, officerKey, err := a.Init(ctx, alg, admin)
 			if err != nil {
 				describe(cmd.ErrOrStderr(), err)
 				return err
@@ -102,7 +106,7 @@ one, --public-url and --admin are required.`,
   public URL   %s
   status URL   %s
   issuer id    %s
-  issuer key   %s (%s)
+  issuer key   %s %s (%s)
   admin        %s; API key, shown once and never again:
 
     %s
@@ -115,7 +119,7 @@ Next steps:
                                  epermit institution add --name N --kind bank
   4. Sign in to the officer console at %[2]s/officer/ with the admin key.
   5. Back up the database and the issuer key (docs/backup.md, docs/keys.md).
-`, g.db, a.Config().PublicURL, a.Config().StatusURL, a.Config().IssuerID, k.Kid, k.Ref, officer.Name, officerKey)
+`, g.db, a.Config().PublicURL, a.Config().StatusURL, a.Config().IssuerID, k.Kid, strings.ToUpper(string(alg)), k.Ref, officer.Name, officerKey)
 			if keys.Scheme(k.Ref) == "pkcs11" {
 				fmt.Fprintf(w, `
 The issuer key is in the token and never leaves it. Every server and
@@ -127,18 +131,9 @@ its PIN from the pin-source file or $%s (docs/keys.md).
 		},
 	}
 	cmd.Flags().StringVar(&kms, "kms", "", "where to make the issuer key: file: (default) or a pkcs11: URI with module-path= and pin-source= (docs/keys.md)")
-	cmd.Flags().StringVar(&algorithm, "algorithm", "es256", "issuer key algorithm: es256")
+	cmd.Flags().StringVar(&algorithm, "algorithm", "es256", "issuer key algorithm: es256 or sm2 (SM2 with SM3; file keys only)")
 	cmd.Flags().StringVar(&admin, "admin", "", "name of the first admin officer")
 	return cmd
-}
-
-// checkAlgorithm refuses an algorithm the key store cannot make.
-func checkAlgorithm(alg, kms string) error {
-	switch alg {
-	case "es256":
-		return nil
-	}
-	return fmt.Errorf("--algorithm %q: want es256", alg)
 }
 
 // settingsCmd shows the recorded settings and changes the URLs and the

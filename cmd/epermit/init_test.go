@@ -51,6 +51,8 @@ func TestInit(t *testing.T) {
 		{"--public-url", "https://ep.example", "--kms", "pkcs11:token=a?module-path=/m.so&pin-value=1234"},
 		{"--public-url", "https://ep.example", "--kms", "vault:x"},
 		{"--public-url", "https://ep.example", "--algorithm", "rs256"},
+		// PKCS#11 keys are ES256 only.
+		{"--public-url", "https://ep.example", "--algorithm", "sm2", "--kms", "pkcs11:token=a?module-path=/m.so&pin-source=/p"},
 	} {
 		if _, err := run(t, ctx, append([]string{"init", "--data", data, "--admin", "Chief"}, bad...)...); exitCodeOf(err) != exitUsage {
 			t.Fatalf("init %v = %v, want a usage error", bad, err)
@@ -59,6 +61,10 @@ func TestInit(t *testing.T) {
 	out, err := run(t, ctx, "init", "--data", data, "--public-url", "https://ep.example/", "--status-url", "https://s.ep", "--admin", "Chief")
 	if err != nil || !strings.Contains(out, "epo_") || !strings.Contains(out, "Next steps:") || !strings.Contains(out, "file:keys/") {
 		t.Fatalf("init = %q, %v", out, err)
+	}
+	if out, err := run(t, ctx, "init", "--data", t.TempDir(), "--public-url", "https://ep.example", "--admin", "Chief", "--algorithm", "sm2"); err != nil ||
+		!strings.Contains(out, " SM2 (file:keys/") {
+		t.Fatalf("init --algorithm sm2 = %q, %v", out, err)
 	}
 	if _, err := run(t, ctx, "init", "--data", data, "--public-url", "https://ep.example", "--admin", "Other"); permit.ErrorCode(err) != permit.ECodeConflict {
 		t.Fatalf("second init = %v, want conflict", err)

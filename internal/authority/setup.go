@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 )
@@ -54,11 +55,11 @@ func CheckBaseURL(flag, s string) error {
 
 // Init sets up a store that was never set up: in one transaction it records
 // the configured public URL, status URL, issuer id and KMS, the first
-// issuer key (made where the key store says), and the first admin officer,
+// issuer key (of algorithm alg, made where the key store says), and the first admin officer,
 // named admin, whose API key it returns (shown once, never stored). A store
 // with an issuer key or recorded settings is a conflict, also when another
 // Init runs at the same time.
-func (a *Authority) Init(ctx context.Context, admin string) (*store.IssuerKey, *store.Client, string, error) {
+func (a *Authority) Init(ctx context.Context, alg keys.Algorithm, admin string) (*store.IssuerKey, *store.Client, string, error) {
 	if err := checkClient(store.RoleOfficer, admin, "admin"); err != nil {
 		return nil, nil, "", err
 	}
@@ -69,7 +70,7 @@ func (a *Authority) Init(ctx context.Context, admin string) (*store.IssuerKey, *
 	}
 	var officer *store.Client
 	var officerKey string
-	k, err := a.makeKey(ctx, "key.init", false, func(tx *store.Tx) error {
+	k, err := a.makeKey(ctx, "key.init", alg, false, func(tx *store.Tx) error {
 		if ks, err := tx.IssuerKeys(ctx); err != nil {
 			return err
 		} else if len(ks) > 0 {

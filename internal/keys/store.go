@@ -11,10 +11,10 @@ import (
 
 // Backend is a key store reached through one reference scheme.
 type Backend interface {
-	// Generate makes a new P-256 key pair at location (a URI of the
-	// backend's scheme saying where, e.g. which token) and returns the
+	// Generate makes a new key pair of algorithm alg at location (a URI of
+	// the backend's scheme saying where, e.g. which token) and returns the
 	// reference that opens it again.
-	Generate(location string) (ref string, pub *ecdsa.PublicKey, err error)
+	Generate(alg Algorithm, location string) (ref string, pub *ecdsa.PublicKey, err error)
 	// Signer opens the key behind ref.
 	Signer(ref string) (crypto.Signer, error)
 	// Remove deletes the key behind ref.
@@ -80,16 +80,29 @@ func CheckKMS(kms string) error {
 	return fmt.Errorf("keys: unknown key store %q (want file: or pkcs11:)", Scheme(kms))
 }
 
-// Generate makes a new key where s.KMS says and returns its reference.
-func (s *Store) Generate() (string, *ecdsa.PublicKey, error) {
+// CheckAlgorithm refuses an algorithm the key store at kms cannot make:
+// PKCS#11 keys are ES256 only, since SoftHSM2 and common HSMs have no SM2.
+func CheckAlgorithm(kms string, alg Algorithm) error {
+	if Scheme(kms) == "pkcs11" && alg != "" && alg != ES256 {
+		return fmt.Errorf("keys: PKCS#11 keys are ES256 only (SoftHSM2 and common HSMs have no SM2); make %s keys with --kms file:", alg)
+	}
+	return nil
+}
+
+// Generate makes a new key of algorithm alg where s.KMS says and returns
+// its reference.
+func (s *Store) Generate(alg Algorithm) (string, *ecdsa.PublicKey, error) {
 	if err := CheckKMS(s.KMS); err != nil {
+		return "", nil, err
+	}
+	if err := CheckAlgorithm(s.KMS, alg); err != nil {
 		return "", nil, err
 	}
 	b, err := s.backend(s.KMS)
 	if err != nil {
 		return "", nil, err
 	}
-	return b.Generate(s.KMS)
+	return b.Generate(alg, s.KMS)
 }
 
 // Signer opens the key behind ref.
@@ -159,5 +172,7 @@ func (s *Store) backend(ref string) (Backend, error) {
 // fileBackend adapts Files to Backend.
 type fileBackend struct{ Files }
 
-func (f fileBackend) Generate(string) (string, *ecdsa.PublicKey, error) { return f.Files.Generate() }
-func (fileBackend) Close() error                                        { return nil }
+func (f fileBackend) Generate(alg Algorithm, _ string) (string, *ecdsa.PublicKey, error) {
+	return f.Files.Generate(alg)
+}
+func (fileBackend) Close() error { return nil }

@@ -104,7 +104,7 @@ func TestStoreWithoutPKCS11(t *testing.T) {
 	}
 	s := &Store{Dir: t.TempDir(), KMS: "pkcs11:token=a?module-path=/m.so&pin-source=/p"}
 	defer s.Close()
-	if _, _, err := s.Generate(); err == nil || !strings.Contains(err.Error(), "-tags pkcs11") {
+	if _, _, err := s.Generate(ES256); err == nil || !strings.Contains(err.Error(), "-tags pkcs11") {
 		t.Fatalf("Generate = %v, want how to build with PKCS#11", err)
 	}
 	if _, err := s.Signer("pkcs11:token=a;id=%01?module-path=/m.so"); err == nil || !strings.Contains(err.Error(), "-tags pkcs11") {
@@ -112,7 +112,7 @@ func TestStoreWithoutPKCS11(t *testing.T) {
 	}
 	// File keys work the same through the Store.
 	s.KMS = "file:"
-	ref, pub, err := s.Generate()
+	ref, pub, err := s.Generate(ES256)
 	if err != nil || !strings.HasPrefix(ref, "file:keys/") {
 		t.Fatalf("file key: %q, %v", ref, err)
 	}

@@ -61,12 +61,15 @@ func (k *KMS) Token(u *keys.PKCS11URI) (*crypto11.Context, error) {
 	return c, nil
 }
 
-// Generate makes a P-256 key pair in the token location names, with the
+// Generate makes an ES256 (P-256) key pair in the token location names, with the
 // label of its object= (default DefaultObject) and the id of its id=
 // (default 16 random bytes), the private half sensitive and not
 // extractable. The reference it returns names the token, the object and
 // the id, and carries module-path and pin-source over from location.
-func (k *KMS) Generate(location string) (string, *ecdsa.PublicKey, error) {
+func (k *KMS) Generate(alg keys.Algorithm, location string) (string, *ecdsa.PublicKey, error) {
+	if err := keys.CheckAlgorithm(location, alg); err != nil {
+		return "", nil, err
+	}
 	u, err := keys.ParsePKCS11URI(location)
 	if err != nil {
 		return "", nil, err

@@ -22,7 +22,7 @@ func TestGenerateSignReopen(t *testing.T) {
 	tok := softhsm.New(t, "epermit-test")
 	kms := New()
 	defer kms.Close()
-	ref, pub, err := kms.Generate(tok.URI())
+	ref, pub, err := kms.Generate(keys.ES256, tok.URI())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestGenerateSignReopen(t *testing.T) {
 	sign(again)
 
 	// A second key in the same token gets its own id.
-	ref2, _, err := again.Generate(tok.URI())
+	ref2, _, err := again.Generate(keys.ES256, tok.URI())
 	if err != nil || ref2 == ref {
 		t.Fatalf("second key: %q, %v", ref2, err)
 	}
@@ -82,7 +82,7 @@ func TestKeyNotExtractable(t *testing.T) {
 	tok := softhsm.New(t, "epermit-test")
 	kms := New()
 	defer kms.Close()
-	ref, _, err := kms.Generate(tok.URI())
+	ref, _, err := kms.Generate(keys.ES256, tok.URI())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestKeyNotExtractable(t *testing.T) {
 func TestOpenFailures(t *testing.T) {
 	tok := softhsm.New(t, "epermit-test")
 	kms := New()
-	ref, _, err := kms.Generate(tok.URI())
+	ref, _, err := kms.Generate(keys.ES256, tok.URI())
 	if err != nil {
 		t.Fatal(err)
 	}
