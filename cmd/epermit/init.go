@@ -79,6 +79,9 @@ one, --public-url and --admin are required.`,
 			if err := keys.CheckAlgorithm(kms, alg); err != nil {
 				return usageError{err}
 			}
+			if err := keys.Supported(kms); err != nil {
+				return err
+			}
 			if !given("admin") {
 				if admin, err = q.ask("Name of the first admin officer", "", true); err != nil {
 					return usageError{fmt.Errorf("--admin: %w", err)}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,9 +39,6 @@ func TestInit(t *testing.T) {
 			"--reason", "lost", "--holder-key", holder}, extra...)...)
 	}
 
-	if _, err := run(t, ctx, "serve", "--data", data, "--addr", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "run `epermit init`") {
-		t.Fatalf("serve on a store never set up = %v, want a pointer to init", err)
-	}
 	// Without a terminal, what is missing is a usage error.
 	if _, err := run(t, ctx, "init", "--data", data, "--admin", "Chief"); exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), "no terminal") {
 		t.Fatalf("init without --public-url = %v, want a usage error", err)
@@ -57,6 +55,20 @@ func TestInit(t *testing.T) {
 		if _, err := run(t, ctx, append([]string{"init", "--data", data, "--admin", "Chief"}, bad...)...); exitCodeOf(err) != exitUsage {
 			t.Fatalf("init %v = %v, want a usage error", bad, err)
 		}
+	}
+	// A build without PKCS#11 says so before it creates anything.
+	if !pkcs11Built {
+		_, err := run(t, ctx, "init", "--data", data, "--admin", "Chief", "--public-url", "https://ep.example",
+			"--kms", "pkcs11:token=a?module-path=/m.so&pin-source=/p")
+		if err == nil || !strings.Contains(err.Error(), "-tags pkcs11") {
+			t.Fatalf("init --kms pkcs11: without PKCS#11 = %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(data, "epermit.db")); !os.IsNotExist(err) {
+			t.Fatalf("init without PKCS#11 created the store: %v", err)
+		}
+	}
+	if _, err := run(t, ctx, "serve", "--data", data, "--addr", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "run `epermit init`") {
+		t.Fatalf("serve on a store never set up = %v, want a pointer to init", err)
 	}
 	out, err := run(t, ctx, "init", "--data", data, "--public-url", "https://ep.example/", "--status-url", "https://s.ep", "--admin", "Chief")
 	if err != nil || !strings.Contains(out, "epo_") || !strings.Contains(out, "Next steps:") || !strings.Contains(out, "file:keys/") {

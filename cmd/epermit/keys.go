@@ -34,6 +34,9 @@ func keysCmd(g *globals) *cobra.Command {
 				if err := keys.CheckAlgorithm(kms, alg); err != nil {
 					return usageError{err}
 				}
+				if err := keys.Supported(kms); err != nil {
+					return err
+				}
 				g.kms = kms
 				return g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {
 					k, err := run(a, cliContext(cmd), alg)

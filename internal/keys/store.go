@@ -137,6 +137,29 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
+// Supported reports whether this build can open references like ref, so
+// that a command fails before it touches the store.
+func Supported(ref string) error {
+	_, err := opener(Scheme(ref))
+	return err
+}
+
+func opener(scheme string) (func() Backend, error) {
+	if scheme == "" || scheme == "file" {
+		return nil, nil
+	}
+	backendsMu.Lock()
+	open, ok := backends[scheme]
+	backendsMu.Unlock()
+	switch {
+	case !ok && scheme == "pkcs11":
+		return nil, errors.New("keys: this epermit was built without PKCS#11 support; build it with `CGO_ENABLED=1 go build -tags pkcs11 ./cmd/epermit` (see docs/keys.md)")
+	case !ok:
+		return nil, fmt.Errorf("keys: key store %q is not supported (want file: or pkcs11:)", scheme)
+	}
+	return open, nil
+}
+
 func (s *Store) backend(ref string) (Backend, error) {
 	scheme := Scheme(ref)
 	if scheme == "" {
@@ -147,19 +170,12 @@ func (s *Store) backend(ref string) (Backend, error) {
 	if b, ok := s.opened[scheme]; ok {
 		return b, nil
 	}
-	var b Backend
-	if scheme == "file" {
-		b = fileBackend{Files{Dir: s.Dir}}
-	} else {
-		backendsMu.Lock()
-		open, ok := backends[scheme]
-		backendsMu.Unlock()
-		switch {
-		case !ok && scheme == "pkcs11":
-			return nil, errors.New("keys: this epermit was built without PKCS#11 support; build it with `CGO_ENABLED=1 go build -tags pkcs11 ./cmd/epermit` (see docs/keys.md)")
-		case !ok:
-			return nil, fmt.Errorf("keys: key store %q is not supported (want file: or pkcs11:)", scheme)
-		}
+	open, err := opener(scheme)
+	if err != nil {
+		return nil, err
+	}
+	var b Backend = fileBackend{Files{Dir: s.Dir}}
+	if open != nil {
 		b = open()
 	}
 	if s.opened == nil {

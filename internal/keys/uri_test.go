@@ -102,6 +102,12 @@ func TestStoreWithoutPKCS11(t *testing.T) {
 	if linked {
 		t.Skip("this test binary has PKCS#11 support")
 	}
+	if err := Supported("pkcs11:token=a?module-path=/m.so"); err == nil || !strings.Contains(err.Error(), "-tags pkcs11") {
+		t.Fatalf("Supported = %v, want how to build with PKCS#11", err)
+	}
+	if err := Supported("file:keys/x.pem"); err != nil {
+		t.Fatal(err)
+	}
 	s := &Store{Dir: t.TempDir(), KMS: "pkcs11:token=a?module-path=/m.so&pin-source=/p"}
 	defer s.Close()
 	if _, _, err := s.Generate(ES256); err == nil || !strings.Contains(err.Error(), "-tags pkcs11") {
