@@ -186,6 +186,9 @@ func settingsCmd(g *globals) *cobra.Command {
 			}
 			g.recordSettings = true
 			return g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {
+				if !g.settings.Initialised {
+					return errors.New("the store was never set up: run `epermit init`")
+				}
 				changed, err := a.RecordSettings(cliContext(cmd), names...)
 				if err != nil {
 					return err

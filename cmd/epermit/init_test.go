@@ -39,6 +39,9 @@ func TestInit(t *testing.T) {
 			"--reason", "lost", "--holder-key", holder}, extra...)...)
 	}
 
+	if _, err := run(t, ctx, "settings", "set", "--data", data, "--public-url", "https://ep.example"); err == nil || !strings.Contains(err.Error(), "run `epermit init`") {
+		t.Fatalf("settings set on a store never set up = %v", err)
+	}
 	// Without a terminal, what is missing is a usage error.
 	if _, err := run(t, ctx, "init", "--data", data, "--admin", "Chief"); exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), "no terminal") {
 		t.Fatalf("init without --public-url = %v, want a usage error", err)

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ThalesGroup/crypto11"
@@ -112,6 +113,45 @@ func TestKeyNotExtractable(t *testing.T) {
 	var p11 mpkcs11.Error
 	if !errors.As(err, &p11) || p11 != mpkcs11.CKR_ATTRIBUTE_SENSITIVE {
 		t.Fatalf("reading the private key's value: %v, want CKR_ATTRIBUTE_SENSITIVE", err)
+	}
+}
+
+// Replicas' requests sign at once: the signer shares the token's session
+// pool safely.
+func TestParallelSigning(t *testing.T) {
+	tok := softhsm.New(t, "epermit-test")
+	kms := New()
+	defer kms.Close()
+	ref, pub, err := kms.Generate(keys.ES256, tok.URI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := kms.Signer(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*20)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				digest := sha256.Sum256([]byte{byte(g), byte(i)})
+				sig, err := s.Sign(rand.Reader, digest[:], crypto.SHA256)
+				if err == nil && !ecdsa.VerifyASN1(pub, digest[:], sig) {
+					err = errors.New("signature does not verify")
+				}
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }
 
