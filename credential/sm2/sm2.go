@@ -23,8 +23,10 @@ import (
 	"hash"
 	"io"
 	"math/big"
+	"sync"
 
 	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/epermit/epermit/credential"
@@ -76,10 +78,55 @@ func (Algorithm) ParsePKIX(der []byte) (*ecdsa.PublicKey, error) {
 // NewHash is SM3 fed with Z_A of pub for the default distinguishing ID
 // (GB/T 32918.2 §5.5): the digest it returns is e of the signature scheme.
 func (Algorithm) NewHash(pub *ecdsa.PublicKey) (hash.Hash, error) {
-	if !sm2.IsSM2PublicKey(pub) {
-		return nil, errors.New("sm2: not an SM2 public key")
+	za, err := zaOf(pub)
+	if err != nil {
+		return nil, err
 	}
-	return sm2.NewHash(pub)
+	h := sm3.New()
+	h.Write(za[:])
+	return h, nil
+}
+
+// distID is the default distinguishing ID of spec §1.1.
+var distID = []byte("1234567812345678")
+
+// zaCache keeps Z_A of the last keys seen: a verifier checks every
+// credential of a key against the same Z_A, and computing it is a third of
+// the hashing an SM2 verification does. Bounded, since keys come from
+// outside; a trust list holds a handful.
+var zaCache struct {
+	sync.Mutex
+	m map[[64]byte][32]byte
+}
+
+const zaCacheSize = 64
+
+func zaOf(pub *ecdsa.PublicKey) ([32]byte, error) {
+	var za [32]byte
+	if !sm2.IsSM2PublicKey(pub) || pub.X == nil || pub.Y == nil || pub.X.BitLen() > 256 || pub.Y.BitLen() > 256 {
+		return za, errors.New("sm2: not an SM2 public key")
+	}
+	var point [64]byte
+	pub.X.FillBytes(point[:32])
+	pub.Y.FillBytes(point[32:])
+	zaCache.Lock()
+	za, ok := zaCache.m[point]
+	zaCache.Unlock()
+	if ok {
+		return za, nil
+	}
+	z, err := sm2.CalculateZA(pub, distID)
+	if err != nil || len(z) != len(za) {
+		return za, fmt.Errorf("sm2: Z_A: %v", err)
+	}
+	copy(za[:], z)
+	zaCache.Lock()
+	if len(zaCache.m) >= zaCacheSize || zaCache.m == nil {
+		zaCache.m = make(map[[64]byte][32]byte, zaCacheSize)
+	}
+	zaCache.m[point] = za
+	zaCache.Unlock()
+	return za, nil
 }
 
 // digestOpts asks an SM2 crypto.Signer to sign the digest as given, e

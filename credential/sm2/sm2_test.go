@@ -14,7 +14,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/epermit/epermit/credential"
-	_ "github.com/epermit/epermit/credential/sm2"
+	"github.com/epermit/epermit/credential/sm2"
 )
 
 var t0 = time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
@@ -248,5 +248,38 @@ func TestLinkage(t *testing.T) {
 	}
 	if err := s.VerifyIssuer(&f.p256.PublicKey); !errors.Is(err, credential.ErrAlgorithm) {
 		t.Errorf("under a P-256 key: %v, want ErrAlgorithm", err)
+	}
+}
+
+// NewHash (with its cache of Z_A) gives e = SM3(Z_A || M) as gmsm computes
+// it for the default distinguishing ID, for more keys than the cache holds
+// and for each key again after.
+func TestNewHashIsSM2Hash(t *testing.T) {
+	var a sm2.Algorithm
+	msg := []byte("Signature1 and more")
+	var ks []*gmsm.PrivateKey
+	for range 70 {
+		k, err := gmsm.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks = append(ks, k)
+	}
+	for round := range 2 {
+		for i, k := range ks {
+			h, err := a.NewHash(&k.PublicKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Write(msg)
+			want, _ := gmsm.CalculateSM2Hash(&k.PublicKey, msg, []byte("1234567812345678"))
+			if got := h.Sum(nil); string(got) != string(want) {
+				t.Fatalf("round %d key %d: e = %x, want %x", round, i, got, want)
+			}
+		}
+	}
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if _, err := a.NewHash(&p256.PublicKey); err == nil {
+		t.Error("NewHash took a P-256 key")
 	}
 }
