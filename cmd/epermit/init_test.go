@@ -39,9 +39,6 @@ func TestInit(t *testing.T) {
 			"--reason", "lost", "--holder-key", holder}, extra...)...)
 	}
 
-	if _, err := run(t, ctx, "settings", "set", "--data", data, "--public-url", "https://ep.example"); err == nil || !strings.Contains(err.Error(), "run `epermit init`") {
-		t.Fatalf("settings set on a store never set up = %v", err)
-	}
 	// Without a terminal, what is missing is a usage error.
 	if _, err := run(t, ctx, "init", "--data", data, "--admin", "Chief"); exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), "no terminal") {
 		t.Fatalf("init without --public-url = %v, want a usage error", err)
@@ -72,6 +69,9 @@ func TestInit(t *testing.T) {
 	}
 	if _, err := run(t, ctx, "serve", "--data", data, "--addr", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "run `epermit init`") {
 		t.Fatalf("serve on a store never set up = %v, want a pointer to init", err)
+	}
+	if _, err := run(t, ctx, "settings", "set", "--data", data, "--public-url", "https://ep.example"); err == nil || !strings.Contains(err.Error(), "run `epermit init`") {
+		t.Fatalf("settings set on a store never set up = %v", err)
 	}
 	out, err := run(t, ctx, "init", "--data", data, "--public-url", "https://ep.example/", "--status-url", "https://s.ep", "--admin", "Chief")
 	if err != nil || !strings.Contains(out, "epo_") || !strings.Contains(out, "Next steps:") || !strings.Contains(out, "file:keys/") {
