@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 
@@ -103,9 +104,12 @@ func (k *KMS) Generate(alg keys.Algorithm, location string) (string, *ecdsa.Publ
 }
 
 // Signer opens the key pair ref names. The key stays in the token: the
-// signer sends digests in and gets signatures out.
+// signer sends digests in and gets signatures out. When a signature fails
+// (an HSM restarted or unreachable for a while leaves sessions and object
+// handles that no longer work), the signer closes the token, opens it
+// afresh and tries once more, so a server recovers without a restart.
 func (k *KMS) Signer(ref string) (crypto.Signer, error) {
-	s, err := k.find(ref)
+	s, c, err := k.find(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -113,29 +117,99 @@ func (k *KMS) Signer(ref string) (crypto.Signer, error) {
 	if !ok || pub.Curve != elliptic.P256() {
 		return nil, errors.New("keys: pkcs11: the key is not P-256 ECDSA")
 	}
-	return s, nil
+	return &signer{kms: k, ref: ref, pub: pub, inner: s, token: c}, nil
+}
+
+// signer is a key pair in a token that reopens the token when a signature
+// fails.
+type signer struct {
+	kms *KMS
+	ref string
+	pub *ecdsa.PublicKey
+
+	mu    sync.Mutex
+	inner crypto11.Signer   // nil after a failed reopen
+	token *crypto11.Context // the context inner belongs to
+}
+
+func (s *signer) Public() crypto.PublicKey { return s.pub }
+
+func (s *signer) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	s.mu.Lock()
+	inner, token := s.inner, s.token
+	s.mu.Unlock()
+	var first error
+	if inner != nil {
+		sig, err := inner.Sign(r, digest, opts)
+		if err == nil {
+			return sig, nil
+		}
+		first = err
+	}
+	inner, err := s.reopen(token)
+	if err != nil {
+		return nil, fmt.Errorf("keys: pkcs11: sign: %v; reopening the token: %w", first, err)
+	}
+	return inner.Sign(r, digest, opts)
+}
+
+// reopen closes the token context a failed signature came from (unless
+// another signature reopened it already) and finds the key again.
+func (s *signer) reopen(failed *crypto11.Context) (crypto11.Signer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inner != nil && s.token != failed {
+		return s.inner, nil // reopened meanwhile
+	}
+	if failed != nil {
+		s.kms.drop(failed)
+	}
+	s.inner, s.token = nil, nil
+	found, c, err := s.kms.find(s.ref)
+	if err != nil {
+		return nil, err
+	}
+	if !s.pub.Equal(found.Public()) {
+		return nil, errors.New("keys: pkcs11: the token now holds another key under this reference")
+	}
+	s.inner, s.token = found, c
+	return found, nil
+}
+
+// drop closes an open token context and forgets it, so that the next use
+// opens the token afresh.
+func (k *KMS) drop(c *crypto11.Context) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for id, open := range k.tokens {
+		if open == c {
+			delete(k.tokens, id)
+			c.Close()
+		}
+	}
 }
 
 // Remove destroys the key pair ref names.
 func (k *KMS) Remove(ref string) error {
-	s, err := k.find(ref)
+	s, _, err := k.find(ref)
 	if err != nil {
 		return err
 	}
 	return s.Delete()
 }
 
-func (k *KMS) find(ref string) (crypto11.Signer, error) {
+// find opens the token ref names and finds the key pair in it.
+func (k *KMS) find(ref string) (crypto11.Signer, *crypto11.Context, error) {
 	u, err := keys.ParsePKCS11URI(ref)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(u.ID) == 0 && u.Object == "" {
-		return nil, errors.New("keys: pkcs11: a key reference names its key by id= or object=")
+		return nil, nil, errors.New("keys: pkcs11: a key reference names its key by id= or object=")
 	}
 	c, err := k.Token(u)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var label []byte
 	if u.Object != "" {
@@ -144,9 +218,9 @@ func (k *KMS) find(ref string) (crypto11.Signer, error) {
 	s, err := c.FindKeyPair(u.ID, label)
 	if err != nil || s == nil {
 		// crypto11 reports a missing key as an error or as nil.
-		return nil, fmt.Errorf("keys: pkcs11: no key pair with object=%q id=%x in the token (%v)", u.Object, u.ID, err)
+		return nil, nil, fmt.Errorf("keys: pkcs11: no key pair with object=%q id=%x in the token (%v)", u.Object, u.ID, err)
 	}
-	return s, nil
+	return s, c, nil
 }
 
 // Close logs out of every token and unloads the modules.

@@ -155,6 +155,33 @@ func TestParallelSigning(t *testing.T) {
 	}
 }
 
+// When the token's sessions stop working (here: the token is closed under
+// the signer, as an HSM restart leaves them), the next signature reopens
+// the token and succeeds.
+func TestSignerReopensTheToken(t *testing.T) {
+	tok := softhsm.New(t, "epermit-test")
+	kms := New()
+	defer kms.Close()
+	ref, pub, err := kms.Generate(keys.ES256, tok.URI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := kms.Signer(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("status list"))
+	for i := range 2 {
+		if i == 1 {
+			kms.Close() // every session and handle the signer had is gone
+		}
+		sig, err := s.Sign(rand.Reader, digest[:], crypto.SHA256)
+		if err != nil || !ecdsa.VerifyASN1(pub, digest[:], sig) {
+			t.Fatalf("signature %d: %v", i, err)
+		}
+	}
+}
+
 func TestOpenFailures(t *testing.T) {
 	tok := softhsm.New(t, "epermit-test")
 	kms := New()
