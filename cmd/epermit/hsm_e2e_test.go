@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
@@ -41,6 +42,12 @@ func TestHSMThroughTheCommands(t *testing.T) {
 	out, err := run(t, ctx, "init", "--data", data, "--kms", tok.URI(), "--public-url", url, "--admin", "Chief")
 	if err != nil || !strings.Contains(out, "(pkcs11:token=epermit;object=epermit-issuer;id=") || !strings.Contains(out, "never leaves it") {
 		t.Fatalf("init = %q, %v", out, err)
+	}
+	var adminKey string
+	for _, f := range strings.Fields(out) {
+		if strings.HasPrefix(f, "epo_") {
+			adminKey = f
+		}
 	}
 	if _, err := run(t, ctx, "registry", "import", example, "--data", data); err != nil {
 		t.Fatal(err)
@@ -178,6 +185,26 @@ func TestHSMThroughTheCommands(t *testing.T) {
 	}
 	gate(text1, "reject", "unknown_key")
 	gate(text2, "accept", "")
+
+	// The admin officer init made revokes through the server's API; the
+	// server re-signs the status list in the token, and the gate sees it.
+	p, err := credential.ParseQR(text2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", url+"/api/v1/credentials/"+hex.EncodeToString(p.Credential.Claims.ID[:])+"/revoke",
+		strings.NewReader(`{"reason": "test"}`))
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("revoke with the admin key from init: %s", resp.Status)
+	}
+	gate(text2, "reject", "revoked")
 	if out, err := run(t, ctx, "audit", "verify", "--data", data); err != nil || !strings.HasPrefix(out, "ok: ") {
 		t.Fatalf("audit verify = %q, %v", out, err)
 	}
