@@ -150,10 +150,10 @@ func (e *EPermit) KidText() string { return base64.RawURLEncoding.EncodeToString
 
 // SignEPermit encodes claims as spec §2 and signs them with the issuer key:
 // a tagged COSE_Sign1 with protected {1: alg} (-7 for a P-256 key, -70100
-// for an SM2 key), unprotected {4: kid} and the
-// claims in core deterministic CBOR. kid must be KeyID of the signer's
-// public key; the check catches key/kid mix-ups before a credential that no
-// verifier can place is issued.
+// for an SM2 key, spec §1.1), unprotected {4: kid} and the claims in core
+// deterministic CBOR. kid must be KeyID of the signer's public key; the
+// check catches key/kid mix-ups before a credential that no verifier can
+// place is issued.
 func SignEPermit(claims Claims, kid []byte, signer crypto.Signer) ([]byte, error) {
 	pub, suite, err := signerSuite(signer)
 	if err != nil {

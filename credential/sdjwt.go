@@ -530,8 +530,13 @@ func (s *SDJWT) VerifyIssuer(issuer *ecdsa.PublicKey) error {
 	case s.Alg != suite.jose:
 		return ErrAlgorithm
 	}
-	if suite.isES256() && !verifyJWS(issuer, s.signingInput, s.sig) ||
-		!suite.isES256() && !suite.verifyMessage(issuer, s.sig, []byte(s.signingInput)) {
+	var ok bool
+	if suite.isES256() {
+		ok = verifyJWS(issuer, s.signingInput, s.sig) // no copy of the input
+	} else {
+		ok = suite.verifyMessage(issuer, s.sig, []byte(s.signingInput))
+	}
+	if !ok {
 		return ErrBadSignature
 	}
 	return nil
