@@ -205,6 +205,17 @@ func TestHSMThroughTheCommands(t *testing.T) {
 		t.Fatalf("revoke with the admin key from init: %s", resp.Status)
 	}
 	gate(text2, "reject", "revoked")
+
+	// --kms moves where keys are made, and later rotations follow it.
+	for _, step := range []struct{ args []string }{{[]string{"--kms", "file:"}}, {nil}} {
+		out, err := run(t, ctx, append([]string{"keys", "rotate", "--data", data}, step.args...)...)
+		if err != nil || !strings.Contains(out, "(file:keys/") {
+			t.Fatalf("keys rotate %v = %q, %v; want a key file", step.args, out, err)
+		}
+	}
+	if out, err := run(t, ctx, "settings", "--data", data); err != nil || !strings.Contains(out, "key store    file:") {
+		t.Fatalf("settings = %q, %v", out, err)
+	}
 	if out, err := run(t, ctx, "audit", "verify", "--data", data); err != nil || !strings.HasPrefix(out, "ok: ") {
 		t.Fatalf("audit verify = %q, %v", out, err)
 	}
