@@ -67,6 +67,15 @@ func TestInit(t *testing.T) {
 			t.Fatalf("init without PKCS#11 created the store: %v", err)
 		}
 	}
+	if _, err := run(t, ctx, "serve", "--data", data, "--addr", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "`epermit init`") {
+		t.Fatalf("serve with no store = %v, want a pointer to init", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "epermit.db")); !os.IsNotExist(err) {
+		t.Fatalf("serve with no store created one: %v", err)
+	}
+	if _, err := run(t, ctx, "migrate", "--data", data); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := run(t, ctx, "serve", "--data", data, "--addr", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "run `epermit init`") {
 		t.Fatalf("serve on a store never set up = %v, want a pointer to init", err)
 	}
