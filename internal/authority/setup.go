@@ -28,6 +28,9 @@ type Settings struct {
 // not a method, because the authority's Config is made from them.
 func LoadSettings(ctx context.Context, db *store.DB) (Settings, error) {
 	var s Settings
+	if v, err := db.SchemaVersion(ctx); err != nil || v == 0 {
+		return s, err // never migrated: nothing recorded, nothing set up
+	}
 	err := db.View(ctx, func(tx *store.Tx) error {
 		m, err := tx.Settings(ctx)
 		if err != nil {

@@ -14,14 +14,24 @@ const (
 	SettingKMS       = "kms" // where new issuer keys are made
 )
 
-// Settings returns every recorded setting by name.
+// Settings returns every recorded setting by name: none in a database not
+// yet migrated to hold them, so that read-only commands (--no-migrate) work
+// on it as before.
 func (tx *Tx) Settings(ctx context.Context) (map[string]string, error) {
+	exists := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'settings'`
+	if tx.db.engine == Postgres {
+		exists = `SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'settings'`
+	}
+	m := map[string]string{}
+	var n int
+	if err := tx.queryRow(ctx, exists).Scan(&n); err != nil || n == 0 {
+		return m, err
+	}
 	rows, err := tx.query(ctx, `SELECT name, value FROM settings`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	m := map[string]string{}
 	for rows.Next() {
 		var name, value string
 		if err := rows.Scan(&name, &value); err != nil {

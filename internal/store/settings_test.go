@@ -33,6 +33,21 @@ func TestSettings(t *testing.T) {
 	})
 }
 
+// A database not yet migrated to hold settings (a read-only command with
+// --no-migrate on an older schema) has none, rather than an error.
+func TestSettingsBeforeTheirMigration(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if _, err := storetest.SQL(t, db).Exec(`DROP TABLE settings`); err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]string
+		view(t, db, func(tx *store.Tx) (err error) { m, err = tx.Settings(ctx); return err })
+		if len(m) != 0 {
+			t.Fatalf("settings = %v, want none", m)
+		}
+	})
+}
+
 // Parallel first recordings of one setting: exactly one wins, the others
 // are conflicts.
 func TestAddSettingUnderConcurrency(t *testing.T) {
