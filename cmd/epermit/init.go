@@ -29,14 +29,19 @@ into credentials, makes the first issuer key where --kms says (file: or a
 pkcs11: URI, see docs/keys.md), and registers the first admin officer,
 whose API key it shows once. It prints the next steps.
 
-Values missing from the command line are asked for on a terminal; without
-one, --public-url and --admin are required.`,
+When --public-url or --admin is missing, init asks on a terminal for it and
+for the other values not given (database, status URL, key store); without
+a terminal it fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q := &asker{in: bufio.NewReader(cmd.InOrStdin()), out: cmd.ErrOrStderr(), tty: isTerminal(cmd.InOrStdin())}
 			given := cmd.Flags().Changed
+			// A command line with every required value runs as given; one
+			// lacking some, on a terminal, is a guided set-up that also
+			// offers the optional values.
+			guided := q.tty && (!given("public-url") || !given("admin"))
 			var err error
-			if !given("db") && q.tty {
+			if !given("db") && guided {
 				if g.db, err = q.ask("Database: a SQLite file path or a postgres:// URL", g.db, false); err != nil {
 					return err
 				}
@@ -50,7 +55,7 @@ one, --public-url and --admin are required.`,
 			if err := authority.CheckBaseURL("--public-url", g.publicURL); err != nil {
 				return usageError{err}
 			}
-			if !given("status-url") && q.tty {
+			if !given("status-url") && guided {
 				if g.statusURL, err = q.ask("Status URL: the base of status list URIs in every QR (a short host keeps QRs small)", g.publicURL, false); err != nil {
 					return err
 				}
@@ -61,7 +66,7 @@ one, --public-url and --admin are required.`,
 			if err := authority.CheckBaseURL("--status-url", g.statusURL); err != nil {
 				return usageError{err}
 			}
-			if !given("kms") && q.tty {
+			if !given("kms") && guided {
 				if kms, err = q.ask("Issuer key store: file: (key files under --data) or a pkcs11: URI", "file:", false); err != nil {
 					return err
 				}

@@ -165,6 +165,16 @@ func TestInitAsks(t *testing.T) {
 	if !strings.Contains(out.String(), "status URL   https://ep.example\n") || !strings.Contains(out.String(), "Chief Officer") {
 		t.Fatalf("init output:\n%s", out.String())
 	}
+	// With every required value on the command line, nothing is asked.
+	errOut.Reset()
+	root = newRoot(&globals{})
+	root.SetArgs([]string{"init", "--data", t.TempDir(), "--public-url", "https://ep.example", "--admin", "Chief"})
+	root.SetIn(strings.NewReader(""))
+	root.SetOut(io.Discard)
+	root.SetErr(&errOut)
+	if err := root.ExecuteContext(context.Background()); err != nil || strings.Contains(errOut.String(), "?") || strings.Contains(errOut.String(), "Database") {
+		t.Fatalf("init with flags on a terminal: %v, asked:\n%s", err, errOut.String())
+	}
 	// Input that ends before a required answer fails.
 	root = newRoot(&globals{})
 	root.SetArgs([]string{"init", "--data", t.TempDir()})
