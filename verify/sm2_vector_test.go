@@ -23,7 +23,9 @@ const sm2VectorsName = "vectors-sm2.json"
 
 const sm2VectorsDescription = "EP1 presentations of spec/formats.md §1.1, the SM2 with SM3 suite, for a verifier " +
 	"that supports it, run exactly as vectors.json: verify `text` at `at` for `use` with `jwks` as the trust list, " +
-	"which holds an SM2 key and a P-256 key, with `status_list` served at the credential's status URI. " +
+	"which holds an SM2 key and a P-256 key, with `status_list` served at the credential's status URI " +
+	"and `max_status_age` as the gate's maximum list age (a list's age is `at` − its iat); the result must show " +
+	"`status_age_seconds` when given. " +
 	"The `algorithm` cases carry an alg that is not their key's and must be refused, never tried."
 
 // TestVectorsSM2 runs the SM2 suite's vectors: an SM2-signed e-permit with
@@ -112,13 +114,21 @@ func writeSM2Vectors(t *testing.T) {
 	esKid, _ := credential.KeyID(&es256Issuer.PublicKey)
 	underP256 := replaceOnce(t, cred, sm2Kid, esKid)
 
+	// Status lists signed two minutes before the scan with a ttl of 5
+	// minutes, as the authority serves them (spec §5: re-signed within
+	// ttl), so their age is 120 s; and SM2 lists dated too far from the
+	// scan, which the freshness rules of spec §4 check 12 refuse as for
+	// ES256.
 	lists := map[string]string{}
+	signed := vScan.Add(-2 * time.Minute)
 	for name, tc := range map[string]struct {
 		key crypto.Signer
 		v   credential.StatusValue
+		iat time.Time
 	}{
-		"valid": {sm2Issuer, 0}, "revoked": {sm2Issuer, 1}, "suspended": {sm2Issuer, 2},
-		"es256 valid": {es256Issuer, 0}, "claims ES256": {sm2Issuer, 1}, "altered": {sm2Issuer, 1},
+		"valid": {sm2Issuer, 0, signed}, "revoked": {sm2Issuer, 1, signed}, "suspended": {sm2Issuer, 2, signed},
+		"es256 valid": {es256Issuer, 0, signed}, "claims ES256": {sm2Issuer, 1, signed}, "altered": {sm2Issuer, 1, signed},
+		"revoked 2h old": {sm2Issuer, 1, vScan.Add(-2 * time.Hour)}, "revoked 1h ahead": {sm2Issuer, 1, vScan.Add(time.Hour)},
 	} {
 		l, err := credential.NewStatusList(16384)
 		if err != nil {
@@ -127,7 +137,7 @@ func writeSM2Vectors(t *testing.T) {
 		l.Set(claims.Status.Idx, tc.v)
 		kid, _ := credential.KeyID(tc.key.Public().(*ecdsa.PublicKey))
 		tok, err := credential.SignStatusListCWT(credential.StatusListClaims{Subject: claims.Status.URI,
-			IssuedAt: vScan.Add(-10 * time.Minute), Expiry: vScan.Add(24 * time.Hour), TTL: 5 * time.Minute, List: l}, nil, kid, tc.key)
+			IssuedAt: tc.iat, Expiry: tc.iat.Add(24 * time.Hour), TTL: 5 * time.Minute, List: l}, nil, kid, tc.key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,9 +150,10 @@ func writeSM2Vectors(t *testing.T) {
 		lists[name] = base64.RawURLEncoding.EncodeToString(tok)
 	}
 
+	secs := func(s float64) *float64 { return &s }
 	cases := []vectorCase{
-		{Name: "SM2 valid", Text: good, At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Accept},
-		{Name: "ES256 valid beside SM2 in the trust list", Text: present(t, esCred, holder, vProof), At: vScan, Use: UseFlight, StatusList: lists["es256 valid"], Decision: Accept},
+		{Name: "SM2 valid", Text: good, At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Accept, StatusAge: secs(120)},
+		{Name: "ES256 valid beside SM2 in the trust list", Text: present(t, esCred, holder, vProof), At: vScan, Use: UseFlight, StatusList: lists["es256 valid"], Decision: Accept, StatusAge: secs(120)},
 		{Name: "SM2 status list unavailable", Text: good, At: vScan, Use: UseFlight, Decision: AcceptWithWarning, Warnings: []Code{WarnStatusUnknown}},
 		{Name: "SM2 unknown key", Text: present(t, sign(t, claims, sm2Other), holder, vProof), At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeUnknownKey},
 		{Name: "SM2 credential claiming ES256", Text: present(t, sm2AsES256, holder, vProof), At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeAlgorithm},
@@ -150,8 +161,11 @@ func writeSM2Vectors(t *testing.T) {
 		{Name: "SM2 signature under a P-256 key's kid", Text: present(t, underP256, holder, vProof), At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeAlgorithm},
 		{Name: "SM2 signature altered", Text: present(t, flipped, holder, vProof), At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Reject, Code: CodeBadSignature},
 		{Name: "SM2 border use", Text: good, At: vScan, Use: UseBorder, StatusList: lists["valid"], Decision: Reject, Code: CodeScope},
-		{Name: "SM2 revoked", Text: good, At: vScan, Use: UseFlight, StatusList: lists["revoked"], Decision: Reject, Code: CodeRevoked},
-		{Name: "SM2 suspended", Text: good, At: vScan, Use: UseFlight, StatusList: lists["suspended"], Decision: Reject, Code: CodeSuspended},
+		{Name: "SM2 revoked", Text: good, At: vScan, Use: UseFlight, StatusList: lists["revoked"], Decision: Reject, Code: CodeRevoked, StatusAge: secs(120)},
+		{Name: "SM2 suspended", Text: good, At: vScan, Use: UseFlight, StatusList: lists["suspended"], Decision: Reject, Code: CodeSuspended, StatusAge: secs(120)},
+		{Name: "SM2 status list 2 h old, past its ttl", Text: good, At: vScan, Use: UseFlight, StatusList: lists["revoked 2h old"], Decision: AcceptWithWarning, Warnings: []Code{WarnStatusUnknown}},
+		{Name: "SM2 status list 2 h old, 3 h maximum age", Text: good, At: vScan, Use: UseFlight, StatusList: lists["revoked 2h old"], MaxStatusAge: 3 * 3600, Decision: Reject, Code: CodeRevoked, StatusAge: secs(7200)},
+		{Name: "SM2 status list iat 1 h ahead", Text: good, At: vScan, Use: UseFlight, StatusList: lists["revoked 1h ahead"], Decision: AcceptWithWarning, Warnings: []Code{WarnStatusUnknown}},
 		{Name: "SM2 status list claiming ES256", Text: good, At: vScan, Use: UseFlight, StatusList: lists["claims ES256"], Decision: AcceptWithWarning, Warnings: []Code{WarnStatusUnknown}},
 		{Name: "SM2 status list altered", Text: good, At: vScan, Use: UseFlight, StatusList: lists["altered"], Decision: AcceptWithWarning, Warnings: []Code{WarnStatusUnknown}},
 	}

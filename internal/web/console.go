@@ -18,7 +18,6 @@ import (
 	"html/template"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -154,7 +153,7 @@ func (s *Server) consoleCSRF(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if o := r.Header.Get("Origin"); o != "" {
-			if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+			if !s.sameOrigin(r, o) {
 				s.render(w, r, http.StatusForbidden, "denied", nil, consoleData{Error: "officer.err.csrf"})
 				return
 			}

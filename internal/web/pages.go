@@ -50,7 +50,7 @@ const (
 
 func (s *Server) pageRoutes() {
 	static, _ := fs.Sub(staticFS, "static")
-	files := http.StripPrefix("/static/", http.FileServerFS(static))
+	files := http.StripPrefix("/static/", http.FileServerFS(filesOnly{static}))
 	s.mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Short caching: assets are not fingerprinted, and a fix must reach
 		// phones the same day.
@@ -179,8 +179,7 @@ func (s *Server) csrfToken(w http.ResponseWriter, r *http.Request) string {
 func (s *Server) csrf(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if o := r.Header.Get("Origin"); o != "" {
-			u, err := url.Parse(o)
-			if err != nil || u.Host != r.Host {
+			if !s.sameOrigin(r, o) {
 				s.problem(w, r, http.StatusForbidden, "csrf", "cross-origin request refused")
 				return
 			}

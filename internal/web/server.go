@@ -53,6 +53,7 @@ type Server struct {
 	outbox  *notify.Outbox
 	// insecureCookies: see Options.InsecureCookies.
 	insecureCookies bool
+	hsts            bool // the public URL is https
 }
 
 // New returns the authority's HTTP handler.
@@ -65,7 +66,7 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	}
 	s := &Server{a: a, log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
 		limiter: newLimiter(opts.RateLimit, opts.RateBurst), clients: newLimiter(opts.ClientRateLimit, opts.ClientRateBurst), metrics: newMetrics(), outbox: opts.Outbox,
-		insecureCookies: opts.InsecureCookies}
+		insecureCookies: opts.InsecureCookies, hsts: publicHTTPS(a.Config().PublicURL)}
 	s.routes()
 	return s
 }
@@ -95,6 +96,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+	if s.hsts {
+		h.Set("Strict-Transport-Security", hstsHeader)
+	}
 
 	_, pattern := s.mux.Handler(r)
 	if pattern == "" {
