@@ -46,6 +46,28 @@ func TestLimiterRefills(t *testing.T) {
 	}
 }
 
+func TestLimiterOwnRate(t *testing.T) {
+	l := NewLimiter(2, 4) // bursts of 2 s
+	now := time.Unix(0, 0)
+	n := 0
+	for l.AllowRate("raised", 100, now) {
+		n++
+	}
+	if n != 200 {
+		t.Fatalf("a client at 100/s got a burst of %d; want 200 (2 s)", n)
+	}
+	if !l.AllowRate("raised", 100, now.Add(10*time.Millisecond)) {
+		t.Fatal("no refill after 10 ms at 100/s")
+	}
+	n = 0
+	for l.AllowRate("default", 0, now) {
+		n++
+	}
+	if n != 4 {
+		t.Fatalf("rate 0 got a burst of %d; want the limiter's 4", n)
+	}
+}
+
 func TestClientAddr(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
