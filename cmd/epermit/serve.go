@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ type serveFlags struct {
 	trustProxy bool
 	rateLimit  float64 // per client address
 	rateBurst  int
+	cpuProfile string
 }
 
 func (f *serveFlags) register(cmd *cobra.Command, defaultAddr string) {
@@ -31,6 +33,7 @@ func (f *serveFlags) register(cmd *cobra.Command, defaultAddr string) {
 	cmd.Flags().BoolVar(&f.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a load balancer)")
 	cmd.Flags().Float64Var(&f.rateLimit, "rate-limit", 20, "requests per second allowed per client address")
 	cmd.Flags().IntVar(&f.rateBurst, "rate-burst", 0, "burst allowed per client address (default twice --rate-limit)")
+	cmd.Flags().StringVar(&f.cpuProfile, "cpu-profile", "", "write a CPU profile of the whole run to this file (for docs/performance.md)")
 }
 
 func (f *serveFlags) burst() int {
@@ -71,6 +74,17 @@ func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlag
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err
+	}
+	if f.cpuProfile != "" {
+		prof, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer prof.Close()
+		if err := pprof.StartCPUProfile(prof); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	srv := &http.Server{
 		Handler:           web.New(a, g.log, web.Options{RateLimit: f.rateLimit, RateBurst: f.burst(), TrustProxy: f.trustProxy, Outbox: g.outbox, InsecureCookies: g.demo}),
