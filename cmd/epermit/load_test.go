@@ -109,3 +109,26 @@ func waitHealthy(t *testing.T, base string) {
 	}
 	t.Fatalf("%s never became healthy", base)
 }
+
+func TestSetRateCommand(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	if _, err := run(t, ctx, "institution", "add", "--name", "Bank A", "--kind", "bank", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, ctx, "institution", "set-rate", "--name", "Bank A", "--rate", "500", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, ctx, "institution", "list", "--data", data); err != nil || !strings.Contains(out, "500/s") {
+		t.Fatalf("list = %q, %v; want the rate 500/s", out, err)
+	}
+	if _, err := run(t, ctx, "institution", "set-rate", "--name", "Bank A", "--rate", "-3", "--data", data); exitCodeOf(err) != exitFailure {
+		t.Errorf("negative rate: %v", err)
+	}
+	if _, err := run(t, ctx, "institution", "set-rate", "--name", "Bank B", "--rate", "5", "--data", data); err == nil {
+		t.Error("set-rate of an unknown institution succeeded")
+	}
+	if out, _ := run(t, ctx, "institution", "list", "--data", data); !strings.Contains(out, "500/s") {
+		t.Errorf("a refused change changed the rate: %q", out)
+	}
+}
