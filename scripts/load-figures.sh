@@ -65,5 +65,6 @@ if [ -n "${PROFILE:-}" ]; then
   for path in verify issue; do
     SERVE_ARGS="--cpu-profile $PROFILE/$path.pprof" run_config "profile: $path (SQLite)" sqlite 1 --paths "$path" "$@"
     go tool pprof -top -nodecount=40 "$work/epermit" "$PROFILE/$path.pprof" > "$PROFILE/$path.top.txt" 2>/dev/null
+    go tool pprof -top -cum -nodecount=60 "$work/epermit" "$PROFILE/$path.pprof" > "$PROFILE/$path.cum.txt" 2>/dev/null
   done
 fi
