@@ -17,8 +17,8 @@ import (
 // openSQLite opens a SQLite file in WAL mode with foreign keys on. Writes go
 // through a single connection that starts transactions with BEGIN IMMEDIATE,
 // so writers queue in Go, in the order they came (DB.writeTurn), instead of
-// failing with SQLITE_BUSY; reads use a
-// separate pool, which WAL lets run beside the writer.
+// failing with SQLITE_BUSY; reads use a separate pool, which WAL lets run
+// beside the writer.
 func openSQLite(path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("store: empty SQLite path")
