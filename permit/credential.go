@@ -44,6 +44,22 @@ type Credential struct {
 	Token         []byte    // the signed credential exactly as issued
 }
 
+// LinkageSupersedes returns the ids of the linkage proofs a new proof for
+// the same person and holder key replaces: every one of existing (the
+// person's linkage proofs) that is not revoked, expired or not, and is
+// bound to holderKey (DER). At most one linkage proof per person and holder
+// key is current, so a re-issue (or a flood of them) never leaves several
+// live proofs from one device; proofs for other devices stay.
+func LinkageSupersedes(existing []Credential, holderKey []byte) [][]byte {
+	var out [][]byte
+	for _, c := range existing {
+		if c.Kind == LinkageProofKind && c.State != CredentialRevoked && string(c.HolderKey) == string(holderKey) {
+			out = append(out, c.ID)
+		}
+	}
+	return out
+}
+
 // Channel is how an application reached the authority.
 type Channel string
 

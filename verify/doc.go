@@ -12,12 +12,14 @@
 //
 //	trust, _ := verify.FetchTrustList(ctx, nil, "https://epermit.example")
 //	status := verify.NewStatusCache(trust, verify.StatusCacheOptions{})
-//	v, age, err := status.Status(ctx, ref.URI, ref.Idx, time.Now())
+//	now := time.Now()
+//	v, iat, err := status.Status(ctx, ref.URI, ref.Idx, now)
 //	switch {
 //	case errors.Is(err, verify.ErrStatusUnknown):
 //		// warning status_unknown: no fresh list; never treat as revoked
 //	case v == verify.StatusRevoked, v == verify.StatusSuspended:
 //		// refuse
 //	}
-//	_ = age // how old the list behind the answer is, to show at the gate
+//	age := max(now.Sub(iat), 0) // how old the list behind the answer is, to show at the gate
+//	_ = age
 package verify

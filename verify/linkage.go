@@ -63,10 +63,11 @@ type LinkagePolicy struct {
 	// ProofWindow is how far the KB-JWT's iat may be from now (default
 	// 5 min).
 	ProofWindow time.Duration
-	// Skew is the clock difference allowed around iat, nbf and exp
-	// (default 5 min).
+	// Skew is the clock difference allowed around iat, nbf and exp, and
+	// how far a status list's iat may be ahead of now (default 5 min).
 	Skew time.Duration
-	// MaxStatusAge, when set, is the oldest status list accepted.
+	// MaxStatusAge, when set, is the oldest status list accepted, by its
+	// age now − iat.
 	MaxStatusAge time.Duration
 }
 
@@ -101,7 +102,9 @@ type LinkageInfo struct {
 	ProofAt     time.Time `json:"proof_issued_at"`
 	StatusURI   string    `json:"status_uri"`
 	StatusIndex uint64    `json:"status_index"`
-	StatusAge   *float64  `json:"status_age_seconds,omitempty"`
+	// StatusAge is the age in seconds of the status list used, now − its
+	// iat (never below zero); absent when none was.
+	StatusAge *float64 `json:"status_age_seconds,omitempty"`
 }
 
 // VerifyLinkage checks a linkage presentation `<issuer-jwt>~<disclosure>~…~<kb-jwt>`
@@ -189,7 +192,7 @@ func VerifyLinkage(ctx context.Context, keys Keys, status StatusSource, text str
 			return r.reject(CodeMissingClaim)
 		}
 	}
-	code, unknown, age := checkStatus(ctx, status, s.Status.URI, s.Status.Idx, now, p.MaxStatusAge)
+	code, unknown, age := checkStatus(ctx, status, s.Status.URI, s.Status.Idx, now, p.Skew, p.MaxStatusAge)
 	r.Credential.StatusAge = age
 	if code != "" {
 		return r.reject(code)

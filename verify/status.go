@@ -16,7 +16,8 @@ import (
 
 // ErrStatusUnknown is what every status lookup that cannot give a trustworthy
 // answer returns (wrapped with the reason): the list could not be fetched,
-// parsed or verified, is stale or expired, or does not cover the index.
+// parsed or verified, is stale, expired or dated in the future, or does not
+// cover the index.
 // Spec §4 check 12 turns it into the warning status_unknown — never into
 // revoked.
 var ErrStatusUnknown = errors.New("verify: status unknown")
@@ -48,10 +49,15 @@ type StatusCacheOptions struct {
 	Client *http.Client
 	// MaxAge, when set, replaces each list's ttl as the age past which the
 	// list is no longer used (spec §4 check 12's "configured maximum age"):
-	// longer to ride out an outage, shorter to be stricter. Lists are still
-	// refreshed once older than their ttl (or MaxAge, if that is shorter),
-	// and never used past their exp.
+	// longer to ride out an outage, shorter to be stricter. A list's age is
+	// now − its iat, the time since the authority signed it, not since this
+	// cache fetched it. Lists are still refreshed once older than their ttl
+	// (or MaxAge, if that is shorter), and never used past their exp.
 	MaxAge time.Duration
+	// Skew is how far a list's iat may be ahead of now (clocks differ); a
+	// list dated later is not trusted and never kept. 0 means DefaultSkew,
+	// the verifier policy's default.
+	Skew time.Duration
 	// MaxResponse bounds a fetched token in bytes; 0 means
 	// credential.MaxStatusListCWT.
 	MaxResponse int64
@@ -99,6 +105,9 @@ func NewStatusCache(trust Keys, opts StatusCacheOptions) *StatusCache {
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = DefaultStatusRetryAfter
 	}
+	if opts.Skew <= 0 {
+		opts.Skew = DefaultSkew
+	}
 	c := &StatusCache{opts: opts, lists: map[string]*statusEntry{}}
 	c.trust.Store(&keysBox{trust})
 	return c
@@ -119,6 +128,20 @@ func (c *StatusCache) entry(uri string) *statusEntry {
 	return e
 }
 
+// listAge is a list's age at now: the time since the authority signed it
+// (its iat), never below zero. The time this cache fetched it says nothing:
+// a stale cache, a captive portal or a replaying middlebox can hand over a
+// properly signed list hours old.
+func listAge(l *cachedList, now time.Time) time.Duration {
+	return max(now.Sub(l.tok.IssuedAt), 0)
+}
+
+// fromFuture reports whether a list's iat is later than now plus the skew:
+// such a list is not trusted (spec §4 check 12).
+func (c *StatusCache) fromFuture(l *cachedList, now time.Time) bool {
+	return l.tok.IssuedAt.After(now.Add(c.opts.Skew))
+}
+
 // refreshAfter is the age past which a list is fetched again.
 func (c *StatusCache) refreshAfter(l *cachedList) time.Duration {
 	if c.opts.MaxAge > 0 && c.opts.MaxAge < l.tok.TTL {
@@ -135,36 +158,57 @@ func (c *StatusCache) usableFor(l *cachedList) time.Duration {
 	return l.tok.TTL
 }
 
-// Status returns entry idx of the list at uri, and the list's age: the time
-// since the authority last confirmed it. It fetches the list when it is not
-// cached, older than its ttl or past its exp. Any failure — fetch, parse,
-// signature, unknown key, a sub other than uri, a list too stale or
-// expired, an index beyond the list, an undefined value — returns an error
-// matching ErrStatusUnknown, and the value is then meaningless; it is never
-// a revoked answer that was not read from a verified, fresh list.
-func (c *StatusCache) Status(ctx context.Context, uri string, idx uint64, now time.Time) (StatusValue, time.Duration, error) {
+// needsRefresh reports whether a list held should be fetched again at now.
+func (c *StatusCache) needsRefresh(l *cachedList, now time.Time) bool {
+	return l == nil || listAge(l, now) >= c.refreshAfter(l) || !now.Before(l.tok.Expiry) || c.fromFuture(l, now)
+}
+
+// usable returns why a list held may not be used at now, or nil.
+func (c *StatusCache) usable(l *cachedList, uri string, now time.Time) error {
+	age := listAge(l, now)
+	switch {
+	case c.fromFuture(l, now):
+		return fmt.Errorf("the copy of %s is dated in the future (iat %s)", uri, l.tok.IssuedAt.Format(time.RFC3339))
+	case age >= c.usableFor(l) || !now.Before(l.tok.Expiry):
+		return fmt.Errorf("the copy of %s is stale (age %v, iat %s, exp %s)", uri, age.Round(time.Second),
+			l.tok.IssuedAt.Format(time.RFC3339), l.tok.Expiry.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Status returns entry idx of the list at uri, and the list's iat: when the
+// authority signed it. Its age, now − iat, is under the list's ttl (or
+// MaxAge) and its iat no later than now plus Skew. It fetches the list when
+// it is not cached, older than its ttl or past its exp. Any failure —
+// fetch, parse, signature, unknown key, a sub other than uri, a list too
+// stale, expired or dated in the future, an index beyond the list, an
+// undefined value — returns an error matching ErrStatusUnknown, and the
+// value is then meaningless; it is never a revoked answer that was not read
+// from a verified, fresh list.
+func (c *StatusCache) Status(ctx context.Context, uri string, idx uint64, now time.Time) (StatusValue, time.Time, error) {
 	e := c.entry(uri)
 	l := e.cur.Load()
 	var fetchErr error
-	if l == nil || now.Sub(l.fetched) >= c.refreshAfter(l) || !now.Before(l.tok.Expiry) {
+	if c.needsRefresh(l, now) {
 		l, fetchErr = c.refresh(ctx, e, uri, now)
 	}
 	if l == nil {
-		return 0, 0, fmt.Errorf("%w: no copy of %s: %w", ErrStatusUnknown, uri, fetchErr)
+		return 0, time.Time{}, fmt.Errorf("%w: no copy of %s: %w", ErrStatusUnknown, uri, fetchErr)
 	}
-	age := now.Sub(l.fetched)
-	if age >= c.usableFor(l) || !now.Before(l.tok.Expiry) {
-		return 0, age, fmt.Errorf("%w: the copy of %s is stale (age %v, exp %s): %v", ErrStatusUnknown, uri,
-			age.Round(time.Second), l.tok.Expiry.Format(time.RFC3339), fetchErr)
+	if err := c.usable(l, uri, now); err != nil {
+		if fetchErr != nil {
+			return 0, time.Time{}, fmt.Errorf("%w: %w; the last fetch: %w", ErrStatusUnknown, err, fetchErr)
+		}
+		return 0, time.Time{}, fmt.Errorf("%w: %w", ErrStatusUnknown, err)
 	}
 	v, ok := l.tok.List.Get(idx)
 	if !ok {
-		return 0, age, fmt.Errorf("%w: index %d is beyond %s (%d entries)", ErrStatusUnknown, idx, uri, l.tok.List.Len())
+		return 0, time.Time{}, fmt.Errorf("%w: index %d is beyond %s (%d entries)", ErrStatusUnknown, idx, uri, l.tok.List.Len())
 	}
 	if v > StatusSuspended {
-		return 0, age, fmt.Errorf("%w: entry %d of %s has the undefined value %d", ErrStatusUnknown, idx, uri, v)
+		return 0, time.Time{}, fmt.Errorf("%w: entry %d of %s has the undefined value %d", ErrStatusUnknown, idx, uri, v)
 	}
-	return v, age, nil
+	return v, l.tok.IssuedAt, nil
 }
 
 // refresh fetches uri unless another caller just did, or a fetch failed
@@ -174,7 +218,7 @@ func (c *StatusCache) refresh(ctx context.Context, e *statusEntry, uri string, n
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	l := e.cur.Load()
-	if l != nil && now.Sub(l.fetched) < c.refreshAfter(l) && now.Before(l.tok.Expiry) {
+	if !c.needsRefresh(l, now) {
 		return l, nil // refreshed while we waited
 	}
 	if !e.failedAt.IsZero() && now.Sub(e.failedAt) >= 0 && now.Sub(e.failedAt) < c.opts.RetryAfter {
@@ -185,8 +229,17 @@ func (c *StatusCache) refresh(ctx context.Context, e *statusEntry, uri string, n
 		e.failedAt, e.lastErr = now, err
 		return l, err
 	}
-	e.failedAt, e.lastErr = time.Time{}, nil
 	e.cur.Store(fresh)
+	if c.needsRefresh(fresh, now) {
+		// The answer is no fresher than what needs refreshing (a replayed
+		// or long-cached list, or a 304 for an old copy): back off as after
+		// a failure, so that every scan does not wait on the network.
+		err := fmt.Errorf("GET %s: the list served is already %v old (iat %s)", uri,
+			listAge(fresh, now).Round(time.Second), fresh.tok.IssuedAt.Format(time.RFC3339))
+		e.failedAt, e.lastErr = now, err
+		return fresh, err
+	}
+	e.failedAt, e.lastErr = time.Time{}, nil
 	return fresh, nil
 }
 
@@ -201,7 +254,7 @@ func (c *StatusCache) fetch(ctx context.Context, uri string, old *cachedList, no
 		return nil, err
 	}
 	req.Header.Set("Accept", credential.StatusListCWTType)
-	if old != nil && old.etag != "" {
+	if old != nil && old.etag != "" && !c.fromFuture(old, now) {
 		req.Header.Set("If-None-Match", old.etag)
 	}
 	resp, err := c.opts.Client.Do(req)
@@ -238,14 +291,27 @@ func (c *StatusCache) fetch(ctx context.Context, uri string, old *cachedList, no
 	if tok.Subject != uri {
 		return nil, fmt.Errorf("GET %s: the token is for %q", uri, tok.Subject)
 	}
-	return &cachedList{tok: tok, fetched: now, etag: resp.Header.Get("ETag")}, nil
+	fresh := &cachedList{tok: tok, fetched: now, etag: resp.Header.Get("ETag")}
+	if c.fromFuture(fresh, now) {
+		// Kept, it would also make every real list look like a rollback.
+		return nil, fmt.Errorf("GET %s: the list is dated in the future (iat %s)", uri, tok.IssuedAt.Format(time.RFC3339))
+	}
+	// A list older than the copy held never replaces it: whoever answers
+	// at the URI could otherwise roll a gate back to before a revocation.
+	// A held copy dated in the future (this clock was set back) is no
+	// anchor: it is not trusted either.
+	if old != nil && tok.IssuedAt.Before(old.tok.IssuedAt) && !c.fromFuture(old, now) {
+		return nil, fmt.Errorf("GET %s: the list served (iat %s) is older than the copy held (iat %s)", uri,
+			tok.IssuedAt.Format(time.RFC3339), old.tok.IssuedAt.Format(time.RFC3339))
+	}
+	return fresh, nil
 }
 
 // StatusListInfo describes a cached list, for a gate's status display.
 type StatusListInfo struct {
 	URI      string
 	Fetched  time.Time     // when the authority last confirmed the copy
-	Age      time.Duration // now − Fetched
+	Age      time.Duration // now − IssuedAt, never below zero
 	IssuedAt time.Time     // the token's iat
 	Expiry   time.Time     // the token's exp
 	TTL      time.Duration
@@ -263,15 +329,15 @@ func (c *StatusCache) Lists(now time.Time) []StatusListInfo {
 		if l == nil {
 			continue
 		}
-		age := now.Sub(l.fetched)
-		out = append(out, StatusListInfo{URI: uri, Fetched: l.fetched, Age: age, IssuedAt: l.tok.IssuedAt,
+		out = append(out, StatusListInfo{URI: uri, Fetched: l.fetched, Age: listAge(l, now), IssuedAt: l.tok.IssuedAt,
 			Expiry: l.tok.Expiry, TTL: l.tok.TTL, Entries: l.tok.List.Len(),
-			Usable: age < c.usableFor(l) && now.Before(l.tok.Expiry)})
+			Usable: c.usable(l, uri, now) == nil})
 	}
 	return out
 }
 
-// Age returns the age of the copy of uri held, and false when none is.
+// Age returns the age of the copy of uri held (now − its iat, never below
+// zero), and false when none is.
 func (c *StatusCache) Age(uri string, now time.Time) (time.Duration, bool) {
 	c.mu.Lock()
 	e, ok := c.lists[uri]
@@ -283,5 +349,5 @@ func (c *StatusCache) Age(uri string, now time.Time) (time.Duration, bool) {
 	if l == nil {
 		return 0, false
 	}
-	return now.Sub(l.fetched), true
+	return listAge(l, now), true
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,17 +42,30 @@ type vectorCase struct {
 	Scans int `json:"scans,omitempty"`
 	// StatusList is the status list token (CWT form, base64url) served at
 	// the credential's status URI; empty when none can be had.
-	StatusList string   `json:"status_list,omitempty"`
-	Decision   Decision `json:"decision"`
-	Code       Code     `json:"code,omitempty"`
-	Warnings   []Code   `json:"warnings,omitempty"`
+	StatusList string `json:"status_list,omitempty"`
+	// EarlierStatusList, when set, is a status list token the gate fetched
+	// at EarlierAt, before this scan, and still holds.
+	EarlierStatusList string    `json:"earlier_status_list,omitempty"`
+	EarlierAt         time.Time `json:"earlier_at,omitzero"`
+	// MaxStatusAge is the gate's configured maximum status list age in
+	// seconds (spec §4 check 12); 0 means each list's ttl.
+	MaxStatusAge int      `json:"max_status_age,omitempty"`
+	Decision     Decision `json:"decision"`
+	Code         Code     `json:"code,omitempty"`
+	Warnings     []Code   `json:"warnings,omitempty"`
+	// StatusAge is the status list age the result must show, now − iat in
+	// seconds; absent when no list is used.
+	StatusAge *float64 `json:"status_age_seconds,omitempty"`
 }
 
 const vectorsDescription = "EP1 presentations for each outcome of spec/formats.md §4. " +
 	"Verify `text` at `at` for `use` with `jwks` as the trust list, `scans` times in a row (default 1), " +
 	"with `status_list` (a CWT status list token, base64url) served at the credential's status URI " +
-	"(none to be had when absent); the last verification must give " +
-	"`decision`, `code` and `warnings`. Default proof window 60 s, skew 5 min."
+	"(none to be had when absent); when `earlier_status_list` is given, the gate fetched it at `earlier_at` " +
+	"and holds it (a list older than the one held never replaces it); `max_status_age` is the gate's " +
+	"configured maximum list age in seconds (default each list's ttl). A list's age is `at` − its iat. " +
+	"The last verification must give `decision`, `code`, `warnings` and, when given, " +
+	"`status_age_seconds`. Default proof window 60 s, skew 5 min."
 
 // The fixture: issued 2026-12-01 02:00 UTC for 7 days; the holder's device
 // makes the QR an hour later and the gate scans it 10 s after that.
@@ -73,7 +87,16 @@ func TestVectors(t *testing.T) {
 	codes := map[Code]bool{}
 	for _, c := range vf.Cases {
 		t.Run(c.Name, func(t *testing.T) {
-			v := New(trust, servedStatus(t, trust, c.StatusList), Policy{Use: c.Use})
+			maxAge := time.Duration(c.MaxStatusAge) * time.Second
+			status := servedStatus(t, trust, maxAge, c.EarlierStatusList, c.StatusList)
+			if c.EarlierStatusList != "" {
+				// The gate's earlier fetch, while only the earlier list was served.
+				status.Status(context.Background(), credentialStatusURI(t, c.Text), 0, c.EarlierAt)
+				if _, ok := status.Age(credentialStatusURI(t, c.Text), c.EarlierAt); !ok {
+					t.Fatal("the earlier status list was not taken")
+				}
+			}
+			v := New(trust, status, Policy{Use: c.Use, MaxStatusAge: maxAge})
 			var r *Result
 			for range max(c.Scans, 1) {
 				r = v.Verify(context.Background(), c.Text, c.At)
@@ -87,6 +110,9 @@ func TestVectors(t *testing.T) {
 			if r.Code != "" && r.Message == "" {
 				t.Errorf("code %s has no message", r.Code)
 			}
+			if c.StatusAge != nil && (r.Credential == nil || r.Credential.StatusAge == nil || *r.Credential.StatusAge != *c.StatusAge) {
+				t.Errorf("status age %v; want %v", r.Credential.StatusAge, *c.StatusAge)
+			}
 		})
 		codes[c.Code] = true
 	}
@@ -98,17 +124,22 @@ func TestVectors(t *testing.T) {
 	}
 }
 
-// servedStatus is a status cache whose every fetch gets the token (base64url)
-// or, for "", a 503.
-func servedStatus(t *testing.T, trust *TrustList, token string) *StatusCache {
+// servedStatus is a status cache whose fetches get earlier (base64url)
+// until its first fetch, then token; "" is a 503.
+func servedStatus(t *testing.T, trust *TrustList, maxAge time.Duration, earlier, token string) *StatusCache {
 	t.Helper()
-	body, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var fetches atomic.Int32
 	rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+		tok := token
+		if earlier != "" && fetches.Add(1) == 1 {
+			tok = earlier
+		}
+		body, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil {
+			t.Error(err)
+		}
 		rec := httptest.NewRecorder()
-		if token == "" {
+		if tok == "" {
 			rec.WriteHeader(http.StatusServiceUnavailable)
 		} else {
 			rec.Header().Set("Content-Type", credential.StatusListCWTType)
@@ -116,7 +147,17 @@ func servedStatus(t *testing.T, trust *TrustList, token string) *StatusCache {
 		}
 		return rec.Result(), nil
 	})
-	return NewStatusCache(trust, StatusCacheOptions{Client: &http.Client{Transport: rt}})
+	return NewStatusCache(trust, StatusCacheOptions{Client: &http.Client{Transport: rt}, MaxAge: maxAge})
+}
+
+// credentialStatusURI is the status list URI of the credential in QR text.
+func credentialStatusURI(t *testing.T, text string) string {
+	t.Helper()
+	pr, err := credential.ParseQR(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pr.Credential.Claims.Status.URI
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)
@@ -126,16 +167,16 @@ func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { retur
 // fixedStatus is a status source whose every list says the same.
 type fixedStatus string
 
-func (s fixedStatus) Status(context.Context, string, uint64, time.Time) (StatusValue, time.Duration, error) {
+func (s fixedStatus) Status(_ context.Context, _ string, _ uint64, now time.Time) (StatusValue, time.Time, error) {
 	switch s {
 	case "valid":
-		return StatusValid, time.Minute, nil
+		return StatusValid, now.Add(-time.Minute), nil
 	case "revoked":
-		return StatusRevoked, time.Minute, nil
+		return StatusRevoked, now.Add(-time.Minute), nil
 	case "suspended":
-		return StatusSuspended, time.Minute, nil
+		return StatusSuspended, now.Add(-time.Minute), nil
 	}
-	return 0, 0, errStatusTest
+	return 0, time.Time{}, errStatusTest
 }
 
 var errStatusTest = errors.New("status list unavailable")
@@ -265,31 +306,47 @@ func writeVectors(t *testing.T) {
 	trainOnly := claims
 	trainOnly.Permit.Scopes = []credential.Scope{credential.ScopeTrain}
 
-	// The credential's status list, signed ten minutes before the scan, as
-	// it says valid, revoked and suspended; and as altered or signed by a
-	// key the trust list lacks, which must give status_unknown.
-	lists := map[string]string{}
-	for name, v := range map[string]credential.StatusValue{"valid": 0, "revoked": 1, "suspended": 2, "altered": 1, "rogue": 1} {
+	// The credential's status list, signed two minutes before the scan with
+	// a ttl of 5 minutes, as it says valid, revoked and suspended; and as
+	// altered or signed by a key the trust list lacks, which must give
+	// status_unknown. Then lists whose iat is far from the scan: the age is
+	// the authority's (at − iat), not the gate's time since fetching.
+	statusList := func(v credential.StatusValue, iat time.Time, key *ecdsa.PrivateKey) []byte {
+		t.Helper()
 		l, err := credential.NewStatusList(16384)
 		if err != nil {
 			t.Fatal(err)
 		}
 		l.Set(claims.Status.Idx, v)
-		key := issuer
-		if name == "rogue" {
-			key = other
-		}
 		kid, _ := credential.KeyID(&key.PublicKey)
 		tok, err := credential.SignStatusListCWT(credential.StatusListClaims{Subject: claims.Status.URI,
-			IssuedAt: vScan.Add(-10 * time.Minute), Expiry: vScan.Add(24 * time.Hour), TTL: 5 * time.Minute, List: l}, nil, kid, key)
+			IssuedAt: iat, Expiry: iat.Add(24 * time.Hour), TTL: 5 * time.Minute, List: l}, nil, kid, key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if name == "altered" {
-			tok[len(tok)-1] ^= 1
-		}
-		lists[name] = base64.RawURLEncoding.EncodeToString(tok)
+		return tok
 	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	signed := vScan.Add(-2 * time.Minute)
+	altered := statusList(1, signed, issuer)
+	altered[len(altered)-1] ^= 1
+	lists := map[string]string{
+		"valid":     b64(statusList(0, signed, issuer)),
+		"revoked":   b64(statusList(1, signed, issuer)),
+		"suspended": b64(statusList(2, signed, issuer)),
+		"altered":   b64(altered),
+		"rogue":     b64(statusList(1, signed, other)),
+		// Two hours old, inside its exp: replayed by a stale cache.
+		"revoked 2h old": b64(statusList(1, vScan.Add(-2*time.Hour), issuer)),
+		// Signed by a clock running ahead: beyond the 5-minute skew, and within it.
+		"revoked 1h ahead":    b64(statusList(1, vScan.Add(time.Hour), issuer)),
+		"revoked 4 min ahead": b64(statusList(1, vScan.Add(4*time.Minute), issuer)),
+		// The list the gate fetched 6 minutes before the scan, just signed,
+		// and an older one served at the scan, from before the revocation.
+		"revoked 6 min old": b64(statusList(1, vScan.Add(-6*time.Minute), issuer)),
+		"valid 30 min old":  b64(statusList(0, vScan.Add(-30*time.Minute), issuer)),
+	}
+	secs := func(s float64) *float64 { return &s }
 
 	cases := []vectorCase{
 		{Name: "valid", Text: good, At: vScan, Use: UseFlight, StatusList: lists["valid"], Decision: Accept},
@@ -314,6 +371,14 @@ func writeVectors(t *testing.T) {
 		{Name: "suspended", Text: good, At: vScan, Use: UseFlight, StatusList: lists["suspended"], Decision: Reject, Code: CodeSuspended},
 		{Name: "status list altered", Text: good, At: vScan, Use: UseFlight, StatusList: lists["altered"], Decision: AcceptWithWarning, Warnings: []Code{WarnStatusUnknown}},
 		{Name: "status list by an untrusted key", Text: good, At: vScan, Use: UseFlight, StatusList: lists["rogue"], Decision: AcceptWithWarning, Warnings: []Code{WarnStatusUnknown}},
+		{Name: "status list 2 h old, past its ttl", Text: good, At: vScan, Use: UseFlight, StatusList: lists["revoked 2h old"], Decision: AcceptWithWarning, Warnings: []Code{WarnStatusUnknown}},
+		{Name: "status list 2 h old, 1 h maximum age", Text: good, At: vScan, Use: UseFlight, StatusList: lists["revoked 2h old"], MaxStatusAge: 3600, Decision: AcceptWithWarning, Warnings: []Code{WarnStatusUnknown}},
+		{Name: "status list 2 h old, 3 h maximum age", Text: good, At: vScan, Use: UseFlight, StatusList: lists["revoked 2h old"], MaxStatusAge: 3 * 3600, Decision: Reject, Code: CodeRevoked, StatusAge: secs(7200)},
+		{Name: "status list iat 1 h ahead", Text: good, At: vScan, Use: UseFlight, StatusList: lists["revoked 1h ahead"], Decision: AcceptWithWarning, Warnings: []Code{WarnStatusUnknown}},
+		{Name: "status list iat 4 min ahead, within the skew", Text: good, At: vScan, Use: UseFlight, StatusList: lists["revoked 4 min ahead"], Decision: Reject, Code: CodeRevoked, StatusAge: secs(0)},
+		{Name: "status list rolled back", Text: good, At: vScan, Use: UseFlight, EarlierStatusList: lists["revoked 6 min old"], EarlierAt: vScan.Add(-6 * time.Minute),
+			StatusList: lists["valid 30 min old"], MaxStatusAge: 3600, Decision: Reject, Code: CodeRevoked, StatusAge: secs(360)},
+		{Name: "status list 2 min old", Text: good, At: vScan, Use: UseTrain, StatusList: lists["valid"], Decision: Accept, StatusAge: secs(120)},
 	}
 	out, err := json.MarshalIndent(vectorFile{Description: vectorsDescription, JWKS: jwks, Cases: cases}, "", " ")
 	if err != nil {

@@ -103,11 +103,13 @@ type Keys interface {
 }
 
 // StatusSource looks up a credential's status list entry as of now and says
-// how old the list it used is; *StatusCache is one. Any failure to get a list it trusts must be
-// an error: the verifier turns errors into the warning status_unknown,
-// never into a rejection.
+// when the authority issued the list it used (its iat); *StatusCache is one.
+// The verifier takes the list's age from that iat (spec §4 check 12), so a
+// source cannot make an old list look fresh by having fetched it recently.
+// Any failure to get a list it trusts must be an error: the verifier turns
+// errors into the warning status_unknown, never into a rejection.
 type StatusSource interface {
-	Status(ctx context.Context, uri string, idx uint64, now time.Time) (StatusValue, time.Duration, error)
+	Status(ctx context.Context, uri string, idx uint64, now time.Time) (value StatusValue, issuedAt time.Time, err error)
 }
 
 // Policy is how strict a verifier is.
@@ -117,11 +119,12 @@ type Policy struct {
 	// ProofWindow is how far the proof's iat may be from now (default 60 s):
 	// a screenshot stops working after it.
 	ProofWindow time.Duration
-	// Skew is the clock difference allowed around nbf and exp (default 5 min).
+	// Skew is the clock difference allowed around nbf and exp, and how far
+	// a status list's iat may be ahead of now (default 5 min).
 	Skew time.Duration
-	// MaxStatusAge, when set, is the oldest status list accepted; an older one
-	// gives the warning status_unknown. The status source applies the list's
-	// own ttl and exp in any case.
+	// MaxStatusAge, when set, is the oldest status list accepted, by its age
+	// now − iat; an older one gives the warning status_unknown. The status
+	// source applies the list's own ttl and exp in any case.
 	MaxStatusAge time.Duration
 }
 
@@ -191,8 +194,8 @@ type Info struct {
 	ProofIssuedAt time.Time `json:"proof_issued_at"`
 	StatusURI     string    `json:"status_uri"`
 	StatusIndex   uint64    `json:"status_index"`
-	// StatusAge is the age in seconds of the status list used; absent when
-	// none was.
+	// StatusAge is the age in seconds of the status list used, now − its
+	// iat (never below zero); absent when none was.
 	StatusAge *float64 `json:"status_age_seconds,omitempty"`
 }
 
@@ -272,7 +275,7 @@ func (v *Verifier) Verify(ctx context.Context, text string, now time.Time) *Resu
 		return r.reject(CodeScope)
 	}
 	// Check 12.
-	code, unknown, age := checkStatus(ctx, v.Status, claims.Status.URI, claims.Status.Idx, now, p.MaxStatusAge)
+	code, unknown, age := checkStatus(ctx, v.Status, claims.Status.URI, claims.Status.Idx, now, p.Skew, p.MaxStatusAge)
 	r.Credential.StatusAge = age
 	if code != "" {
 		return r.reject(code)
@@ -292,15 +295,18 @@ func (v *Verifier) Verify(ctx context.Context, text string, now time.Time) *Resu
 
 // checkStatus is the status check both kinds of verification end with: a
 // code to reject with, or whether the status is unknown (a warning, never a
-// rejection), and the age in seconds of the list used.
-func checkStatus(ctx context.Context, src StatusSource, uri string, idx uint64, now time.Time, maxAge time.Duration) (reject Code, unknown bool, age *float64) {
+// rejection), and the age in seconds of the list used. A list's age is now −
+// its iat, never below zero; a list whose iat is later than now + skew is not
+// trusted, and one older than maxAge (when set) is not used.
+func checkStatus(ctx context.Context, src StatusSource, uri string, idx uint64, now time.Time, skew, maxAge time.Duration) (reject Code, unknown bool, age *float64) {
 	if src == nil {
 		return "", true, nil
 	}
-	st, a, err := src.Status(ctx, uri, idx, now)
-	if err != nil {
+	st, iat, err := src.Status(ctx, uri, idx, now)
+	if err != nil || iat.After(now.Add(skew)) {
 		return "", true, nil
 	}
+	a := max(now.Sub(iat), 0)
 	secs := a.Seconds()
 	switch {
 	case maxAge > 0 && a > maxAge:

@@ -104,13 +104,15 @@ func TestMaxStatusAge(t *testing.T) {
 	}
 }
 
+// agedStatus is a status source whose list says s and was issued age
+// before now (a negative age: in the future).
 type agedStatus struct {
 	s   StatusValue
 	age time.Duration
 }
 
-func (a agedStatus) Status(context.Context, string, uint64, time.Time) (StatusValue, time.Duration, error) {
-	return a.s, a.age, nil
+func (a agedStatus) Status(_ context.Context, _ string, _ uint64, now time.Time) (StatusValue, time.Time, error) {
+	return a.s, now.Add(-a.age), nil
 }
 
 // jwksOf is the JWK Set of the given issuer keys.
@@ -249,4 +251,64 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("accepted without credential or holder data")
 		}
 	})
+}
+
+// A status list's age is now − its iat, never below zero, for both kinds of
+// verification: it is what MaxStatusAge limits and what the result shows,
+// and a list dated later than now plus the policy's skew is not trusted.
+func TestStatusAgeFromIssuedAt(t *testing.T) {
+	issuer, holder := readKey(t, "issuer-key.pem"), readKey(t, "holder-key.pem")
+	trust := trustOf(t, issuer)
+	epermit := present(t, sign(t, fixtureClaims(&holder.PublicKey), issuer), holder, vProof)
+	linkage := presentLinkage(t, issueLinkage(t, issuer, linkageClaims(&holder.PublicKey)), holder, lAud, lNonce, lProof)
+	secs := func(s float64) *float64 { return &s }
+	tests := []struct {
+		name    string
+		age     time.Duration // now − iat; negative: iat in the future
+		maxAge  time.Duration
+		skew    time.Duration
+		unknown bool     // the warning status_unknown instead of revoked
+		shown   *float64 // status_age_seconds
+	}{
+		{name: "a minute old", age: time.Minute, shown: secs(60)},
+		{name: "two hours old, no maximum", age: 2 * time.Hour, shown: secs(7200)},
+		{name: "two hours old, maximum one hour", age: 2 * time.Hour, maxAge: time.Hour, unknown: true, shown: secs(7200)},
+		{name: "two hours old, maximum three hours", age: 2 * time.Hour, maxAge: 3 * time.Hour, shown: secs(7200)},
+		{name: "iat within the skew ahead", age: -4 * time.Minute, shown: secs(0)},
+		{name: "iat at the skew ahead", age: -DefaultSkew, shown: secs(0)},
+		{name: "iat beyond the skew ahead", age: -DefaultSkew - time.Second, unknown: true},
+		{name: "iat a day ahead", age: -24 * time.Hour, unknown: true},
+		{name: "iat beyond a stricter skew", age: -2 * time.Minute, skew: time.Minute, unknown: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := agedStatus{StatusRevoked, tc.age}
+			check := func(kind string, d Decision, code Code, warnings []Code, age *float64) {
+				t.Helper()
+				want, wantCode := Reject, CodeRevoked
+				if tc.unknown {
+					want, wantCode = AcceptWithWarning, ""
+				}
+				if d != want || code != wantCode || (tc.unknown && (len(warnings) != 1 || warnings[0] != WarnStatusUnknown)) {
+					t.Errorf("%s: %s %q %v; want %s %q", kind, d, code, warnings, want, wantCode)
+				}
+				if (age == nil) != (tc.shown == nil) || (age != nil && *age != *tc.shown) {
+					t.Errorf("%s: status age %v; want %v", kind, deref(age), deref(tc.shown))
+				}
+			}
+			v := New(trust, src, Policy{Use: UseTrain, MaxStatusAge: tc.maxAge, Skew: tc.skew})
+			r := v.Verify(context.Background(), epermit, vScan)
+			check("e-permit", r.Decision, r.Code, r.Warnings, r.Credential.StatusAge)
+			lr := VerifyLinkage(context.Background(), trust, src, linkage,
+				LinkagePolicy{Audience: lAud, Nonce: lNonce, MaxStatusAge: tc.maxAge, Skew: tc.skew}, lNow)
+			check("linkage proof", lr.Decision, lr.Code, lr.Warnings, lr.Credential.StatusAge)
+		})
+	}
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }

@@ -15,10 +15,12 @@ func auditCmd(g *globals) *cobra.Command {
 	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the hash chain; report the first changed, inserted or deleted event",
-		Long: `verify reads the whole audit log and checks its hash chain and head. It
-prints the head as an anchor (SEQ:HASH); keep it outside the database and pass
-it back with --anchor next time, so that a log cut short together with its
-head row is caught too.`,
+		Long: `verify reads the whole audit log and checks its hash chain and head, then
+that every credential issued, revoked or suspended and every API client added,
+rekeyed or disabled in the store has its event (a log shorter than the facts
+was cut short). It prints what it checked and the head as an anchor
+(SEQ:HASH); keep that outside the database and pass it back with --anchor next
+time, so that a log cut short together with its head row is caught too.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var anchor *audit.Anchor
@@ -33,16 +35,21 @@ head row is caught too.`,
 				return err
 			}
 			defer closeStore()
-			head, err := a.VerifyAuditFrom(cmd.Context(), anchor)
+			r, err := a.VerifyAuditFrom(cmd.Context(), anchor)
 			var p *audit.Problem
-			if errors.As(err, &p) {
-				fmt.Fprintf(cmd.OutOrStdout(), "BROKEN after %d good events: %v\n", head.Seq, p)
+			var m *audit.Missing
+			switch {
+			case errors.As(err, &p):
+				fmt.Fprintf(cmd.OutOrStdout(), "BROKEN after %d good events: %v\n", r.Head.Seq, p)
 				return exitError{exitFailure}
-			}
-			if err != nil {
+			case errors.As(err, &m):
+				fmt.Fprintf(cmd.OutOrStdout(), "BROKEN: %d events, chain intact, but %v\nchecked: %s\n", r.Head.Seq, m, r.Facts)
+				return exitError{exitFailure}
+			case err != nil:
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d events, chain intact\nanchor: %s\n", head.Seq, head)
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d events, chain intact\nfacts: %s, each with its event\nanchor: %s\n",
+				r.Head.Seq, r.Facts, r.Head)
 			return nil
 		},
 	}

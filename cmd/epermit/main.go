@@ -124,7 +124,7 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringVar(&g.faceToken, "face-token", "", "face provider bearer token (prefer EPERMIT_FACE_TOKEN)")
 	f.StringVar(&g.smsURL, "sms-url", "", "SMS gateway URL for one-time codes")
 	f.StringVar(&g.smsToken, "sms-token", "", "SMS gateway bearer token (prefer EPERMIT_SMS_TOKEN)")
-	f.DurationVar(&g.statusTTL, "status-ttl", authority.DefaultStatusTTL, "ttl and HTTP max-age of published status lists")
+	f.DurationVar(&g.statusTTL, "status-ttl", authority.DefaultStatusTTL, "ttl of published status lists (each is signed again every half of it)")
 	f.DurationVar(&g.statusValidity, "status-validity", authority.DefaultStatusValidity, "exp − iat of published status lists (at most 24h)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g),

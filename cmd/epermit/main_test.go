@@ -98,7 +98,8 @@ func TestOperatorCommands(t *testing.T) {
 	}
 
 	out, err = run(t, ctx, "audit", "verify", "--data", data)
-	if err != nil || !strings.HasPrefix(out, "ok: ") || !strings.Contains(out, "anchor: ") {
+	if err != nil || !strings.HasPrefix(out, "ok: ") || !strings.Contains(out, "anchor: ") ||
+		!strings.Contains(out, "facts: 1 credentials issued, 0 revoked, 0 suspended, 0 API clients (0 disabled), each with its event") {
 		t.Fatalf("audit verify = %q, %v", out, err)
 	}
 	anchor := strings.TrimSpace(out[strings.Index(out, "anchor: ")+len("anchor: "):])

@@ -131,3 +131,53 @@ func TestAnchorText(t *testing.T) {
 		}
 	}
 }
+
+func TestCoverage(t *testing.T) {
+	ev := func(subject, action, details string) *Event {
+		e := &Event{Subject: subject, Action: action}
+		if details != "" {
+			e.Details = []byte(details)
+		}
+		return e
+	}
+	log := []*Event{
+		ev("cti:01", "credential.issue", ""),
+		ev("cti:02", "linkage.issue", ""),
+		ev("cti:02", "credential.supersede", `{"by":"03"}`),
+		ev("verifier:Gate", "verifier.add", `{"kind":"railway","key":"epv_aaaa"}`),
+		ev("verifier:Gate", "verifier.rotate_key", `{"old":"epv_aaaa","key":"epv_bbbb"}`),
+		ev("hk:H12345678", "registry.create", ""),
+	}
+	tests := []struct {
+		name    string
+		facts   func(c *Coverage)
+		missing int
+	}{
+		{"every fact logged", func(c *Coverage) {
+			c.Credential([]byte{1}, "active")
+			c.Credential([]byte{2}, "revoked")
+			c.Client("verifier", "Gate", "epv_bbbb", false)
+		}, 0},
+		{"credential without issue event", func(c *Coverage) { c.Credential([]byte{9}, "active") }, 1},
+		{"revoked without event", func(c *Coverage) { c.Credential([]byte{1}, "revoked") }, 1},
+		{"suspended without event", func(c *Coverage) { c.Credential([]byte{1}, "suspended") }, 1},
+		{"client key never logged", func(c *Coverage) { c.Client("verifier", "Gate", "epv_cccc", false) }, 1},
+		{"client disabled without event", func(c *Coverage) { c.Client("verifier", "Gate", "epv_bbbb", true) }, 1},
+		{"client never added", func(c *Coverage) { c.Client("institution", "Bank", "epi_x", false) }, 1},
+	}
+	for _, tc := range tests {
+		c := NewCoverage()
+		for _, e := range log {
+			c.Add(e)
+		}
+		tc.facts(c)
+		var m *Missing
+		err := c.Err()
+		switch {
+		case tc.missing == 0 && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.missing > 0 && (!errors.As(err, &m) || m.Count != tc.missing):
+			t.Errorf("%s: %v, want %d missing", tc.name, err, tc.missing)
+		}
+	}
+}

@@ -53,8 +53,9 @@ type Config struct {
 	// StatusListSize is the number of entries in a new status list
 	// (default 1,048,576).
 	StatusListSize int64
-	// StatusTTL is the ttl of published status list tokens and their HTTP
-	// max-age (default DefaultStatusTTL, 5 minutes).
+	// StatusTTL is the ttl of published status list tokens (default
+	// DefaultStatusTTL, 5 minutes); each list is signed again every half
+	// of it (StatusResignAfter), changed or not.
 	StatusTTL time.Duration
 	// StatusValidity is exp − iat of published status list tokens (default
 	// DefaultStatusValidity, 24 hours; at most RetiredKeyGrace, so that a
@@ -110,8 +111,8 @@ func New(db *store.DB, keys KeyStore, cfg Config, log *slog.Logger) (*Authority,
 	case cfg.StatusTTL < time.Second || cfg.StatusTTL%time.Second != 0:
 		return nil, errors.New("authority: the status list ttl must be whole seconds, at least 1")
 	case cfg.StatusValidity < 2*cfg.StatusTTL || cfg.StatusValidity%time.Second != 0:
-		// Tokens are re-signed at half their validity; under two ttls a
-		// verifier's copy could expire before its next fetch.
+		// A verifier uses a copy for one ttl from its iat; exp must leave
+		// room beyond that to ride out an outage (MaxAge), at least a ttl.
 		return nil, errors.New("authority: the status list validity must be whole seconds and at least twice the ttl")
 	case cfg.StatusValidity > RetiredKeyGrace:
 		return nil, fmt.Errorf("authority: the status list validity must not exceed %v, how long a retired key stays in the trust list", RetiredKeyGrace)
@@ -208,9 +209,10 @@ func (a *Authority) VerifyAudit(ctx context.Context) (int64, error) {
 }
 
 // VerifyAuditFrom is VerifyAudit with an anchor from an earlier run; it
-// returns the new head to record.
-func (a *Authority) VerifyAuditFrom(ctx context.Context, anchor *audit.Anchor) (audit.Anchor, error) {
-	return a.db.VerifyAudit(ctx, anchor)
+// returns the new head to record and the store's facts it cross-checked
+// against the log (see store.DB.CheckAudit).
+func (a *Authority) VerifyAuditFrom(ctx context.Context, anchor *audit.Anchor) (audit.Report, error) {
+	return a.db.CheckAudit(ctx, anchor)
 }
 
 // AuditPageSize is how many audit events AuditEvents returns at most.

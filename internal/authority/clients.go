@@ -47,6 +47,8 @@ func checkClient(role, name, category string) error {
 	var ps []permit.Problem
 	if n := len([]rune(strings.TrimSpace(name))); n == 0 || n > 100 || name != strings.TrimSpace(name) {
 		ps = append(ps, permit.Problem{Field: "name", Code: "invalid", Reason: "1 to 100 characters, no leading or trailing spaces"})
+	} else if p := permit.CheckFreeText("name", name); p != nil {
+		ps = append(ps, *p)
 	}
 	if !slices.Contains(cats, category) {
 		ps = append(ps, permit.Problem{Field: "kind", Code: "invalid", Reason: "one of " + strings.Join(cats, ", ")})

@@ -116,7 +116,7 @@ func (a *Authority) Apply(ctx context.Context, token string, req ApplyRequest) (
 		if err := checkPossession(s, req, tx.Now()); err != nil {
 			return err
 		}
-		if err := tx.SetNonce(ctx, s.TokenHash, "", time.Time{}); err != nil { // single use
+		if err := consumeNonce(ctx, tx, s); err != nil {
 			return err
 		}
 		p, tp, err := tx.PermitHolder(ctx, s.PersonID, s.DocType, s.DocNumber)
@@ -144,6 +144,21 @@ func checkPossession(s *permit.ApplicantSession, req ApplyRequest, now time.Time
 	r, sv := new(big.Int).SetBytes(req.Signature[:32]), new(big.Int).SetBytes(req.Signature[32:])
 	if !ecdsa.Verify(req.HolderKey, digest[:], r, sv) {
 		return permit.Errorf(permit.ECodeProofInvalid, "the device key did not sign the challenge")
+	}
+	return nil
+}
+
+// consumeNonce uses up the challenge checkPossession accepted. The session
+// was read without a lock, so parallel copies of one signed request may all
+// have seen the nonce: the conditional clearing lets exactly one of them
+// through, and the others fail as if the nonce had never been there.
+func consumeNonce(ctx context.Context, tx *store.Tx, s *permit.ApplicantSession) error {
+	ok, err := tx.ConsumeNonce(ctx, s.TokenHash, s.Nonce)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return permit.Errorf(permit.ECodeProofInvalid, "no valid challenge: ask for a new nonce")
 	}
 	return nil
 }

@@ -55,7 +55,7 @@ func (a *Authority) IssueLinkage(ctx context.Context, token string, req LinkageR
 		if err := checkPossession(s, ApplyRequest{HolderKey: req.HolderKey, Signature: req.Signature}, tx.Now()); err != nil {
 			return err
 		}
-		if err := tx.SetNonce(ctx, s.TokenHash, "", time.Time{}); err != nil { // single use
+		if err := consumeNonce(ctx, tx, s); err != nil {
 			return err
 		}
 		out, err = a.issueLinkage(ctx, tx, s.PersonID, s.DocType, s.DocNumber, req.HolderKey, permit.ChannelOnline)
@@ -138,13 +138,29 @@ func (a *Authority) issueLinkage(ctx context.Context, tx *store.Tx, personID int
 	}
 	id := make([]byte, 16)
 	rand.Read(id)
+	idHex := hex.EncodeToString(id)
+	// Supersede before adding: the store lets one linkage proof per person
+	// and holder key be unrevoked (migration 008).
+	existing, err := tx.Credentials(ctx, personID, permit.LinkageProofKind, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, old := range permit.LinkageSupersedes(existing, holderDER) {
+		if err := tx.SetCredentialState(ctx, old, permit.CredentialRevoked, "superseded by "+idHex); err != nil {
+			return nil, err
+		}
+		if err := tx.Audit(ctx, event(ctx, "credential.supersede", "cti:"+hex.EncodeToString(old),
+			map[string]any{"by": idHex})); err != nil {
+			return nil, err
+		}
+	}
 	c := &permit.Credential{ID: id, Kind: permit.LinkageProofKind, PersonID: personID, KeyID: key.Kid,
 		IssuedAt: now, NotBefore: now, ExpiresAt: exp, HolderKey: holderDER, StatusList: list, StatusIndex: idx,
 		State: permit.CredentialActive, Token: []byte(sd)}
 	if err := tx.AddCredential(ctx, c); err != nil {
 		return nil, err
 	}
-	err = tx.Audit(ctx, event(ctx, "linkage.issue", "cti:"+hex.EncodeToString(id), map[string]any{
+	err = tx.Audit(ctx, event(ctx, "linkage.issue", "cti:"+idHex, map[string]any{
 		"kind": permit.LinkageProofKind, "document": t.String() + ":" + number, "channel": channel,
 		"kid": key.Kid, "exp": exp.Unix(), "status": fmt.Sprintf("%d/%d", list, idx)}))
 	return c, err
@@ -253,9 +269,13 @@ func (q *LinkageCheck) validate() (lifetime string, err error) {
 	}
 	if l := utf8.RuneCountInString(q.Name); !utf8.ValidString(q.Name) || l > 100 || hasControl(q.Name) {
 		add("name", "at most 100 characters, no control characters")
+	} else if p := permit.CheckFreeText("name", q.Name); p != nil {
+		ps = append(ps, *p)
 	}
 	if l := utf8.RuneCountInString(strings.TrimSpace(q.Purpose)); !utf8.ValidString(q.Purpose) || l == 0 || l > MaxPurposeLength || hasControl(q.Purpose) {
 		add("purpose", fmt.Sprintf("required: 1 to %d characters, no control characters", MaxPurposeLength))
+	} else if p := permit.CheckFreeText("purpose", q.Purpose); p != nil {
+		ps = append(ps, *p)
 	}
 	if ps != nil {
 		return "", &permit.Error{Code: permit.ECodeInvalid, Message: "invalid linkage check", Problems: ps}

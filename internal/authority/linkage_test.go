@@ -23,13 +23,13 @@ import (
 // verifier does.
 type dbStatus struct{ db *store.DB }
 
-func (s dbStatus) Status(ctx context.Context, uri string, idx uint64, _ time.Time) (verify.StatusValue, time.Duration, error) {
+func (s dbStatus) Status(ctx context.Context, uri string, idx uint64, now time.Time) (verify.StatusValue, time.Time, error) {
 	n, err := strconv.ParseInt(strings.TrimPrefix(uri, "https://epermit.test/s/"), 10, 64)
 	if err != nil {
-		return 0, 0, err
+		return 0, time.Time{}, err
 	}
 	st, err := s.db.StatusEntry(ctx, n, int64(idx))
-	return verify.StatusValue(st), 0, err
+	return verify.StatusValue(st), now, err
 }
 
 func (f *fixture) trust(t testing.TB) *verify.TrustList {
@@ -328,6 +328,52 @@ func TestLinkageHasNoPortrait(t *testing.T) {
 		}
 		if _, err := f.a.Portrait(ctx, gate, c.ID); permit.ErrorCode(err) != permit.ECodeNotFound {
 			t.Errorf("portrait of a linkage proof: %v; want %s", err, permit.ECodeNotFound)
+		}
+	})
+}
+
+// A re-issue for the same holder key supersedes the proof before it; a
+// proof for another device stays; the store refuses a second live proof
+// per person and key even when the rule is bypassed.
+func TestLinkageReissueSupersedes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, authority.Config{})
+		phone, tablet := newDevice(t), newDevice(t)
+		first, err := f.a.IssueLinkageAtCounter(ctx, permit.HKHomeReturnPermit, "H12345678", &phone.key.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := f.a.IssueLinkageAtCounter(ctx, permit.HKHomeReturnPermit, "H12345678", &tablet.key.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := f.a.IssueLinkageAtCounter(ctx, permit.HKHomeReturnPermit, "H12345678", &phone.key.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		states := map[string]permit.Credential{}
+		db.View(ctx, func(tx *store.Tx) error {
+			cs, err := tx.Credentials(ctx, first.PersonID, permit.LinkageProofKind, false)
+			for _, c := range cs {
+				states[hex.EncodeToString(c.ID)] = c
+			}
+			return err
+		})
+		if c := states[hex.EncodeToString(first.ID)]; c.State != permit.CredentialRevoked || c.StateReason != "superseded by "+hex.EncodeToString(second.ID) {
+			t.Errorf("first proof: %s %q, want revoked, superseded by the second", c.State, c.StateReason)
+		}
+		for _, c := range []*permit.Credential{other, second} {
+			if s := states[hex.EncodeToString(c.ID)].State; s != permit.CredentialActive {
+				t.Errorf("proof %x: %s, want active", c.ID, s)
+			}
+		}
+		ev, _ := f.a.AuditEvents(ctx, "cti:"+hex.EncodeToString(first.ID))
+		if len(ev) == 0 || ev[0].Action != "credential.supersede" {
+			t.Errorf("first proof's audit trail: %+v", ev)
+		}
+		raw := storetest.SQL(t, db)
+		if _, err := raw.Exec(`UPDATE credentials SET state = 'active' WHERE cti = $1`, first.ID); err == nil {
+			t.Error("the store let two proofs for one person and holder key be live")
 		}
 	})
 }

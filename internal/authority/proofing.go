@@ -107,6 +107,10 @@ func maskPhone(p string) string {
 	return p[:4] + strings.Repeat("*", len(p)-8) + p[len(p)-4:]
 }
 
+// noCandidate stands in for the holder of an unknown permit; its latin
+// name has the length of a usual one.
+var noCandidate = store.ProofingCandidate{Name: "\x00", LatinName: "\x00UNKNOWN, NO ONE"}
+
 var errMismatch = permit.Errorf(permit.ECodeDetailsMismatch,
 	"the details do not match our records; check the document number, name and birth date")
 
@@ -144,23 +148,26 @@ func (a *Authority) StartProofing(ctx context.Context, in ProofingStart) (*Proof
 		if err := tx.AddAttempt(ctx, clientKey); err != nil {
 			return err
 		}
-		rec, err := tx.RecordByPermit(ctx, in.DocumentType, lifetime)
-		if permit.ErrorCode(err) == permit.ECodeNotFound {
-			refused = errMismatch // the attempt stays recorded
-			return nil
-		} else if err != nil {
+		// An unknown permit is compared with a stand-in that matches no
+		// one, so it runs the same statement and comparison as a known
+		// permit with wrong details: the timing does not tell which.
+		p, err := tx.ProofingCandidate(ctx, in.DocumentType, lifetime)
+		if err != nil {
 			return err
 		}
-		p := &rec.Person
+		known := p != nil
+		if !known {
+			p = &noCandidate
+		}
 		nameOK := in.Name != "" && (in.Name == p.Name || normalizeName(in.Name) == normalizeName(p.LatinName))
-		if !nameOK || in.BirthDate != p.BirthDate {
-			refused = errMismatch
+		if !known || !nameOK || in.BirthDate != p.BirthDate {
+			refused = errMismatch // the attempt stays recorded
 			return nil
 		}
 		secret := randomText(32)
 		code = randomCode()
 		now := tx.Now()
-		s := &store.ProofingSession{SecretHash: hashSecret(secret), PersonID: p.ID, DocType: in.DocumentType,
+		s := &store.ProofingSession{SecretHash: hashSecret(secret), PersonID: p.PersonID, DocType: in.DocumentType,
 			DocNumber: lifetime, State: store.ProofingCodeSent, CodeHash: codeHash(secret, code),
 			CodeExpiresAt: now.Add(CodeTTL), CreatedAt: now, ExpiresAt: now.Add(ProofingTTL)}
 		if err := tx.AddProofingSession(ctx, s); err != nil {
@@ -373,6 +380,9 @@ func (a *Authority) PendingFaceReviews(ctx context.Context) ([]FaceReview, error
 // is deleted either way; the applicant learns the outcome from
 // ProofingStatus.
 func (a *Authority) ReviewFace(ctx context.Context, id int64, approve bool, note string) error {
+	if err := permit.FreeTextError("face review", "note", note); err != nil {
+		return err
+	}
 	return a.db.Update(ctx, func(tx *store.Tx) error {
 		s, err := tx.ProofingSessionByID(ctx, id)
 		if err != nil {

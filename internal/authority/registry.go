@@ -28,6 +28,9 @@ type ImportReport struct {
 // Re-importing a file changes nothing. Problems come back as a
 // *registry.Error naming every bad line.
 func (a *Authority) ImportRegistry(ctx context.Context, r io.Reader, source string) (*ImportReport, error) {
+	if err := permit.FreeTextError("registry import", "source", source); err != nil {
+		return nil, err
+	}
 	entries, err := registry.Read(r)
 	if err != nil {
 		return nil, err

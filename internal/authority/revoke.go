@@ -103,7 +103,7 @@ func checkReason(reason string) (string, error) {
 	case !utf8.ValidString(reason) || utf8.RuneCountInString(reason) > maxStateReason:
 		return "", permit.Errorf(permit.ECodeInvalid, "the reason must be UTF-8 text of at most %d characters", maxStateReason)
 	}
-	return reason, nil
+	return reason, permit.FreeTextError("reason", "reason", reason)
 }
 
 // changeState moves credential cti from one of the states in from to to,

@@ -16,9 +16,9 @@ import (
 
 // Defaults for publishing status lists (Config.StatusTTL, StatusValidity).
 const (
-	// DefaultStatusTTL is the token's ttl: how long verifiers may use a
-	// copy before fetching again, and the HTTP max-age. It bounds how long a
-	// revocation takes to reach an online gate.
+	// DefaultStatusTTL is the token's ttl: how long after its iat verifiers
+	// may use a copy before fetching again. It bounds how long a revocation
+	// takes to reach an online gate.
 	DefaultStatusTTL = 5 * time.Minute
 	// DefaultStatusValidity is exp − iat of a token: how long a verifier
 	// that cannot fetch a newer copy may still trust (up to its own maximum
@@ -61,9 +61,13 @@ type StatusToken struct {
 	Expiry   time.Time
 	TTL      time.Duration
 	// ETag changes whenever the bytes do: list, version, form and iat (a
-	// token re-signed near its exp has the same entries but a later exp,
-	// which a client must not be told it already has).
+	// token re-signed with the same entries has a later iat and exp, which
+	// a client must not be told it already has).
 	ETag string
+	// MaxAge is how much longer, as of the request, this token is served
+	// before it is signed again: the HTTP max-age, so that no cache in
+	// front of the authority serves it longer than the authority would.
+	MaxAge time.Duration
 }
 
 // publisher caches the signed tokens of each list, both forms together:
@@ -93,20 +97,34 @@ func (p *publisher) list(n int64) *publishedList {
 	return l
 }
 
-// usable reports whether a cached token may still be served: it reflects at
-// least version v of the list and has not passed half its validity. Serving
-// it until exp would hand verifiers a copy that dies soon after they cache
-// it; re-signing at half-life leaves every served copy at least half the
-// validity (12 h by default).
-func (t *StatusToken) usable(v int64, now time.Time) bool {
-	return t != nil && t.Version >= v && now.Before(t.IssuedAt.Add(t.Expiry.Sub(t.IssuedAt)/2))
+// StatusResignAfter is the age (now − iat) at which a served token is
+// signed again even when its list has not changed: half the ttl. Verifiers
+// take a list's age from its iat and use a copy for one ttl (spec §4 check
+// 12), so keeping iat this fresh leaves every copy a verifier fetches at
+// least half a ttl of use, and a gate whose clock runs a little ahead does
+// not fetch a token already too old for it. Re-signing re-reads, compresses
+// and signs the list; docs/status.md gives the cost.
+func (a *Authority) StatusResignAfter() time.Duration { return a.cfg.StatusTTL / 2 }
+
+// usable reports whether a cached token may still be served at now: it
+// reflects at least version v of the list and is younger than resignAfter.
+func (t *StatusToken) usable(v int64, now time.Time, resignAfter time.Duration) bool {
+	return t != nil && t.Version >= v && !now.Before(t.IssuedAt) && now.Before(t.IssuedAt.Add(resignAfter))
+}
+
+// served is the token as served at now, with its remaining max-age.
+func (t *StatusToken) served(now time.Time, resignAfter time.Duration) *StatusToken {
+	s := *t
+	s.MaxAge = max(t.IssuedAt.Add(resignAfter).Sub(now), 0)
+	return &s
 }
 
 // StatusListToken returns the signed token of status list n in the given
 // form. It asks the store for the list's version on every call (one indexed
-// read) and re-signs only when the version moved or the cached token is
-// past half its validity, so a change made by any replica or by the CLI
-// against the same store shows on the very next fetch. An unknown list is
+// read) and re-signs when the version moved or the cached token is
+// StatusResignAfter old, so a change made by any replica or by the CLI
+// against the same store shows on the very next fetch, and an unchanged
+// list's iat is never older than StatusResignAfter. An unknown list is
 // not_found.
 func (a *Authority) StatusListToken(ctx context.Context, n int64, form StatusForm) (*StatusToken, error) {
 	if form != StatusCWT && form != StatusJWT {
@@ -116,21 +134,24 @@ func (a *Authority) StatusListToken(ctx context.Context, n int64, form StatusFor
 	if err != nil {
 		return nil, err
 	}
+	resign := a.StatusResignAfter()
 	pl := a.pub.list(n)
-	if ts := pl.tokens.Load(); ts != nil && ts[form].usable(v, a.now()) {
-		return ts[form], nil
+	now := a.now()
+	if ts := pl.tokens.Load(); ts != nil && ts[form].usable(v, now, resign) {
+		return ts[form].served(now, resign), nil
 	}
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
-	if ts := pl.tokens.Load(); ts != nil && ts[form].usable(v, a.now()) {
-		return ts[form], nil // signed by the request we waited for
+	now = a.now()
+	if ts := pl.tokens.Load(); ts != nil && ts[form].usable(v, now, resign) {
+		return ts[form].served(now, resign), nil // signed by the request we waited for
 	}
 	ts, err := a.signStatusList(ctx, n)
 	if err != nil {
 		return nil, err
 	}
 	pl.tokens.Store(ts)
-	return ts[form], nil
+	return ts[form].served(a.now(), resign), nil
 }
 
 // signStatusList reads list n in one snapshot and signs it in both forms

@@ -1,9 +1,13 @@
 package authority_test
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
 	"github.com/epermit/epermit/permit"
 )
@@ -54,5 +58,104 @@ func BenchmarkStatusListRepublish(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkStatusListResign is the authority signing an unchanged list
+// again, as it does every StatusResignAfter (half the ttl, 150 s by
+// default) to keep iat fresh: read the list from the store, rebuild it,
+// compress it once and sign both forms. The lists are 90% allocated (a
+// full list: new e-permits go to the next one) with 2% of all entries
+// revoked or suspended, at random places. Served is the same fetch when
+// the cached token is still current (one version read), the baseline.
+func BenchmarkStatusListResign(b *testing.B) {
+	for _, engine := range storetest.Engines {
+		for _, size := range []int64{1 << 20, 10_000_000} {
+			b.Run(fmt.Sprintf("%s/%d", engine, size), func(b *testing.B) {
+				db := storetest.Open(b, engine)
+				f := newFixture(b, db, authority.Config{StatusListSize: size})
+				var c *permit.Credential
+				for _, r := range f.recs {
+					tp := r.TravelPermits[0]
+					if tp.Status == permit.StatusValid && !tp.Expired(f.clock.now()) {
+						var err error
+						if c, err = f.a.IssueAtCounter(ctx, tp.Type, tp.Number, permit.ReasonLost, &newDevice(b).key.PublicKey); err != nil {
+							b.Fatal(err)
+						}
+						break
+					}
+				}
+				fillStatusList(b, db, c.StatusList, size)
+				resign := f.a.StatusResignAfter()
+				var tok *authority.StatusToken
+				b.Run("Resign", func(b *testing.B) {
+					for b.Loop() {
+						f.clock.add(resign)
+						var err error
+						if tok, err = f.a.StatusListToken(ctx, c.StatusList, authority.StatusCWT); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(len(tok.Token)), "cwt-bytes")
+				})
+				b.Run("Served", func(b *testing.B) {
+					for b.Loop() {
+						if _, err := f.a.StatusListToken(ctx, c.StatusList, authority.StatusCWT); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+// fillStatusList allocates 90% of list's entries, 2% of all entries
+// revoked (1) or suspended (2), at random but repeatable places, straight
+// in the database (issuing millions of e-permits would take hours).
+func fillStatusList(b *testing.B, db *store.DB, list, size int64) {
+	b.Helper()
+	raw := storetest.SQL(b, db)
+	q := `INSERT INTO status_entries (list_id, idx, status)
+		SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?) WHERE true
+		ON CONFLICT DO NOTHING`
+	if db.Engine() == store.Postgres {
+		q = `INSERT INTO status_entries (list_id, idx, status)
+			SELECT $1, (e->>0)::bigint, (e->>1)::smallint FROM jsonb_array_elements($2::jsonb) e
+			ON CONFLICT DO NOTHING`
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var batch strings.Builder
+	n := 0
+	flush := func() {
+		if n == 0 {
+			return
+		}
+		if _, err := raw.Exec(q, list, "["+batch.String()+"]"); err != nil {
+			b.Fatal(err)
+		}
+		batch.Reset()
+		n = 0
+	}
+	for idx := range size {
+		x := r.IntN(1000)
+		if x >= 900 {
+			continue // never allocated
+		}
+		st := 0
+		if x < 20 {
+			st = 1 + x%2
+		}
+		if n > 0 {
+			batch.WriteByte(',')
+		}
+		fmt.Fprintf(&batch, "[%d,%d]", idx, st)
+		if n++; n == 200_000 {
+			flush()
+		}
+	}
+	flush()
+	if _, err := raw.Exec(`UPDATE status_lists SET used = size * 9 / 10, version = version + 1 WHERE id = $1`, list); err != nil {
+		b.Fatal(err)
 	}
 }

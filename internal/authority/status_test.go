@@ -142,16 +142,45 @@ func TestStatusListPublishing(t *testing.T) {
 			t.Fatalf("reinstated e-permit is %s", v)
 		}
 
-		// Past half its validity a token is signed again, same version.
+		// An unchanged list is signed again once its token is half a ttl
+		// old, so no served token's iat is older than that; until then the
+		// same token is served, with a max-age that ends at that point.
 		cur, _ := published(t, a1, c2, authority.StatusCWT)
-		f.clock.add(authority.DefaultStatusValidity/2 - time.Second)
-		if same, _ := published(t, a1, c2, authority.StatusCWT); !bytes.Equal(same.Token, cur.Token) {
-			t.Error("signed again before half its validity")
+		if a1.StatusResignAfter() != authority.DefaultStatusTTL/2 {
+			t.Fatalf("re-signed after %v", a1.StatusResignAfter())
 		}
-		f.clock.add(2 * time.Second)
-		if fresh, _ := published(t, a1, c2, authority.StatusCWT); bytes.Equal(fresh.Token, cur.Token) ||
-			fresh.Version != cur.Version || fresh.ETag == cur.ETag {
-			t.Error("not signed again past half its validity")
+		if cur.MaxAge <= 0 || cur.MaxAge > authority.DefaultStatusTTL/2 {
+			t.Errorf("max-age %v of a fresh token", cur.MaxAge)
+		}
+		f.clock.add(cur.IssuedAt.Add(authority.DefaultStatusTTL/2 - time.Second).Sub(f.clock.now()))
+		same, _ := published(t, a1, c2, authority.StatusCWT)
+		if !bytes.Equal(same.Token, cur.Token) || same.MaxAge != time.Second {
+			t.Errorf("a second before re-signing: same bytes %v, max-age %v", bytes.Equal(same.Token, cur.Token), same.MaxAge)
+		}
+		f.clock.add(time.Second)
+		fresh, _ := published(t, a1, c2, authority.StatusCWT)
+		if bytes.Equal(fresh.Token, cur.Token) || fresh.Version != cur.Version || fresh.ETag == cur.ETag ||
+			!fresh.IssuedAt.Equal(f.clock.now().Truncate(time.Second)) {
+			t.Errorf("half a ttl on: iat %v (was %v), version %d (was %d); want signed again now, same version",
+				fresh.IssuedAt, cur.IssuedAt, fresh.Version, cur.Version)
+		}
+		// Over six hours, an unchanged list's served iat is never older
+		// than half a ttl, and it is signed once per half ttl, not on every
+		// fetch.
+		signs := map[time.Time]bool{}
+		for range 6 * 60 * 2 { // every 30 s
+			f.clock.add(30 * time.Second)
+			tok, err := a1.StatusListToken(ctx, c2.StatusList, authority.StatusCWT)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if age := f.clock.now().Sub(tok.IssuedAt); age < 0 || age >= authority.DefaultStatusTTL/2 {
+				t.Fatalf("served a token %v old", age)
+			}
+			signs[tok.IssuedAt] = true
+		}
+		if want := int(6 * time.Hour / (authority.DefaultStatusTTL / 2)); len(signs) < want-1 || len(signs) > want+1 {
+			t.Errorf("signed %d times in six hours, want about %d", len(signs), want)
 		}
 
 		if _, err := a1.StatusListToken(ctx, c1.StatusList+100, authority.StatusCWT); permit.ErrorCode(err) != permit.ECodeNotFound {

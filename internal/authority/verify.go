@@ -106,22 +106,23 @@ func (a *Authority) publishedKeys(ctx context.Context) (keySet, error) {
 }
 
 // storeStatus answers status lookups for this authority's own lists from
-// the store.
+// the store. The entry read is the authority's word as of now, so the list
+// it stands for is issued now: its age is 0.
 type storeStatus struct{ a *Authority }
 
 var errForeignList = errors.New("authority: not one of this authority's status lists")
 
-func (s storeStatus) Status(ctx context.Context, uri string, idx uint64, _ time.Time) (verify.StatusValue, time.Duration, error) {
+func (s storeStatus) Status(ctx context.Context, uri string, idx uint64, now time.Time) (verify.StatusValue, time.Time, error) {
 	rest, ok := strings.CutPrefix(uri, s.a.cfg.StatusURL+"/s/")
 	if !ok {
-		return 0, 0, errForeignList
+		return 0, time.Time{}, errForeignList
 	}
 	list, err := strconv.ParseInt(rest, 10, 64)
 	if err != nil || idx > 1<<40 {
-		return 0, 0, errForeignList
+		return 0, time.Time{}, errForeignList
 	}
 	st, err := s.a.db.StatusEntry(ctx, list, int64(idx))
-	return verify.StatusValue(st), 0, err
+	return verify.StatusValue(st), now, err
 }
 
 // Portrait returns the portrait of an e-permit's holder to a verifier, for

@@ -135,6 +135,11 @@ func TestOnlineVerification(t *testing.T) {
 		if r.Holder.DocumentNumber != rec.TravelPermits[0].Number || r.Credential.ID != hex.EncodeToString(c.ID) {
 			t.Errorf("result %+v %+v", r.Holder, r.Credential)
 		}
+		// The entry is read from the store as of now: the list behind the
+		// answer is the authority's word now, age 0.
+		if r.Credential.StatusAge == nil || *r.Credential.StatusAge != 0 {
+			t.Errorf("status age %v; want 0", r.Credential.StatusAge)
+		}
 		check(text, verify.UseTrain, verify.Reject, verify.CodeReplayed)
 
 		// The portrait whose digest the credential carries; the lookup is audited.

@@ -216,3 +216,48 @@ func TestAuditHeadLockedLast(t *testing.T) {
 		}
 	})
 }
+
+// A nonce presented by many transactions at once is consumed by one.
+func TestConsumeNonceOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		p := hkPerson(0)
+		token := []byte("token-hash-0123456789abcdef01234")
+		update(t, db, func(tx *store.Tx) error {
+			if err := saveRecord(tx, p, nil, hkPermit(10000000)); err != nil {
+				return err
+			}
+			now := tx.Now()
+			if err := tx.AddApplicantSession(ctx, &permit.ApplicantSession{TokenHash: token, PersonID: p.ID,
+				DocType: permit.HKHomeReturnPermit, DocNumber: "H10000000", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				return err
+			}
+			return tx.SetNonce(ctx, token, "n1", now.Add(time.Minute))
+		})
+		var consumed atomic.Int32
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				err := db.Update(ctx, func(tx *store.Tx) error {
+					ok, err := tx.ConsumeNonce(ctx, token, "n1")
+					if ok {
+						consumed.Add(1)
+					}
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := consumed.Load(); n != 1 {
+			t.Errorf("nonce consumed by %d of 10 parallel transactions, want 1", n)
+		}
+		update(t, db, func(tx *store.Tx) error {
+			if ok, err := tx.ConsumeNonce(ctx, token, "n1"); ok || err != nil {
+				t.Errorf("consumed again: %v %v", ok, err)
+			}
+			return nil
+		})
+	})
+}

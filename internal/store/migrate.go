@@ -1,14 +1,20 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"embed"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/epermit/epermit/internal/audit"
+	"github.com/epermit/epermit/permit"
 )
 
 //go:embed migrations
@@ -72,6 +78,11 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 			if m.version <= current {
 				continue
 			}
+			if before := beforeMigration[m.version]; before != nil {
+				if err := before(ctx, tx); err != nil {
+					return fmt.Errorf("store: before migration %s: %w", m.name, err)
+				}
+			}
 			if _, err := tx.exec(ctx, m.sql); err != nil {
 				return fmt.Errorf("store: migration %s: %w", m.name, err)
 			}
@@ -84,6 +95,56 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 		return nil
 	})
 	return applied, err
+}
+
+// beforeMigration holds the data fixes a migration needs first, run in its
+// transaction, where they can be audited (SQL alone cannot seal events).
+var beforeMigration = map[int]func(context.Context, *Tx) error{
+	8: supersedeDuplicateLinkageProofs,
+}
+
+// supersedeDuplicateLinkageProofs revokes, before migration 008's unique
+// index, every unrevoked linkage proof that a newer one for the same person
+// and holder key would have superseded had the rule been in force, with
+// the audit event a supersession has.
+func supersedeDuplicateLinkageProofs(ctx context.Context, tx *Tx) error {
+	rows, err := tx.query(ctx, `SELECT cti, person_id, holder_key FROM credentials
+		WHERE kind = $1 AND state <> 'revoked' ORDER BY person_id, holder_key, issued_at DESC, cti`, permit.LinkageProofKind)
+	if err != nil {
+		return err
+	}
+	type proof struct {
+		cti, holder []byte
+		person      int64
+	}
+	var all []proof
+	for rows.Next() {
+		var p proof
+		if err := rows.Scan(&p.cti, &p.person, &p.holder); err != nil {
+			rows.Close()
+			return err
+		}
+		all = append(all, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := 0; i < len(all); {
+		newest := all[i]
+		by := hex.EncodeToString(newest.cti)
+		for i++; i < len(all) && all[i].person == newest.person && bytes.Equal(all[i].holder, newest.holder); i++ {
+			if err := tx.SetCredentialState(ctx, all[i].cti, permit.CredentialRevoked, "superseded by "+by); err != nil {
+				return err
+			}
+			details, _ := json.Marshal(map[string]string{"by": by, "cause": "upgrade"})
+			if err := tx.Audit(ctx, audit.Event{Actor: "system", Action: "credential.supersede",
+				Subject: "cti:" + hex.EncodeToString(all[i].cti), Details: details}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // SchemaVersion returns the newest applied migration, 0 for an empty database.

@@ -161,6 +161,21 @@ func (tx *Tx) SetNonce(ctx context.Context, tokenHash []byte, nonce string, expi
 	return mustAffect(res, err, "applicant session")
 }
 
+// ConsumeNonce clears the session's challenge if it is still nonce and
+// unexpired, and reports whether it did. The check and the clearing are one
+// conditional UPDATE, so of any number of transactions presenting the same
+// nonce exactly one consumes it: on PostgreSQL the others wait for the
+// row's lock and then see it cleared; on SQLite they run one at a time.
+func (tx *Tx) ConsumeNonce(ctx context.Context, tokenHash []byte, nonce string) (bool, error) {
+	res, err := tx.exec(ctx, `UPDATE applicant_sessions SET nonce = NULL, nonce_expires_at = NULL
+		WHERE token_hash = $1 AND nonce = $2 AND nonce_expires_at > $3`, tokenHash, nonce, tx.now.Unix())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // DeleteApplicantSession ends a session (sign-out).
 func (tx *Tx) DeleteApplicantSession(ctx context.Context, tokenHash []byte) error {
 	_, err := tx.exec(ctx, `DELETE FROM applicant_sessions WHERE token_hash = $1`, tokenHash)

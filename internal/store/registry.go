@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -153,6 +154,36 @@ func (tx *Tx) PersonIDByPermit(ctx context.Context, t permit.DocumentType, numbe
 	var id int64
 	err := tx.queryRow(ctx, `SELECT person_id FROM travel_permits WHERE doc_type = $1 AND number = $2`, t, number).Scan(&id)
 	return id, notFound(err, "no %s permit %s in the registry", t, number)
+}
+
+// ProofingCandidate is what identity proofing compares an applicant's
+// details with: the holder of a travel permit, without the portrait.
+type ProofingCandidate struct {
+	PersonID        int64
+	Name, LatinName string
+	BirthDate       permit.Date
+	Phone           string
+}
+
+// ProofingCandidate returns the holder of travel permit (t, number), or nil
+// when it is not on file. It is one statement either way, reading no more
+// than the comparison needs, so that an unknown permit costs what a known
+// one does.
+func (tx *Tx) ProofingCandidate(ctx context.Context, t permit.DocumentType, number string) (*ProofingCandidate, error) {
+	var c ProofingCandidate
+	var birth string
+	err := tx.queryRow(ctx, `SELECT p.id, p.name, p.latin_name, p.birth_date, p.phone
+		FROM travel_permits tp JOIN persons p ON p.id = tp.person_id WHERE tp.doc_type = $1 AND tp.number = $2`, t, number).
+		Scan(&c.PersonID, &c.Name, &c.LatinName, &birth, &c.Phone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if c.BirthDate, err = permit.ParseDate(birth); err != nil {
+		return nil, fmt.Errorf("store: person %d: %w", c.PersonID, err)
+	}
+	return &c, nil
 }
 
 // PersonIDByResidencePermit returns the id of the person holding the

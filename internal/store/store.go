@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/epermit/epermit/internal/audit"
@@ -50,7 +51,14 @@ type DB struct {
 	// turns (a long p99). Goroutines blocked sending on a channel are woken
 	// first come, first served.
 	writeTurn chan struct{}
+
+	// statements counts the statements transactions ran (see Statements).
+	statements atomic.Int64
 }
+
+// Statements returns how many SQL statements transactions have run on db
+// so far. Tests compare it across code paths that must do the same work.
+func (db *DB) Statements() int64 { return db.statements.Load() }
 
 type stmtKey struct {
 	pool *sql.DB
@@ -193,18 +201,21 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 // Queries run through the transaction; these shorten the call sites and
 // use prepared statements where that pays (see DB.stmts).
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	tx.db.statements.Add(1)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
 	return tx.tx.ExecContext(ctx, q, args...)
 }
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	tx.db.statements.Add(1)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
 	return tx.tx.QueryContext(ctx, q, args...)
 }
 func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	tx.db.statements.Add(1)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -331,11 +342,24 @@ func (tx *Tx) writeAudit(ctx context.Context) error {
 }
 
 // VerifyAudit reads the whole audit log in order and checks its chain, its
-// head and, if given, an anchor recorded by an earlier run. It returns the
-// head reached (its Seq is the number of events checked) and, if the log was
-// altered, an *audit.Problem naming the first altered place.
+// head and, if given, an anchor recorded by an earlier run, then that every
+// fact in the store has its event (see CheckAudit). It returns the head
+// reached (its Seq is the number of events checked) and, if the log was
+// altered, an *audit.Problem naming the first altered place or an
+// *audit.Missing naming facts without their events.
 func (db *DB) VerifyAudit(ctx context.Context, anchor *audit.Anchor) (audit.Anchor, error) {
+	r, err := db.CheckAudit(ctx, anchor)
+	return r.Head, err
+}
+
+// CheckAudit is VerifyAudit, also returning what it cross-checked: every
+// credential (issued; revoked; suspended) and every API client (added,
+// its current key, disabled) in the store, read in the same snapshot as
+// the log, must have its event, or the log was cut short (a TRUNCATE, or
+// events deleted and the head rewound). A broken chain is reported first.
+func (db *DB) CheckAudit(ctx context.Context, anchor *audit.Anchor) (audit.Report, error) {
 	v := audit.Verifier{Anchor: anchor}
+	cov := audit.NewCoverage()
 	err := db.View(ctx, func(tx *Tx) error {
 		rows, err := tx.query(ctx, `SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_events ORDER BY seq`)
 		if err != nil {
@@ -356,6 +380,7 @@ func (db *DB) VerifyAudit(ctx context.Context, anchor *audit.Anchor) (audit.Anch
 			if err := v.Next(&e); err != nil {
 				return err
 			}
+			cov.Add(&e)
 		}
 		if err := rows.Err(); err != nil {
 			return err
@@ -365,9 +390,50 @@ func (db *DB) VerifyAudit(ctx context.Context, anchor *audit.Anchor) (audit.Anch
 		if err := tx.queryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
 			return err
 		}
-		return v.Finish(headSeq, headHash)
+		if err := v.Finish(headSeq, headHash); err != nil {
+			return err
+		}
+		return auditFacts(ctx, tx, cov)
 	})
-	return v.Head(), err
+	return audit.Report{Head: v.Head(), Facts: cov.Facts()}, err
+}
+
+// auditFacts feeds the store's credentials and clients to cov.
+func auditFacts(ctx context.Context, tx *Tx, cov *audit.Coverage) error {
+	rows, err := tx.query(ctx, `SELECT cti, state FROM credentials`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var cti []byte
+		var state string
+		if err := rows.Scan(&cti, &state); err != nil {
+			rows.Close()
+			return err
+		}
+		cov.Credential(cti, state)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = tx.query(ctx, `SELECT role, name, key_prefix, disabled_at FROM clients`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var role, name, prefix string
+		var disabled sql.NullInt64
+		if err := rows.Scan(&role, &name, &prefix, &disabled); err != nil {
+			return err
+		}
+		cov.Client(role, name, prefix, disabled.Valid)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return cov.Err()
 }
 
 // AuditEvents returns up to limit events, newest first, whose subject is

@@ -144,17 +144,20 @@ func value[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 
 // pagesServer is the server as `epermit demo` runs it (outbox codes, demo
 // face, a small fictional registry), with cookies allowed over plain http.
+// Its public URL is its own address, as the pages' Origin checks need.
 func pagesServer(t *testing.T, db *store.DB) (*httptest.Server, *authority.Authority, *notify.Outbox) {
 	t.Helper()
 	outbox := &notify.Outbox{}
-	a, err := authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{PublicURL: "https://epermit.test",
+	srv := httptest.NewUnstartedServer(nil)
+	a, err := authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{PublicURL: "http://" + srv.Listener.Addr().String(),
 		Notifier: outbox, FaceMode: authority.FaceDemo, Demo: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	seedRegistry(t, a, 5)
-	srv := httptest.NewServer(New(a, slog.New(slog.DiscardHandler),
-		Options{Outbox: outbox, RateLimit: 1000, RateBurst: 1000, InsecureCookies: true}))
+	srv.Config.Handler = New(a, slog.New(slog.DiscardHandler),
+		Options{Outbox: outbox, RateLimit: 1000, RateBurst: 1000, InsecureCookies: true})
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv, a, outbox
 }

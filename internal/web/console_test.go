@@ -49,7 +49,8 @@ type consoleEnv struct {
 func newConsoleEnv(t *testing.T, db *store.DB) *consoleEnv {
 	t.Helper()
 	e := &consoleEnv{outbox: &notify.Outbox{}, now: time.Now()}
-	a, err := authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{PublicURL: "https://epermit.test",
+	e.srv = httptest.NewUnstartedServer(nil) // its address is the public URL the Origin check compares with
+	a, err := authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{PublicURL: "http://" + e.srv.Listener.Addr().String(),
 		Notifier: e.outbox, FaceMode: authority.FaceOfficer}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +65,9 @@ func newConsoleEnv(t *testing.T, db *store.DB) *consoleEnv {
 	if _, e.adminKey, err = a.AddClient(ctx, permit.RoleOfficer, "Lee", "admin"); err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(New(a, slog.New(slog.DiscardHandler),
-		Options{Outbox: e.outbox, RateLimit: 1000, RateBurst: 1000, InsecureCookies: true}))
+	e.srv.Config.Handler = New(a, slog.New(slog.DiscardHandler),
+		Options{Outbox: e.outbox, RateLimit: 1000, RateBurst: 1000, InsecureCookies: true})
+	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -356,6 +358,7 @@ func TestConsoleRolesAndCSRF(t *testing.T) {
 			{"no token", "", officer.base},
 			{"wrong token", strings.Repeat("b", 43), officer.base},
 			{"other origin", good, "https://evil.example"},
+			{"same host and port, other scheme", good, strings.Replace(officer.base, "http://", "https://", 1)},
 		} {
 			form := url.Values{"subject": {""}}
 			if tc.token != "" {

@@ -166,6 +166,7 @@ func TestPagesCSRF(t *testing.T) {
 		{"header only", "", token, "", 403},
 		{"mismatch", token, token[:42] + "x", "", 403},
 		{"other origin", token, token, "https://evil.example", 403},
+		{"same host and port, other scheme", token, token, strings.Replace(srv.URL, "http://", "https://", 1), 403},
 		{"same origin", token, token, srv.URL, 201},
 		{"no Origin header", token, token, "", 201},
 	}

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -59,6 +60,7 @@ type Server struct {
 	limiter *httpx.Limiter
 	trust   bool
 	metrics *metrics
+	hsts    bool // the public URL is https
 }
 
 //go:embed static
@@ -73,8 +75,10 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 		opts.ClientRateLimit, opts.ClientRateBurst = 10, 20
 	}
 	s := &Server{log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
-		limiter: httpx.NewLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics()}
-	site := &httpx.Site{Log: log, TrustProxy: opts.TrustProxy, InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil}
+		limiter: httpx.NewLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics(),
+		hsts: publicHTTPS(a.Config().PublicURL)}
+	site := &httpx.Site{Log: log, TrustProxy: opts.TrustProxy, InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil,
+		PublicURL: a.Config().PublicURL}
 	clients := &httpx.Clients{Site: site, Auth: a, Limit: httpx.NewLimiter(opts.ClientRateLimit, opts.ClientRateBurst)}
 	static, _ := fs.Sub(staticFS, "static")
 
@@ -101,6 +105,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+	if s.hsts {
+		h.Set("Strict-Transport-Security", hstsHeader)
+	}
 
 	_, pattern := s.mux.Handler(r)
 	if pattern == "" {
@@ -163,4 +170,14 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.requests, m.duration, m.verifications, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// hstsHeader is sent when the public URL is https: browsers then never
+// try plain http for this host, so a network attacker cannot strip TLS.
+const hstsHeader = "max-age=31536000"
+
+// publicHTTPS reports whether the public URL is https.
+func publicHTTPS(publicURL string) bool {
+	u, err := url.Parse(publicURL)
+	return err == nil && u.Scheme == "https" && u.Host != ""
 }

@@ -12,7 +12,9 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/authority"
@@ -29,6 +31,20 @@ type statusFixture struct {
 	other *authority.Authority
 	c     *permit.Credential
 	keys  map[string]*ecdsa.PublicKey
+	clock *testClock // both authorities'
+}
+
+// testClock is a settable clock.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 func newStatusFixture(t *testing.T, db *store.DB) statusFixture {
@@ -44,6 +60,9 @@ func newStatusFixture(t *testing.T, db *store.DB) statusFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := &testClock{t: time.Now().Truncate(time.Second)}
+	a.SetClock(clock.now)
+	other.SetClock(clock.now)
 	recs := seedRegistry(t, a, 10)
 	holder, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	var c *permit.Credential
@@ -64,7 +83,7 @@ func newStatusFixture(t *testing.T, db *store.DB) statusFixture {
 	}
 	srv := httptest.NewServer(New(a, slog.New(slog.DiscardHandler), Options{RateLimit: 1000, RateBurst: 1000}))
 	t.Cleanup(srv.Close)
-	return statusFixture{srv: srv, other: other, c: c, keys: trusted}
+	return statusFixture{srv: srv, other: other, c: c, keys: trusted, clock: clock}
 }
 
 func (f statusFixture) fetch(t *testing.T, path string, header map[string]string) (*http.Response, []byte) {
@@ -80,6 +99,16 @@ func (f statusFixture) fetch(t *testing.T, path string, header map[string]string
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp, b
+}
+
+// issuedAt parses a served CWT token and returns its iat.
+func (f statusFixture) issuedAt(t *testing.T, b []byte) time.Time {
+	t.Helper()
+	p, err := credential.ParseStatusListCWT(b, func(kid string) (*ecdsa.PublicKey, bool) { k, ok := f.keys[kid]; return k, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.IssuedAt
 }
 
 // entry parses a served token of the given form and returns the e-permit's entry.
@@ -109,7 +138,7 @@ func TestStatusListEndpoint(t *testing.T) {
 		resp, body := f.fetch(t, path, nil)
 		etag := resp.Header.Get("ETag")
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/statuslist+cwt" || etag == "" ||
-			resp.Header.Get("Cache-Control") != "public, max-age=300" || resp.Header.Get("Vary") != "Accept" {
+			resp.Header.Get("Cache-Control") != "public, max-age=150" || resp.Header.Get("Vary") != "Accept" {
 			t.Fatalf("GET %s = %d %v", path, resp.StatusCode, resp.Header)
 		}
 		if v := f.entry(t, authority.StatusCWT, body); v != credential.StatusValid {
@@ -131,6 +160,23 @@ func TestStatusListEndpoint(t *testing.T) {
 		if resp, _ := f.fetch(t, path, map[string]string{"If-None-Match": `"other", ` + etag}); resp.StatusCode != http.StatusNotModified {
 			t.Fatalf("If-None-Match with a list holding the ETag = %d", resp.StatusCode)
 		}
+
+		// An unchanged list: 304 while its token is current, with a max-age
+		// that ends when it is signed again; from then on the new token.
+		f.clock.add(100 * time.Second)
+		resp, _ = f.fetch(t, path, map[string]string{"If-None-Match": etag})
+		if resp.StatusCode != http.StatusNotModified || resp.Header.Get("Cache-Control") != "public, max-age=50" {
+			t.Fatalf("100 s on, If-None-Match = %d, %s", resp.StatusCode, resp.Header.Get("Cache-Control"))
+		}
+		f.clock.add(50 * time.Second)
+		resp, body = f.fetch(t, path, map[string]string{"If-None-Match": etag})
+		if resp.StatusCode != 200 || resp.Header.Get("ETag") == etag || resp.Header.Get("Cache-Control") != "public, max-age=150" {
+			t.Fatalf("half a ttl on, If-None-Match = %d %s %s; want 200, signed again", resp.StatusCode, resp.Header.Get("ETag"), resp.Header.Get("Cache-Control"))
+		}
+		if iat := f.issuedAt(t, body); !iat.Equal(f.clock.now()) {
+			t.Fatalf("re-signed token's iat %v, want %v", iat, f.clock.now())
+		}
+		etag = resp.Header.Get("ETag")
 
 		// A revocation by the other instance shows on the very next fetch.
 		if _, err := f.other.Revoke(authority.WithActor(t.Context(), "test"), f.c.ID, "misuse"); err != nil {

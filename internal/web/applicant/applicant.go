@@ -73,7 +73,7 @@ func New(site *httpx.Site, a Authority, publicURL string, static fs.FS, outbox *
 
 // Register adds the applicant's routes to mux.
 func (s *Handler) Register(mux *http.ServeMux) {
-	api, page, csrf := s.api, s.page, httpx.CSRF
+	api, page, csrf := s.api, s.page, s.site.CSRF
 	mux.HandleFunc("POST /api/v1/proofing", s.startProofing(api))
 	mux.HandleFunc("GET /api/v1/proofing", s.proofingStatus(api))
 	mux.HandleFunc("POST /api/v1/proofing/code", s.submitCode(api))

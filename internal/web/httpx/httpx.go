@@ -22,6 +22,9 @@ type Site struct {
 	InsecureCookies bool
 	// Demo marks pages as the demo's.
 	Demo bool
+	// PublicURL is the base URL browsers reach the site at; a page's or
+	// the console's POST must come from its origin.
+	PublicURL string
 }
 
 // ClientAddr is the request's client address as this deployment sees it.

@@ -84,7 +84,7 @@ func (s *Handler) csrf(next http.HandlerFunc) http.HandlerFunc {
 			s.render(w, r, http.StatusBadRequest, "denied", nil, consoleData{Error: "officer.err.form"})
 			return
 		}
-		if !httpx.SameOrigin(r) || !httpx.CSRFMatches(r, r.PostFormValue(csrfField)) {
+		if !s.site.SameOrigin(r) || !httpx.CSRFMatches(r, r.PostFormValue(csrfField)) {
 			s.render(w, r, http.StatusForbidden, "denied", nil, consoleData{Error: "officer.err.csrf"})
 			return
 		}

@@ -43,7 +43,7 @@ func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
 	mux.HandleFunc("GET /s/{n}", s.statusList)
-	files := http.StripPrefix("/static/", http.FileServerFS(s.static))
+	files := http.StripPrefix("/static/", http.FileServerFS(filesOnly{s.static}))
 	mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Short caching: assets are not fingerprinted, and a fix must reach
 		// phones the same day.
@@ -76,4 +76,20 @@ func (s *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	json.NewEncoder(w).Encode(set)
+}
+
+// filesOnly serves the files of an fs.FS and hides its directories, so a
+// file server gives 404 for a directory rather than a listing.
+type filesOnly struct{ fs.FS }
+
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := file.Stat(); err != nil || st.IsDir() {
+		file.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return file, nil
 }

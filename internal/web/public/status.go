@@ -13,7 +13,9 @@ import (
 
 // statusList serves GET /s/{n}: status list n as a signed token (spec §5),
 // CWT unless the client asks for the JWT form. Verifiers poll it every ttl,
-// so it answers If-None-Match with 304 and says max-age = ttl.
+// so it answers If-None-Match with 304 while the token is current, and says
+// a max-age that ends when the authority signs the list again (verifiers
+// age a list from its iat: a cache must not serve it longer).
 func (s *Handler) statusList(w http.ResponseWriter, r *http.Request) {
 	n, err := strconv.ParseInt(r.PathValue("n"), 10, 64)
 	if err != nil || n < 1 || strconv.FormatInt(n, 10) != r.PathValue("n") {
@@ -33,7 +35,7 @@ func (s *Handler) statusList(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("ETag", tok.ETag)
-	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(tok.TTL/time.Second)))
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(tok.MaxAge/time.Second)))
 	h.Set("Vary", "Accept")
 	if etagMatches(r.Header.Values("If-None-Match"), tok.ETag) {
 		w.WriteHeader(http.StatusNotModified)

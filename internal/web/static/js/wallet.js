@@ -16,6 +16,25 @@
     return t("card.left.value", { d: d, h: h, m: m % 60 });
   }
 
+  // nextIat returns the iat of the next proof for credential cti: now, but
+  // never one used before for it, since a gate refuses a second proof with
+  // the same (cti, iat) as replayed (spec §4 step 10). The second is
+  // reserved before any await, so two quick taps on "new code now" get
+  // two seconds; a reserved second still to come is waited for, so no
+  // proof is dated ahead of the clock. The last iat is kept across reloads.
+  var lastIat = {};
+  async function nextIat(cti) {
+    var key = "ep_last_iat:" + cti, last = lastIat[cti] || 0;
+    try { last = Math.max(last, Number(localStorage.getItem(key)) || 0); } catch (e) { /* storage off: memory only */ }
+    var iat = Math.max(Math.floor(Date.now() / 1000), last + 1);
+    lastIat[cti] = iat;
+    try { localStorage.setItem(key, String(iat)); } catch (e) { /* memory only */ }
+    var wait = iat * 1000 - Date.now();
+    if (wait > 0) { await new Promise(function (resolve) { setTimeout(resolve, wait); }); }
+    return iat;
+  }
+  var drawnIat = {}; // cti → iat of the QR on the canvas
+
   function isValid(e) { return e.state === "active" && Date.parse(e.expires_at) > Date.now(); }
 
   function render() {
@@ -37,8 +56,11 @@
   }
 
   async function drawQR() {
-    var now = Math.floor(Date.now() / 1000);
+    nextAt = Date.now() + REFRESH * 1000; // now, so the ticks while this waits start no other
+    var now = await nextIat(entry.cti);
     var text = await EPCose.qrText(credBytes, entry.key, now);
+    if (now < (drawnIat[entry.cti] || 0)) { return; } // a later proof is on the canvas already
+    drawnIat[entry.cti] = now;
     // Alphanumeric mode, level M (spec §3): base45 is exactly the QR
     // alphanumeric alphabet, so the whole text fits one segment.
     var qr = qrcode(0, "M");
