@@ -144,14 +144,15 @@ func runLoad(ctx context.Context, out io.Writer, a load.Authority, f *loadFlags)
 			if !want(path) {
 				continue
 			}
-			etag, goal := "", "-"
+			var etags []string
+			goal := "-"
 			if path == "status304" {
-				if etag, err = d.ETag(ctx, fx); err != nil {
+				if etags, err = d.ETags(ctx, fx); err != nil {
 					return false, err
 				}
 				goal = "≥ 0.5"
 			}
-			r := load.Run(ctx, path, o, d.Status(fx, etag))
+			r := load.Run(ctx, path, o, d.Status(fx, etags))
 			after := load.Run(ctx, "trivial", o, d.Trivial())
 			row(r, fmt.Sprintf("%.2f × trivial", r.Throughput()/((before.Throughput()+after.Throughput())/2)), goal)
 			row(after, "-", "-")

@@ -111,15 +111,17 @@ func (d *Driver) Verify(f *Fixture, presentations []string) Op {
 	}
 }
 
-// Status fetches the fixture's status list (GET /s/{n}); with etag, as a
-// verifier that holds the list does, expecting 304 Not Modified.
-func (d *Driver) Status(f *Fixture, etag string) Op {
+// Status fetches the fixture's status list (GET /s/{n}); with etags, one
+// per server in the order of URLs, as a verifier that holds the list does,
+// expecting 304 Not Modified. Each replica signs the list itself, so each
+// has its own entity tag: a client sends the one its server gave.
+func (d *Driver) Status(f *Fixture, etags []string) Op {
 	path := "/s/" + strconv.FormatInt(f.StatusList, 10)
-	want, hdr := http.StatusOK, map[string]string(nil)
-	if etag != "" {
-		want, hdr = http.StatusNotModified, map[string]string{"If-None-Match": etag}
-	}
 	return func(ctx context.Context, w, _ int) error {
+		want, hdr := http.StatusOK, map[string]string(nil)
+		if etags != nil {
+			want, hdr = http.StatusNotModified, map[string]string{"If-None-Match": etags[w%len(etags)]}
+		}
 		status, body, err := d.call(ctx, w, "GET", path, "", nil, hdr)
 		if err := expect(status, body, err, want); err != nil {
 			return err
@@ -131,22 +133,27 @@ func (d *Driver) Status(f *Fixture, etag string) Op {
 	}
 }
 
-// ETag is the status list's current entity tag.
-func (d *Driver) ETag(ctx context.Context, f *Fixture) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", d.URLs[0]+"/s/"+strconv.FormatInt(f.StatusList, 10), nil)
-	if err != nil {
-		return "", err
+// ETags are the status list's current entity tags, one per server in the
+// order of URLs.
+func (d *Driver) ETags(ctx context.Context, f *Fixture) ([]string, error) {
+	var tags []string
+	for _, u := range d.URLs {
+		req, err := http.NewRequestWithContext(ctx, "GET", u+"/s/"+strconv.FormatInt(f.StatusList, 10), nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := d.Client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == "" {
+			return nil, fmt.Errorf("load: status list from %s: %s without an ETag", u, resp.Status)
+		}
+		tags = append(tags, resp.Header.Get("ETag"))
 	}
-	resp, err := d.Client.Do(req)
-	if err != nil {
-		return "", err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == "" {
-		return "", fmt.Errorf("load: status list: %s without an ETag", resp.Status)
-	}
-	return resp.Header.Get("ETag"), nil
+	return tags, nil
 }
 
 // Linkage asks the linkage service (POST /api/v1/linkage/check), as the
