@@ -32,7 +32,7 @@ run_config() {
   local db; db=$(fresh_db "$engine")
   [ "$engine" = sqlite ] && db="$data/epermit.db"
   "$ep" migrate --data "$data" --db "$db" --log-level warn >/dev/null
-  "$ep" keys init --data "$data" --db "$db" --log-level warn >/dev/null
+  "$ep" init --data "$data" --db "$db" --public-url http://127.0.0.1:18301 --admin Admin --log-level warn >/dev/null 2>&1
   local urls=() started=()
   for i in $(seq 1 "$replicas"); do
     local port=$((18300 + i))

@@ -30,7 +30,7 @@ func TestLoadShortRun(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			if _, err := run(t, ctx, "keys", "init", "--data", data, "--db", db); err != nil {
+			if _, err := run(t, ctx, "init", "--data", data, "--db", db, "--public-url", "http://127.0.0.1:8080", "--admin", "Admin"); err != nil {
 				t.Fatal(err)
 			}
 			args := []string{"load", "--data", data, "--db", db, "--clients", "4", "--duration", "300ms",
