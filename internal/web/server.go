@@ -77,10 +77,10 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	s := &Server{log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
 		limiter: httpx.NewLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics(),
 		hsts: publicHTTPS(a.Config().PublicURL)}
-	site := &httpx.Site{Log: log, TrustProxy: opts.TrustProxy, InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil,
-		PublicURL: a.Config().PublicURL}
-	clients := &httpx.Clients{Site: site, Auth: a, Limit: httpx.NewLimiter(opts.ClientRateLimit, opts.ClientRateBurst)}
 	static, _ := fs.Sub(staticFS, "static")
+	site := &httpx.Site{Log: log, TrustProxy: opts.TrustProxy, InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil,
+		PublicURL: a.Config().PublicURL, Static: static}
+	clients := &httpx.Clients{Site: site, Auth: a, Limit: httpx.NewLimiter(opts.ClientRateLimit, opts.ClientRateBurst)}
 
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	public.New(site, a, static).Register(s.mux)
