@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"html"
 	"io/fs"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -50,5 +51,36 @@ func TestPageMessages(t *testing.T) {
 		if all := len(httpx.Messages(lang)); len(msgs) > all/2 {
 			t.Errorf("%s carries %d of the catalogue's %d entries", path, len(msgs), all)
 		}
+	}
+}
+
+// TestSignedIn: /app/session tells the pages, always with 200, whether an
+// applicant session cookie is present; the session's own calls still
+// answer 401 without one, as the API does.
+func TestSignedIn(t *testing.T) {
+	srv, _, _ := pagesServer(t, storetest.Open(t, store.SQLite))
+	for _, tc := range []struct {
+		cookie string
+		want   bool
+	}{{"", false}, {"ep_session=", false}, {"ep_session=some-token", true}, {"ep_proof=x", false}} {
+		req, _ := http.NewRequest("GET", srv.URL+"/app/session", nil)
+		if tc.cookie != "" {
+			req.Header.Set("Cookie", tc.cookie)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			SignedIn *bool `json:"signed_in"`
+		}
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || body.SignedIn == nil || *body.SignedIn != tc.want || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("cookie %q: %d signed_in=%v", tc.cookie, resp.StatusCode, body.SignedIn)
+		}
+	}
+	if resp, _ := get(t, srv.URL+"/app/me"); resp.StatusCode != 401 {
+		t.Errorf("/app/me without a session: %d, want 401", resp.StatusCode)
 	}
 }
