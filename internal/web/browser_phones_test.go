@@ -159,6 +159,16 @@ func TestBrowserInstallableWallet(t *testing.T) {
 	}
 
 	checkPhoneLayout(t, ctx, "empty wallet", "h1, #wallet-empty p, #linkage-h", "")
+	// The empty states fit the room kept for them while loading, so
+	// nothing moved when they replaced the loading notes.
+	for _, w := range phoneWidths {
+		do(t, ctx, "wallet", atWidth(w))
+		for _, over := range value(t, ctx, chromedp.Evaluate[[]string](`["wallet-slot", "linkage-slot"].map(function (id) {
+		  var e = document.getElementById(id), kept = parseFloat(getComputedStyle(e).minHeight), h = e.getBoundingClientRect().height;
+		  return h > kept + 0.5 ? id + " grew from " + kept + " to " + h + " px" : ""; }).filter(Boolean)`)) {
+			t.Errorf("empty wallet at %d px: %s", w, over)
+		}
+	}
 	for _, s := range smallTargets(t, ctx, ".langs a, #wallet-empty a") {
 		t.Errorf("wallet: %s", s)
 	}
