@@ -129,7 +129,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g),
 		issueCmd(g), faceCmd(g), presentCmd(g), verifyCmd(), verifierCmd(g), institutionCmd(g), officerCmd(g), linkageCmd(g),
-		revokeCmd(g), suspendCmd(g), reinstateCmd(g))
+		revokeCmd(g), suspendCmd(g), reinstateCmd(g), offerCmd(g))
 	return root
 }
 

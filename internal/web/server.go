@@ -28,6 +28,7 @@ import (
 	"github.com/epermit/epermit/internal/web/httpx"
 	"github.com/epermit/epermit/internal/web/institution"
 	"github.com/epermit/epermit/internal/web/officer"
+	"github.com/epermit/epermit/internal/web/oid4vc"
 	"github.com/epermit/epermit/internal/web/public"
 	"github.com/epermit/epermit/permit"
 )
@@ -88,6 +89,7 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	gate.New(site, clients, a, s.metrics.verifications).Register(s.mux)
 	institution.New(site, clients, a).Register(s.mux)
 	officer.New(site, clients, a).Register(s.mux)
+	oid4vc.New(site, a).Register(s.mux)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, permit.ECodeNotFound, "no such resource")
 	})
