@@ -13,7 +13,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -62,6 +61,7 @@ type Server struct {
 	trust   bool
 	metrics *metrics
 	hsts    bool // the public URL is https
+	site    *httpx.Site
 }
 
 //go:embed static
@@ -77,10 +77,11 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	}
 	s := &Server{log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
 		limiter: httpx.NewLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics(),
-		hsts: publicHTTPS(a.Config().PublicURL)}
+		hsts: httpx.PublicHTTPS(a.Config().PublicURL)}
 	static, _ := fs.Sub(staticFS, "static")
-	site := &httpx.Site{Log: log, TrustProxy: opts.TrustProxy, InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil,
-		PublicURL: a.Config().PublicURL, Static: static}
+	s.site = &httpx.Site{Log: log, PublicURL: a.Config().PublicURL, TrustProxy: opts.TrustProxy,
+		InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil, Static: static}
+	site := s.site
 	clients := &httpx.Clients{Site: site, Auth: a, Limit: httpx.NewLimiter(opts.ClientRateLimit, opts.ClientRateBurst)}
 
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
@@ -131,6 +132,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.log.Debug("http", "route", pattern, "status", rec.status, "duration", elapsed)
 }
 
+// hstsHeader is sent when the public URL is https: browsers then never
+// try plain http for this host, so a network attacker cannot strip TLS.
+const hstsHeader = "max-age=31536000"
+
 // contentSecurityPolicy allows only the server's own scripts and styles,
 // never inline ones. img-src adds blob: for the portrait a gate fetches and
 // the photo an applicant picks; media-src adds the camera stream.
@@ -172,14 +177,4 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.requests, m.duration, m.verifications, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
-}
-
-// hstsHeader is sent when the public URL is https: browsers then never
-// try plain http for this host, so a network attacker cannot strip TLS.
-const hstsHeader = "max-age=31536000"
-
-// publicHTTPS reports whether the public URL is https.
-func publicHTTPS(publicURL string) bool {
-	u, err := url.Parse(publicURL)
-	return err == nil && u.Scheme == "https" && u.Host != ""
 }

@@ -15,6 +15,9 @@ import (
 // internal errors and the facts that decide cookies and client addresses.
 type Site struct {
 	Log *slog.Logger
+	// PublicURL is the server's public base URL: the origin the pages'
+	// and the console's CSRF checks accept.
+	PublicURL string
 	// TrustProxy makes the client address and scheme come from
 	// X-Forwarded-For and X-Forwarded-Proto.
 	TrustProxy bool
@@ -23,9 +26,6 @@ type Site struct {
 	InsecureCookies bool
 	// Demo marks pages as the demo's.
 	Demo bool
-	// PublicURL is the base URL browsers reach the site at; a page's or
-	// the console's POST must come from its origin.
-	PublicURL string
 	// Static holds the pages' static files (css/, js/, ...): a page's
 	// scripts are read from it to send the page only the words they use.
 	// Without it pages carry whole catalogues.
