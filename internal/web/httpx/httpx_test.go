@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -92,6 +93,26 @@ func TestClientAddr(t *testing.T) {
 		}
 		if got := ClientAddr(r, tc.trust); got != tc.want {
 			t.Errorf("%s: ClientAddr = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestScriptMessages: a page gets the keys its scripts name and those
+// under a prefix they complete, and nothing else.
+func TestScriptMessages(t *testing.T) {
+	src := `t("wallet.title"); t("sex." + h.sex); var x = "not.a.key"; "/static/js/" + f; t( "lang.name" )`
+	got := scriptMessages(src)
+	for _, l := range languages {
+		m := got[l]
+		for _, want := range []string{"wallet.title", "sex.male", "sex.female", "lang.name"} {
+			if m[want] != catalogs[l][want] || m[want] == "" {
+				t.Errorf("%s: %s = %q, want %q", l, want, m[want], catalogs[l][want])
+			}
+		}
+		for k := range m {
+			if k != "wallet.title" && k != "lang.name" && !strings.HasPrefix(k, "sex.") {
+				t.Errorf("%s: %s sent, which the script cannot ask for", l, k)
+			}
 		}
 	}
 }
