@@ -141,7 +141,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(initCmd(g), settingsCmd(g), serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g),
 		issueCmd(g), faceCmd(g), presentCmd(g), verifyCmd(), verifierCmd(g), institutionCmd(g), officerCmd(g), linkageCmd(g),
-		revokeCmd(g), suspendCmd(g), reinstateCmd(g), offerCmd(g))
+		revokeCmd(g), suspendCmd(g), reinstateCmd(g), offerCmd(g), loadCmd(g))
 	return root
 }
 

@@ -78,11 +78,11 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	s := &Server{log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
 		limiter: httpx.NewLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics(),
 		hsts: httpx.PublicHTTPS(a.Config().PublicURL)}
+	static, _ := fs.Sub(staticFS, "static")
 	s.site = &httpx.Site{Log: log, PublicURL: a.Config().PublicURL, TrustProxy: opts.TrustProxy,
-		InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil}
+		InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil, Static: static}
 	site := s.site
 	clients := &httpx.Clients{Site: site, Auth: a, Limit: httpx.NewLimiter(opts.ClientRateLimit, opts.ClientRateBurst)}
-	static, _ := fs.Sub(staticFS, "static")
 
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	public.New(site, a, static).Register(s.mux)
