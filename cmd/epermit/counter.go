@@ -85,5 +85,5 @@ func counterCmd(g *globals, k counterIssue) *cobra.Command {
 	f.StringVar(&holderKey, "holder-key", "", "the holder's device public key, PEM (required)")
 	f.StringVar(&out, "out", "", k.outHelp)
 	markRequired(cmd, required...)
-	return cmd
+	return changesState(cmd)
 }

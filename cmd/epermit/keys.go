@@ -15,7 +15,7 @@ import (
 func keysCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage issuer signing keys"}
 	newKey := func(use, short string, run func(*authority.Authority, context.Context) (*permit.IssuerKey, error)) *cobra.Command {
-		return &cobra.Command{
+		return changesState(&cobra.Command{
 			Use: use, Short: short, Args: cobra.NoArgs,
 			RunE: g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {
 				k, err := run(a, cliContext(cmd))
@@ -25,7 +25,7 @@ func keysCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "active key %s (%s)\n", k.Kid, k.Ref)
 				return nil
 			}),
-		}
+		})
 	}
 	cmd.AddCommand(
 		newKey("init", "Create the first issuer key", (*authority.Authority).InitKeys),
@@ -77,7 +77,7 @@ func revokeKeyCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&kid, "kid", "", "the key's id as `epermit keys list` shows it (required; write --kid=KID if it starts with -)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required; in the audit log and with each credential)")
 	markRequired(cmd, "kid", "reason")
-	return cmd
+	return changesState(cmd)
 }
 
 func stamp(t time.Time) string {

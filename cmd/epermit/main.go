@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -45,6 +46,7 @@ type globals struct {
 	statusURL string
 	logFormat string
 	logLevel  string
+	officer   string
 	log       *slog.Logger
 
 	faceMode, faceURL, faceToken string
@@ -108,6 +110,13 @@ func newRoot(g *globals) *cobra.Command {
 			if err := checkRequired(cmd); err != nil {
 				return err
 			}
+			actor, err := officerActor(cmd, g.officer)
+			if err != nil {
+				return err
+			}
+			if actor != "" {
+				cmd.SetContext(authority.WithActor(cmd.Context(), actor))
+			}
 			return g.setup(cmd.ErrOrStderr())
 		},
 	}
@@ -126,11 +135,72 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringVar(&g.smsToken, "sms-token", "", "SMS gateway bearer token (prefer EPERMIT_SMS_TOKEN)")
 	f.DurationVar(&g.statusTTL, "status-ttl", authority.DefaultStatusTTL, "ttl of published status lists (each is signed again every half of it)")
 	f.DurationVar(&g.statusValidity, "status-validity", authority.DefaultStatusValidity, "exp − iat of published status lists (at most 24h)")
+	f.StringVar(&g.officer, "officer", "", "the officer running a command that changes state, named in the audit log (required for those, except in the demo)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
+	root.Version = version()
+	root.SetVersionTemplate("epermit {{.Version}}\n")
 	root.AddCommand(serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g),
 		issueCmd(g), faceCmd(g), presentCmd(g), verifyCmd(), verifierCmd(g), institutionCmd(g), officerCmd(g), linkageCmd(g),
-		revokeCmd(g), suspendCmd(g), reinstateCmd(g))
+		revokeCmd(g), suspendCmd(g), reinstateCmd(g), versionCmd())
+	refuseUnknown(root)
 	return root
+}
+
+// refuseUnknown makes every command that only groups others (keys, audit,
+// …) a usage error when run with an unknown subcommand or none, instead
+// of printing its help and exiting 0.
+func refuseUnknown(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		refuseUnknown(c)
+	}
+	if cmd.Runnable() || !cmd.HasSubCommands() || !cmd.HasParent() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageError{fmt.Errorf("unknown command %q for %q; see %s --help", args[0], cmd.CommandPath(), cmd.CommandPath())}
+		}
+		return usageError{fmt.Errorf("%s needs a subcommand; see %s --help", cmd.CommandPath(), cmd.CommandPath())}
+	}
+}
+
+// version is the module version and VCS revision the binary was built
+// from, as the Go toolchain recorded them.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+modified"
+			}
+		}
+	}
+	if rev != "" {
+		v += " " + rev + modified
+	}
+	return v + " " + bi.GoVersion
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "version", Short: "Print the module version and VCS revision of this binary", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "epermit %s\n", version())
+			return nil
+		},
+	}
 }
 
 // bindEnv sets each flag not given on the command line from EPERMIT_<NAME>.
@@ -238,14 +308,41 @@ func (noNotifier) Notify(context.Context, string, string) error {
 	return errors.New("no SMS gateway configured (--sms-url)")
 }
 
-// cliContext marks changes made from the command line in the audit log.
-func cliContext(cmd *cobra.Command) context.Context {
-	actor := "cli"
-	if u := os.Getenv("USER"); u != "" {
-		actor = "cli:" + u
+// changesState marks a command that changes the authority's state: it
+// refuses to run without an officer's name, except in the demo.
+func changesState(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
 	}
-	return authority.WithActor(cmd.Context(), actor)
+	cmd.Annotations["changes-state"] = "yes"
+	return cmd
 }
+
+// officerActor checks --officer (EPERMIT_OFFICER) and returns the audit
+// actor for a command: "cli:NAME", lower case as the console compares
+// officer names, or "" when no name was given.
+func officerActor(cmd *cobra.Command, officer string) (string, error) {
+	name := strings.ToLower(strings.TrimSpace(officer))
+	if name == "" {
+		if cmd.Annotations["changes-state"] != "" {
+			return "", usageError{fmt.Errorf("%s changes state: say who you are with --officer NAME or EPERMIT_OFFICER", cmd.CommandPath())}
+		}
+		return "", nil
+	}
+	if len(name) > 64 {
+		return "", usageError{errors.New("--officer: at most 64 characters")}
+	}
+	for _, r := range name {
+		if r < 0x21 || r > 0x7e {
+			return "", usageError{errors.New("--officer: printable ASCII without spaces only")}
+		}
+	}
+	return "cli:" + name, nil
+}
+
+// cliContext is the context of a command that changes state; it names the
+// officer in the audit log (set up before the command runs).
+func cliContext(cmd *cobra.Command) context.Context { return cmd.Context() }
 
 // usageError makes main exit with exitUsage.
 type usageError struct{ err error }

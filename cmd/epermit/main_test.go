@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -25,8 +26,15 @@ import (
 	"github.com/epermit/epermit/internal/store"
 )
 
-// run executes epermit with args in-process and returns its standard output.
+// run executes epermit with args in-process as officer "tester" and
+// returns its standard output.
 func run(t *testing.T, ctx context.Context, args ...string) (string, error) {
+	t.Helper()
+	return runAnon(t, ctx, append(args, "--officer", "tester")...)
+}
+
+// runAnon is run without --officer.
+func runAnon(t *testing.T, ctx context.Context, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	root := newRoot(&globals{})
@@ -295,5 +303,63 @@ func TestRevocationCommands(t *testing.T) {
 	}
 	if out, err := run(t, ctx, "audit", "verify", "--data", data); err != nil || !strings.HasPrefix(out, "ok: ") {
 		t.Fatalf("audit verify = %q, %v", out, err)
+	}
+}
+
+// Unknown subcommands are usage errors; state changes need an officer's
+// name, which the audit log records; audit list reads it back.
+func TestOfficersAndTheLog(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	for _, args := range [][]string{{"audit", "list-all"}, {"keys"}, {"keys", "nope"}, {"registry", "x", "y"}, {"nope"}} {
+		if _, err := run(t, ctx, args...); exitCodeOf(err) != exitUsage {
+			t.Errorf("epermit %v: exit %d, want %d", args, exitCodeOf(err), exitUsage)
+		}
+	}
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		out, err := runAnon(t, ctx, args...)
+		if err != nil || !strings.HasPrefix(out, "epermit ") || !strings.Contains(out, "go1.") {
+			t.Errorf("epermit %v = %q, %v", args, out, err)
+		}
+	}
+	for _, args := range [][]string{{"keys", "init"}, {"keys", "rotate"}, {"verifier", "add", "--name", "G", "--kind", "railway"},
+		{"revoke", "--cti", "00", "--reason", "x"}, {"suspend", "--cti", "00", "--reason", "x"}, {"face", "approve", "1"},
+		{"registry", "import", "nofile"}} {
+		if _, err := runAnon(t, ctx, append(args, "--data", data)...); exitCodeOf(err) != exitUsage ||
+			!strings.Contains(err.Error(), "--officer") {
+			t.Errorf("anonymous epermit %v: %v, want a usage error naming --officer", args, err)
+		}
+	}
+	if _, err := runAnon(t, ctx, "keys", "init", "--data", data, "--officer", "bad name"); exitCodeOf(err) != exitUsage {
+		t.Errorf("--officer with a space: %v", err)
+	}
+	t.Setenv("EPERMIT_OFFICER", "Wong")
+	if _, err := runAnon(t, ctx, "keys", "init", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runAnon(t, ctx, "keys", "rotate", "--data", data, "--officer", "chan"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runAnon(t, ctx, "audit", "list", "--data", data, "--json", "--action", "key.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var e struct{ Actor, Action string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		got = append(got, e.Actor+" "+e.Action)
+	}
+	if want := []string{"cli:chan key.rotate", "cli:wong key.init"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("audit list = %v, want %v", got, want)
+	}
+	if out, err := runAnon(t, ctx, "audit", "list", "--data", data, "--since", "1h", "--subject", "nothing"); err != nil ||
+		strings.Count(out, "\n") != 1 {
+		t.Errorf("audit list of no events = %q, %v; want the header alone", out, err)
+	}
+	if _, err := runAnon(t, ctx, "audit", "list", "--data", data, "--since", "yesterday"); exitCodeOf(err) != exitUsage {
+		t.Errorf("--since yesterday: %v", err)
 	}
 }

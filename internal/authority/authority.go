@@ -230,3 +230,9 @@ func (a *Authority) AuditEvents(ctx context.Context, subject string) ([]audit.Ev
 func (a *Authority) AuditEventsBefore(ctx context.Context, subject string, before int64) ([]audit.Event, error) {
 	return a.db.AuditEvents(ctx, subject, before, AuditPageSize)
 }
+
+// SearchAudit returns the audit events f selects, newest first (for
+// `epermit audit list`).
+func (a *Authority) SearchAudit(ctx context.Context, f store.AuditFilter) ([]audit.Event, error) {
+	return a.db.SearchAudit(ctx, f)
+}

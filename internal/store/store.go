@@ -426,10 +426,31 @@ func auditFacts(ctx context.Context, tx *Tx, cov *audit.Coverage) error {
 // sequence number is below before: the next page starts before the last
 // event of this one. For officers' audit trails.
 func (db *DB) AuditEvents(ctx context.Context, subject string, before int64, limit int) ([]audit.Event, error) {
+	return db.SearchAudit(ctx, AuditFilter{Subject: subject, Before: before, Limit: limit})
+}
+
+// AuditFilter selects audit events; its zero fields select everything.
+type AuditFilter struct {
+	Subject string    // exactly this subject
+	Action  string    // exactly this action, or every action under it when it ends in "." ("credential.")
+	Since   time.Time // committed at or after this time
+	Before  int64     // sequence number below this (the next page)
+	Limit   int       // at most this many events
+}
+
+// SearchAudit returns the events f selects, newest first.
+func (db *DB) SearchAudit(ctx context.Context, f AuditFilter) ([]audit.Event, error) {
+	var since int64
+	if !f.Since.IsZero() {
+		since = f.Since.UnixMicro()
+	}
 	rows, err := db.read.QueryContext(ctx, `SELECT seq, at, actor, action, subject, details, prev_hash, hash
 		FROM audit_events WHERE ($1 = '' OR subject = $1) AND (CAST($2 AS BIGINT) = 0 OR seq < CAST($2 AS BIGINT))
+		AND (CAST($4 AS TEXT) = '' OR action = CAST($4 AS TEXT)
+			OR (substr(CAST($4 AS TEXT), length(CAST($4 AS TEXT)), 1) = '.' AND substr(action, 1, length(CAST($4 AS TEXT))) = CAST($4 AS TEXT)))
+		AND at >= CAST($5 AS BIGINT)
 		ORDER BY seq DESC LIMIT $3`,
-		subject, before, limit)
+		f.Subject, f.Before, f.Limit, f.Action, since)
 	if err != nil {
 		return nil, err
 	}
