@@ -198,8 +198,23 @@ func event(ctx context.Context, action, subject string, details any) audit.Event
 	return e
 }
 
-// Ready reports whether the authority can serve: the store answers.
-func (a *Authority) Ready(ctx context.Context) error { return a.db.Ping(ctx) }
+// Ready reports whether the authority can serve applicants: the store
+// answers, an issuer key is active and its signer opens, and one-time
+// codes can be sent. What is missing is a permit.Error with code
+// ECodeNotReady and a message for the operator; an unreachable store is
+// returned as it is.
+func (a *Authority) Ready(ctx context.Context) error {
+	if err := a.db.Ping(ctx); err != nil {
+		return err
+	}
+	if a.cfg.Notifier == nil {
+		return permit.Errorf(permit.ECodeNotReady, "no way to send one-time codes: configure --sms-url")
+	}
+	return a.db.View(ctx, func(tx *store.Tx) error {
+		_, _, err := a.activeSigner(ctx, tx)
+		return err
+	})
+}
 
 // VerifyAudit checks the whole audit log and returns the number of events
 // checked; see store.DB.VerifyAudit.

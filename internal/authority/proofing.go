@@ -119,6 +119,11 @@ var errMismatch = permit.Errorf(permit.ECodeDetailsMismatch,
 // unknown permit, gets the same details_mismatch error, which never says
 // which field was wrong. Attempts are limited per permit and per client.
 func (a *Authority) StartProofing(ctx context.Context, in ProofingStart) (*ProofingStarted, error) {
+	if a.cfg.Notifier == nil {
+		// Before anything is counted: the applicant loses no attempt to
+		// the operator's missing configuration.
+		return nil, permit.Errorf(permit.ECodeNotReady, "one-time codes cannot be sent now; try again later")
+	}
 	lifetime, _, err := permit.ParseTravelPermitNumber(in.DocumentType, strings.ToUpper(strings.TrimSpace(in.DocumentNumber)))
 	if err != nil {
 		return nil, permit.Errorf(permit.ECodeInvalid, "%s", permit.ErrorMessage(err))
@@ -185,7 +190,10 @@ func (a *Authority) StartProofing(ctx context.Context, in ProofingStart) (*Proof
 	}
 	msg := fmt.Sprintf("Your e-permit verification code is %s. It expires in %d minutes. Never share it.", code, int(CodeTTL.Minutes()))
 	if err := a.cfg.Notifier.Notify(ctx, phone, msg); err != nil {
-		return nil, fmt.Errorf("authority: sending the one-time code: %w", err)
+		// The gateway's failure is the operator's to fix; the applicant
+		// gets a 503 and may try again later.
+		a.log.Error("sending a one-time code failed", "err", err)
+		return nil, permit.Errorf(permit.ECodeNotReady, "the one-time code could not be sent; try again later")
 	}
 	return started, nil
 }

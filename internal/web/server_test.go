@@ -12,6 +12,7 @@ import (
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/keys"
+	"github.com/epermit/epermit/internal/notify"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
 	"github.com/epermit/epermit/internal/web/httpx"
@@ -19,7 +20,12 @@ import (
 
 func newTestServer(t *testing.T, db *store.DB, opts Options) (*httptest.Server, *authority.Authority) {
 	t.Helper()
-	a, err := authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{}, nil)
+	return newTestServerWith(t, db, opts, authority.Config{Notifier: &notify.Outbox{}})
+}
+
+func newTestServerWith(t *testing.T, db *store.DB, opts Options, cfg authority.Config) (*httptest.Server, *authority.Authority) {
+	t.Helper()
+	a, err := authority.New(db, keys.Files{Dir: t.TempDir()}, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +92,62 @@ func TestReadyzWhenStoreIsDown(t *testing.T) {
 	if resp, _ := get(t, srv.URL+"/healthz"); resp.StatusCode != 200 {
 		t.Fatalf("healthz = %d, want 200 while the process runs", resp.StatusCode)
 	}
+}
+
+// Not ready without an active issuer key or a way to send codes; an
+// applicant then gets a 503 problem, not a 500.
+func TestReadyzNeedsKeyAndNotifier(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		for _, tc := range []struct {
+			name     string
+			notifier bool
+			key      bool
+			want     string
+		}{
+			{"nothing", false, false, "--sms-url"},
+			{"no key", true, false, "keys init"},
+			{"no notifier", false, true, "--sms-url"},
+			{"both", true, true, ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				db := storetest.Open(t, db.Engine())
+				cfg := authority.Config{}
+				if tc.notifier {
+					cfg.Notifier = &notify.Outbox{}
+				}
+				srv, a := newTestServerWith(t, db, Options{}, cfg)
+				if tc.key {
+					if _, err := a.InitKeys(authority.WithActor(t.Context(), "test")); err != nil {
+						t.Fatal(err)
+					}
+				}
+				resp, body := get(t, srv.URL+"/readyz")
+				if tc.want == "" {
+					if resp.StatusCode != 200 {
+						t.Fatalf("readyz = %d %s, want 200", resp.StatusCode, body)
+					}
+					return
+				}
+				if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, `"code":"not_ready"`) ||
+					!strings.Contains(body, tc.want) {
+					t.Fatalf("readyz = %d %s; want 503 not_ready naming %q", resp.StatusCode, body, tc.want)
+				}
+				if tc.notifier {
+					return
+				}
+				r, err := http.Post(srv.URL+"/api/v1/proofing", "application/json",
+					strings.NewReader(`{"document_type":"hk","document_number":"H12345678","name":"x","birth_date":"1990-01-01"}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(r.Body)
+				r.Body.Close()
+				if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), `"code":"not_ready"`) {
+					t.Errorf("proofing start without a notifier = %d %s; want 503 not_ready", r.StatusCode, b)
+				}
+			})
+		}
+	})
 }
 
 func TestRateLimit(t *testing.T) {

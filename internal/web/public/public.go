@@ -61,7 +61,11 @@ func (s *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.a.Ready(ctx); err != nil {
 		s.site.Log.Warn("not ready", "err", err)
-		httpx.WriteProblem(w, permit.ECodeNotReady, "the store is unreachable")
+		msg := "the store is unreachable"
+		if permit.ErrorCode(err) == permit.ECodeNotReady {
+			msg = permit.ErrorMessage(err)
+		}
+		httpx.WriteProblem(w, permit.ECodeNotReady, msg)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
