@@ -196,6 +196,23 @@ func (p Policy) Decide(r Request) (*Grant, error) {
 	return g, nil
 }
 
+// Check applies the rules that depend on the applicant alone, not on what
+// the application says: the kind is issued, the physical permit is valid,
+// the quota leaves room. It is what an applicant is told as soon as their
+// phone is proven, so that an ineligible one does not go on to the face
+// check. A nil error means Decide will grant, given an accepted reason.
+func (p Policy) Check(r Request) error {
+	if kp := p.Kinds[r.Kind]; len(kp.Reasons) > 0 {
+		r.Reason = kp.Reasons[0]
+	}
+	_, err := p.Decide(r)
+	return err
+}
+
+// NextApplication is when an applicant refused for the quota at now may
+// apply again: the first instant of the next month, China time.
+func NextApplication(now time.Time) time.Time { return nextMonth(now) }
+
 // nextMonth is the first instant of the month after t's, in China time.
 func nextMonth(t time.Time) time.Time {
 	c := t.In(ChinaTime)

@@ -2,6 +2,7 @@ package authority
 
 import (
 	"context"
+	"time"
 
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
@@ -22,6 +23,36 @@ type Eligibility struct {
 	MonthlyQuota    int // 0 means no limit
 	UsedThisMonth   int // applications granted this calendar month (China time)
 	Scopes          []permit.Scope
+	// Refusal is why the rules will not issue now, nil if they will;
+	// NextApplication is when the quota allows it again, with
+	// ECodeQuotaExceeded.
+	Refusal         error
+	NextApplication time.Time
+}
+
+// check runs the rules that depend on the applicant alone (permit.Policy.Check)
+// for the person's permit and returns the refusal, if any, with the next
+// date the quota allows an application.
+func (a *Authority) check(ctx context.Context, tx *store.Tx, personID int64, t permit.DocumentType, number string) (refusal error, next time.Time, err error) {
+	_, tp, err := tx.PermitHolder(ctx, personID, t, number)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	kind := permit.TemporaryEPermit
+	now := tx.Now()
+	n, err := tx.CountApplications(ctx, personID, kind, permit.Month(now))
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	current, err := tx.Credentials(ctx, personID, kind, true)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	refusal = a.cfg.Policy.Check(permit.Request{Kind: kind, Permit: *tp, Now: now, Applications: n, Current: current})
+	if permit.ErrorCode(refusal) == permit.ECodeQuotaExceeded {
+		next = permit.NextApplication(now)
+	}
+	return refusal, next, nil
 }
 
 // Eligibility describes the rules for the applicant of the session token.
@@ -50,7 +81,8 @@ func (a *Authority) Eligibility(ctx context.Context, token string) (*Eligibility
 				out.PermitExpiresOn = tp.ExpiresOn
 			}
 		}
-		return nil
+		out.Refusal, out.NextApplication, err = a.check(ctx, tx, s.PersonID, s.DocType, s.DocNumber)
+		return err
 	})
 	return out, err
 }

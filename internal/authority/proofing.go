@@ -54,6 +54,27 @@ type ProofingStart struct {
 	Name           string // Chinese name or latin name as registered
 	BirthDate      permit.Date
 	Client         string // the client's address, for rate limiting
+	// Lang is the applicant's language, "en", "zh-Hans" or "zh-Hant" (the
+	// default): the one-time code's message is written in it.
+	Lang string
+}
+
+// codeMessages are the one-time code's message in each language the pages
+// speak; %[1]s is the code, %[2]d its lifetime in minutes.
+var codeMessages = map[string]string{
+	"en":      "Your e-permit verification code is %[1]s. It expires in %[2]d minutes. Never share it.",
+	"zh-Hans": "您的电子通行证验证码为 %[1]s，%[2]d 分钟内有效。切勿告诉他人。",
+	"zh-Hant": "您的電子通行證驗證碼為 %[1]s，%[2]d 分鐘內有效。切勿告訴他人。",
+}
+
+// codeMessage is the one-time code's message in lang, Traditional Chinese
+// for a language the pages do not speak.
+func codeMessage(lang, code string) string {
+	f, ok := codeMessages[lang]
+	if !ok {
+		f = codeMessages["zh-Hant"]
+	}
+	return fmt.Sprintf(f, code, int(CodeTTL.Minutes()))
 }
 
 // ProofingStarted is the answer to a start: a secret the applicant presents
@@ -70,6 +91,13 @@ type ProofingState struct {
 	State     string
 	Token     string
 	ExpiresAt time.Time // of the applicant session, with Token
+	// Refusal, once the code has proven the phone, is why the rules will
+	// not issue to this applicant (permit expired or cancelled, quota
+	// used), so that they learn it before the face check; nil if they may
+	// apply. NextApplication is when the quota allows one again, with
+	// ECodeQuotaExceeded.
+	Refusal         error
+	NextApplication time.Time
 }
 
 func hashSecret(s string) []byte {
@@ -188,7 +216,7 @@ func (a *Authority) StartProofing(ctx context.Context, in ProofingStart) (*Proof
 	if refused != nil {
 		return nil, refused
 	}
-	msg := fmt.Sprintf("Your e-permit verification code is %s. It expires in %d minutes. Never share it.", code, int(CodeTTL.Minutes()))
+	msg := codeMessage(in.Lang, code)
 	if err := a.cfg.Notifier.Notify(ctx, phone, msg); err != nil {
 		// The gateway's failure is the operator's to fix; the applicant
 		// gets a 503 and may try again later.
@@ -253,6 +281,12 @@ func (a *Authority) SubmitCode(ctx context.Context, secret, code string) (*Proof
 		}
 		s.State, s.CodeHash = store.ProofingFaceRequired, nil
 		st.State = s.State
+		// The phone is proven: only now may the answer depend on the
+		// person's record (the first step must tell nothing).
+		var err error
+		if st.Refusal, st.NextApplication, err = a.check(ctx, tx, s.PersonID, s.DocType, s.DocNumber); err != nil {
+			return nil, err
+		}
 		return nil, tx.UpdateProofingSession(ctx, s)
 	})
 	if err != nil {

@@ -379,6 +379,11 @@ func TestBrowserWholePath(t *testing.T) {
 		if state := value(t, ctx, chromedp.Text(id("card-state"))); state != httpx.Messages("en")["card.state.cancelled"] {
 			t.Errorf("wallet after cancel says %q", state)
 		}
+		// A cancelled e-permit has no time left, now or a tick later.
+		time.Sleep(1100 * time.Millisecond)
+		if left := value(t, ctx, chromedp.Text(id("h-left"))); left != "—" {
+			t.Errorf("wallet after cancel shows time left %q; want —", left)
+		}
 		d, c, reason := gateCheck(t, gate, qr2, "flight")
 		if d != "reject" || c != "revoked" || reason != httpx.Messages("en")["code.revoked"] {
 			t.Errorf("gate after cancel: %s %s %q; want reject revoked", d, c, reason)

@@ -200,10 +200,14 @@ func (s *Handler) eligibility(c channel) http.HandlerFunc {
 			left = max(0, e.MonthlyQuota-e.UsedThisMonth)
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		httpx.WriteJSON(w, http.StatusOK, map[string]any{"name": e.Name, "latin_name": e.LatinName,
+		out := map[string]any{"name": e.Name, "latin_name": e.LatinName,
 			"document_type": e.DocumentType.String(), "document_number": e.DocumentNumber,
 			"permit_expires_on": e.PermitExpiresOn.String(), "validity_days": e.ValidityDays,
-			"monthly_quota": e.MonthlyQuota, "left_this_month": left, "scopes": scopes})
+			"monthly_quota": e.MonthlyQuota, "left_this_month": left, "scopes": scopes}
+		if e.Refusal != nil {
+			out["refusal"] = refusal(e.Refusal, e.NextApplication)
+		}
+		httpx.WriteJSON(w, http.StatusOK, out)
 	}
 }
 

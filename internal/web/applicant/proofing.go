@@ -29,7 +29,8 @@ func (s *Handler) startProofing(c channel) http.HandlerFunc {
 		var started *authority.ProofingStarted
 		if err == nil {
 			started, err = s.a.StartProofing(r.Context(), authority.ProofingStart{DocumentType: req.DocumentType,
-				DocumentNumber: req.DocumentNumber, Name: req.Name, BirthDate: req.BirthDate, Client: s.site.ClientAddr(r)})
+				DocumentNumber: req.DocumentNumber, Name: req.Name, BirthDate: req.BirthDate, Client: s.site.ClientAddr(r),
+				Lang: httpx.PickLang(r)})
 		}
 		if err != nil {
 			s.site.Error(w, r, err)

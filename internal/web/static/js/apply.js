@@ -3,12 +3,13 @@
 "use strict";
 (function () {
   var t = EP.t;
-  var steps = ["details", "code", "face", "apply"];
+  var steps = ["details", "code", "face", "apply", "ineligible"];
 
   function go(step) {
     steps.forEach(function (s) {
       EP.show("step-" + s, s === step);
       var li = document.querySelector('.steps [data-step="' + s + '"]');
+      if (!li) { return; }
       if (s === step) { li.setAttribute("aria-current", "step"); } else { li.removeAttribute("aria-current"); }
     });
     // Move focus to the new step's heading so screen readers and keyboard
@@ -36,6 +37,19 @@
     } catch (e) { EP.showError("details-error", e); } finally { busy(button, false); }
   });
 
+  // refused tells an applicant the rules will not issue to them (their
+  // permit, or the month's quota), as soon as the code has proven their
+  // phone: they do not go on to the face check for nothing.
+  function refused(r) {
+    var text = t("err." + r.code);
+    if (r.next_application_from) {
+      text += " " + t("ineligible.next", { date: new Date(r.next_application_from).toLocaleDateString(EP.lang,
+        { year: "numeric", month: "long", day: "numeric", timeZone: "Asia/Shanghai" }) });
+    }
+    document.getElementById("ineligible-text").textContent = text;
+    go("ineligible");
+  }
+
   // Step 2: the code.
   document.getElementById("code-form").addEventListener("submit", async function (ev) {
     ev.preventDefault();
@@ -46,6 +60,7 @@
     busy(button, true);
     try {
       var r = await EP.api("POST", "/app/proofing/code", { code: code });
+      if (r.refusal) { refused(r.refusal); return; }
       if (r.state === "face_required") { go("face"); }
     } catch (e) {
       EP.showError("code-error", e);
@@ -133,6 +148,7 @@
   // Step 4: the rules, then apply with a fresh device key.
   async function startApply() {
     var me = await EP.api("GET", "/app/me");
+    if (me.refusal) { refused(me.refusal); return; }
     document.getElementById("who-name").textContent = [me.name, me.latin_name].filter(Boolean).join(" · ");
     document.getElementById("who-doc").textContent = EP.docLabel(me.document_type, me.document_number);
     document.getElementById("who-expiry").textContent = me.permit_expires_on;

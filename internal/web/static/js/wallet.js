@@ -88,7 +88,9 @@
   async function tick() {
     if (!entry) { return; }
     render();
-    setText("h-left", remaining(Date.parse(entry.expires_at) - Date.now()));
+    // Only a valid e-permit has time left: a cancelled, revoked or
+    // suspended one says so above and counts down nothing.
+    setText("h-left", entry.state === "active" ? remaining(Date.parse(entry.expires_at) - Date.now()) : "—");
     if (!isValid(entry)) { return; }
     if (Date.now() >= nextAt) {
       try { await drawQR(); } catch (e) { setText("qr-countdown", t("err.qr")); return; }
