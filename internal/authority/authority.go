@@ -216,6 +216,41 @@ func (a *Authority) Ready(ctx context.Context) error {
 	})
 }
 
+// PolicyHash is the hash of the issuance policy in force
+// (permit.Policy.Hash), for /readyz.
+func (a *Authority) PolicyHash() string { return a.cfg.Policy.Hash() }
+
+// Policy is the issuance policy in force.
+func (a *Authority) Policy() permit.Policy { return a.cfg.Policy }
+
+// RecordPolicy records the policy in force in the audit log ("policy.change",
+// with its hash and switches) when it differs from the last one recorded,
+// and says whether it did. Servers call it at start, so the log shows when
+// the rules changed and to what; replicas starting together record it once.
+func (a *Authority) RecordPolicy(ctx context.Context) (changed bool, err error) {
+	hash := a.cfg.Policy.Hash()
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		last, err := tx.LastAuditDetails(ctx, "policy.change")
+		if err != nil {
+			return err
+		}
+		var prev struct{ Hash string }
+		if last != nil {
+			json.Unmarshal(last, &prev)
+		} else {
+			prev.Hash = permit.DefaultPolicy().Hash() // a store without the event ran today's rules
+		}
+		if prev.Hash == hash {
+			return nil
+		}
+		changed = true
+		p := a.cfg.Policy
+		return tx.Audit(ctx, event(ctx, "policy.change", "policy", map[string]any{"hash": hash, "previous": prev.Hash,
+			"allow_border": p.AllowBorder, "allow_electronic_permit": p.AllowElectronicPermit}))
+	})
+	return changed, err
+}
+
 // VerifyAudit checks the whole audit log and returns the number of events
 // checked; see store.DB.VerifyAudit.
 func (a *Authority) VerifyAudit(ctx context.Context) (int64, error) {

@@ -75,6 +75,9 @@ func (a *Authority) Nonce(ctx context.Context, token string) (string, time.Time,
 
 // ApplyRequest is an online application from a proven applicant's device.
 type ApplyRequest struct {
+	// Kind is what is applied for: TemporaryEPermit (the default, for 0)
+	// or, when the policy enables it, ElectronicPermit.
+	Kind      permit.Kind
 	Reason    permit.Reason
 	HolderKey *ecdsa.PublicKey
 	// Signature is the device key's ES256 signature (r||s, 64 bytes, as
@@ -123,7 +126,7 @@ func (a *Authority) Apply(ctx context.Context, token string, req ApplyRequest) (
 		if err != nil {
 			return err
 		}
-		out, err = a.issue(ctx, tx, issueRequest{person: p, permit: tp,
+		out, err = a.issue(ctx, tx, issueRequest{person: p, permit: tp, kind: req.Kind,
 			reason: req.Reason, holder: req.HolderKey, channel: permit.ChannelOnline, idempotencyKey: idem})
 		return err
 	})
@@ -196,6 +199,7 @@ func (a *Authority) IssueAtCounter(ctx context.Context, t permit.DocumentType, n
 }
 
 type issueRequest struct {
+	kind           permit.Kind          // 0 for TemporaryEPermit
 	person         *permit.Person       // read after the person's lock was taken
 	permit         *permit.TravelPermit // the person's permit the e-permit is for
 	reason         permit.Reason
@@ -211,7 +215,10 @@ type issueRequest struct {
 func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*permit.Credential, error) {
 	now := tx.Now().Truncate(time.Second) // CWT times are whole seconds
 	p, tp := r.person, r.permit
-	kind := permit.TemporaryEPermit
+	kind := r.kind
+	if kind == 0 {
+		kind = permit.TemporaryEPermit
+	}
 	n, err := tx.CountApplications(ctx, p.ID, kind, permit.Month(now))
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -427,6 +428,26 @@ func auditFacts(ctx context.Context, tx *Tx, cov *audit.Coverage) error {
 // event of this one. For officers' audit trails.
 func (db *DB) AuditEvents(ctx context.Context, subject string, before int64, limit int) ([]audit.Event, error) {
 	return db.SearchAudit(ctx, AuditFilter{Subject: subject, Before: before, Limit: limit})
+}
+
+// LastAuditDetails returns the details of the newest committed audit
+// event of action, nil if there is none. In a read-write transaction on
+// PostgreSQL it first takes a lock on the action until commit, so that a
+// decision on it (record a new event or not) is not interleaved with
+// another transaction's. (A SQLite write transaction holds the database's
+// lock.)
+func (tx *Tx) LastAuditDetails(ctx context.Context, action string) (json.RawMessage, error) {
+	if tx.db.engine == Postgres && !tx.readOnly {
+		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "audit-action:"+action); err != nil {
+			return nil, err
+		}
+	}
+	var details []byte
+	err := tx.queryRow(ctx, `SELECT details FROM audit_events WHERE action = $1 ORDER BY seq DESC LIMIT 1`, action).Scan(&details)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return details, err
 }
 
 // AuditFilter selects audit events; its zero fields select everything.
