@@ -38,7 +38,7 @@ func linkageIssueCmd(g *globals) *cobra.Command {
 		use:     "issue --document-type hk|mo|tw --document-number N --holder-key PUB.pem [--out FILE]",
 		short:   "Issue a linkage proof at the counter (same rules and audit as online)",
 		outHelp: "write the SD-JWT to FILE instead of printing it",
-		issue: func(ctx context.Context, a *authority.Authority, t permit.DocumentType, number string,
+		issue: func(ctx context.Context, a *authority.Authority, _ permit.Kind, t permit.DocumentType, number string,
 			_ permit.Reason, holder *ecdsa.PublicKey) (*permit.Credential, error) {
 			return a.IssueLinkageAtCounter(ctx, t, number, holder)
 		},

@@ -47,6 +47,7 @@ type globals struct {
 	logFormat string
 	logLevel  string
 	officer   string
+	policy    string
 	log       *slog.Logger
 
 	faceMode, faceURL, faceToken string
@@ -135,6 +136,7 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringVar(&g.smsToken, "sms-token", "", "SMS gateway bearer token (prefer EPERMIT_SMS_TOKEN)")
 	f.DurationVar(&g.statusTTL, "status-ttl", authority.DefaultStatusTTL, "ttl of published status lists (each is signed again every half of it)")
 	f.DurationVar(&g.statusValidity, "status-validity", authority.DefaultStatusValidity, "exp − iat of published status lists (at most 24h)")
+	f.StringVar(&g.policy, "policy", "", "issuance policy file (docs/policy.md); default today's rules")
 	f.StringVar(&g.officer, "officer", "", "the officer running a command that changes state, named in the audit log (required for those, except in the demo)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	root.Version = version()
@@ -278,7 +280,22 @@ func (g *globals) authority(ctx context.Context, migrate bool) (*authority.Autho
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg := authority.Config{IssuerID: g.issuerID, PublicURL: strings.TrimSuffix(g.publicURL, "/"),
+	var policy permit.Policy
+	if g.policy != "" {
+		// Validated before anything runs: a wrong policy file stops the
+		// server rather than issue under rules nobody meant.
+		data, err := os.ReadFile(g.policy)
+		if err != nil {
+			db.Close()
+			return nil, nil, usageError{fmt.Errorf("--policy: %w", err)}
+		}
+		if policy, err = permit.ParsePolicy(data); err != nil {
+			db.Close()
+			describe(os.Stderr, err)
+			return nil, nil, usageError{fmt.Errorf("--policy %s: %w", g.policy, err)}
+		}
+	}
+	cfg := authority.Config{IssuerID: g.issuerID, PublicURL: strings.TrimSuffix(g.publicURL, "/"), Policy: policy,
 		StatusURL: strings.TrimSuffix(g.statusURL, "/"),
 		FaceMode:  g.faceMode, Demo: g.demo, StatusTTL: g.statusTTL, StatusValidity: g.statusValidity}
 	switch {

@@ -66,6 +66,15 @@ func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlag
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+	// The log records each change of the issuance policy, with its hash.
+	changed, err := a.RecordPolicy(authority.WithActor(ctx, "system"))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	p := a.Policy()
+	g.log.Info("issuance policy", "hash", a.PolicyHash(), "changed", changed,
+		"allow_border", p.AllowBorder, "allow_electronic_permit", p.AllowElectronicPermit)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	g.log.Info("serving", "addr", ln.Addr().String(), "public_url", g.publicURL)

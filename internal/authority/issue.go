@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/epermit/epermit/credential"
@@ -181,6 +182,13 @@ func counterPermit(t permit.DocumentType, number string, holder *ecdsa.PublicKey
 // holder of a permit the officer has checked in person, for a device key the
 // holder presents. The same rules and audit apply as online.
 func (a *Authority) IssueAtCounter(ctx context.Context, t permit.DocumentType, number string, reason permit.Reason, holder *ecdsa.PublicKey) (*permit.Credential, error) {
+	return a.IssueKindAtCounter(ctx, permit.TemporaryEPermit, t, number, reason, holder)
+}
+
+// IssueKindAtCounter is IssueAtCounter for a credential of kind: the
+// long-lived ElectronicPermit too, when the policy issues it (it takes no
+// reason).
+func (a *Authority) IssueKindAtCounter(ctx context.Context, kind permit.Kind, t permit.DocumentType, number string, reason permit.Reason, holder *ecdsa.PublicKey) (*permit.Credential, error) {
 	lifetime, err := counterPermit(t, number, holder)
 	if err != nil {
 		return nil, err
@@ -191,7 +199,7 @@ func (a *Authority) IssueAtCounter(ctx context.Context, t permit.DocumentType, n
 		if err != nil {
 			return err
 		}
-		out, err = a.issue(ctx, tx, issueRequest{person: p, permit: tp, reason: reason,
+		out, err = a.issue(ctx, tx, issueRequest{person: p, permit: tp, kind: kind, reason: reason,
 			holder: holder, channel: permit.ChannelCounter})
 		return err
 	})
@@ -301,23 +309,30 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 // StatusListURI is where status list n is published.
 func (a *Authority) StatusListURI(n int64) string { return fmt.Sprintf("%s/s/%d", a.cfg.StatusURL, n) }
 
-// MyCredentials lists the applicant's e-permits, newest first, current or
-// not.
+// MyCredentials lists the applicant's e-permits (temporary, and
+// electronic permits if any were issued), newest first, current or not.
 func (a *Authority) MyCredentials(ctx context.Context, token string) ([]permit.Credential, error) {
-	return a.mine(ctx, token, permit.TemporaryEPermit)
+	return a.mine(ctx, token, permit.TemporaryEPermit, permit.ElectronicPermit)
 }
 
-// mine lists the session holder's credentials of a kind.
-func (a *Authority) mine(ctx context.Context, token string, kind permit.Kind) ([]permit.Credential, error) {
+// mine lists the session holder's credentials of the kinds, newest first.
+func (a *Authority) mine(ctx context.Context, token string, kinds ...permit.Kind) ([]permit.Credential, error) {
 	var out []permit.Credential
 	err := a.db.View(ctx, func(tx *store.Tx) error {
 		s, err := a.session(ctx, tx, token)
 		if err != nil {
 			return err
 		}
-		out, err = tx.Credentials(ctx, s.PersonID, kind, false)
-		return err
+		for _, kind := range kinds {
+			cs, err := tx.Credentials(ctx, s.PersonID, kind, false)
+			if err != nil {
+				return err
+			}
+			out = append(out, cs...)
+		}
+		return nil
 	})
+	slices.SortStableFunc(out, func(x, y permit.Credential) int { return y.IssuedAt.Compare(x.IssuedAt) })
 	return out, err
 }
 

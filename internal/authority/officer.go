@@ -190,6 +190,13 @@ func (a *Authority) LookUpPerson(ctx context.Context, t permit.DocumentType, num
 		if f.EPermits, err = tx.Credentials(ctx, rec.Person.ID, permit.TemporaryEPermit, false); err != nil {
 			return err
 		}
+		// Electronic permits, issued only under a policy that enables
+		// them, are listed with the e-permits.
+		ep, err := tx.Credentials(ctx, rec.Person.ID, permit.ElectronicPermit, false)
+		if err != nil {
+			return err
+		}
+		f.EPermits = append(f.EPermits, ep...)
 		if f.LinkageProof, err = tx.Credentials(ctx, rec.Person.ID, permit.LinkageProofKind, false); err != nil {
 			return err
 		}

@@ -132,7 +132,7 @@ func (a *Authority) Portrait(ctx context.Context, c *permit.Client, cti []byte) 
 	var image []byte
 	err := a.db.Update(ctx, func(tx *store.Tx) error {
 		cred, err := tx.Credential(ctx, cti)
-		if err == nil && cred.Kind != permit.TemporaryEPermit {
+		if err == nil && cred.Kind != permit.TemporaryEPermit && cred.Kind != permit.ElectronicPermit {
 			// A linkage proof carries no portrait; say no more than for no credential.
 			err = permit.Errorf(permit.ECodeNotFound, "no e-permit %x", cti)
 		}

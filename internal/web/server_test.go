@@ -16,6 +16,7 @@ import (
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
 	"github.com/epermit/epermit/internal/web/httpx"
+	"github.com/epermit/epermit/permit"
 )
 
 func newTestServer(t *testing.T, db *store.DB, opts Options) (*httptest.Server, *authority.Authority) {
@@ -123,8 +124,8 @@ func TestReadyzNeedsKeyAndNotifier(t *testing.T) {
 				}
 				resp, body := get(t, srv.URL+"/readyz")
 				if tc.want == "" {
-					if resp.StatusCode != 200 {
-						t.Fatalf("readyz = %d %s, want 200", resp.StatusCode, body)
+					if resp.StatusCode != 200 || !strings.Contains(body, `"policy":"`+permit.DefaultPolicy().Hash()+`"`) {
+						t.Fatalf("readyz = %d %s, want 200 with the policy's hash", resp.StatusCode, body)
 					}
 					return
 				}

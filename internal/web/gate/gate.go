@@ -26,6 +26,7 @@ var gatePage = httpx.PageTemplate(templates, "templates/gate.html")
 type Authority interface {
 	VerifyPresentation(ctx context.Context, c *permit.Client, text string, use verify.Use) (*verify.Result, error)
 	Portrait(ctx context.Context, c *permit.Client, cti []byte) ([]byte, error)
+	Policy() permit.Policy
 }
 
 // Handler serves the gate's page and API.
@@ -42,9 +43,24 @@ func New(site *httpx.Site, clients *httpx.Clients, a Authority, verifications *p
 	return &Handler{site: site, clients: clients, a: a, verifications: verifications}
 }
 
+// gateData is the gate page's data: border control is offered only when the
+// policy allows the border scope.
+type gateData struct {
+	httpx.PageData
+	Border bool
+}
+
+func (s *Handler) page(w http.ResponseWriter, r *http.Request) {
+	if s.site.LangSwitch(w, r) {
+		return
+	}
+	p := s.site.Page(w, r, "gate")
+	s.site.Render(w, r, http.StatusOK, gatePage, "layout", p.Lang, gateData{p, s.a.Policy().AllowBorder})
+}
+
 // Register adds the gate's routes to mux.
 func (s *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /gate", s.site.PageHandler(gatePage, "gate"))
+	mux.HandleFunc("GET /gate", s.page)
 	mux.HandleFunc("POST /api/v1/verify", s.verifyPresentation)
 	mux.HandleFunc("GET /api/v1/credentials/{cti}/portrait", s.portrait)
 }

@@ -20,6 +20,7 @@ import (
 // Authority is what the public endpoints ask of the authority.
 type Authority interface {
 	Ready(ctx context.Context) error
+	PolicyHash() string
 	TrustList(ctx context.Context) (*credential.JWKSet, error)
 	StatusListToken(ctx context.Context, n int64, form authority.StatusForm) (*authority.StatusToken, error)
 }
@@ -68,7 +69,7 @@ func (s *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, permit.ECodeNotReady, msg)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready", "policy": s.a.PolicyHash()})
 }
 
 func (s *Handler) jwks(w http.ResponseWriter, r *http.Request) {

@@ -147,21 +147,43 @@
 
   // Step 4: the rules, then apply with a fresh device key.
   async function startApply() {
-    var me = await EP.api("GET", "/app/me");
-    if (me.refusal) { refused(me.refusal); return; }
+    me = await EP.api("GET", "/app/me");
+    // The long-lived electronic permit is offered only when the policy
+    // issues it and its rules would grant it.
+    var el = me.electronic && !me.electronic.refusal ? me.electronic : null;
+    if (me.refusal && !el) { refused(me.refusal); return; }
     document.getElementById("who-name").textContent = [me.name, me.latin_name].filter(Boolean).join(" · ");
     document.getElementById("who-doc").textContent = EP.docLabel(me.document_type, me.document_number);
     document.getElementById("who-expiry").textContent = me.permit_expires_on;
-    var rules = document.getElementById("rules");
-    rules.textContent = "";
-    var items = [t("rules.apply.validity", { days: me.validity_days }),
-      t("rules.apply.cap", { date: me.permit_expires_on }),
-      me.left_this_month < 0 ? t("rules.apply.noquota") : t("rules.apply.quota", { left: me.left_this_month, quota: me.monthly_quota }),
-      t("rules.scope"), t("rules.supersede")];
-    items.forEach(function (s) { var li = document.createElement("li"); li.textContent = s; rules.appendChild(li); });
-    if (me.left_this_month === 0) { EP.showError("apply-error", t("err.quota_exceeded")); }
+    EP.show("kind-field", !!el);
+    if (me.refusal) {
+      document.getElementById("kind-temporary").disabled = true;
+      document.getElementById("kind-electronic").checked = true;
+    }
+    showRules();
     go("apply");
   }
+
+  var me = null;
+  function chosenKind() { return document.getElementById("kind-electronic").checked ? "electronic" : "temporary"; }
+
+  // showRules lists the rules of the kind chosen, with this applicant's
+  // numbers.
+  function showRules() {
+    var k = chosenKind() === "electronic" ? me.electronic : me;
+    var rules = document.getElementById("rules");
+    rules.textContent = "";
+    var items = [t("rules.apply.validity", { days: k.validity_days }),
+      t("rules.apply.cap", { date: me.permit_expires_on }),
+      k.left_this_month < 0 ? t("rules.apply.noquota") : t("rules.apply.quota", { left: k.left_this_month, quota: k.monthly_quota }),
+      k.scopes.indexOf("border") < 0 ? t("rules.scope") : t("rules.apply.uses", { uses: EP.scopesLabel(k.scopes) }),
+      t("rules.supersede")];
+    items.forEach(function (s) { var li = document.createElement("li"); li.textContent = s; rules.appendChild(li); });
+    EP.show("reason-field", chosenKind() === "temporary");
+    EP.showError("apply-error", k.left_this_month === 0 ? t("err.quota_exceeded") : null);
+  }
+  document.getElementById("kind-temporary").addEventListener("change", showRules);
+  document.getElementById("kind-electronic").addEventListener("change", showRules);
 
   // Kept across retries of one visit: a retry with the same idempotency key
   // gets the e-permit issued the first time, bound to the first key.
@@ -182,8 +204,9 @@
       // One idempotency key per page visit: a retry after a lost answer gets
       // the same e-permit instead of spending another application.
       idempotencyKey = idempotencyKey || EPCose.toBase64url(crypto.getRandomValues(new Uint8Array(16)));
-      var c = await EP.api("POST", "/app/epermits", { reason: document.getElementById("reason").value,
-        holder_key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, signature: EPCose.toBase64url(sig) },
+      var body = chosenKind() === "electronic" ? { kind: "electronic" } : { kind: "temporary", reason: document.getElementById("reason").value };
+      var c = await EP.api("POST", "/app/epermits", Object.assign(body, {
+        holder_key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, signature: EPCose.toBase64url(sig) }),
         { "Idempotency-Key": idempotencyKey });
       // Read back the list for the holder data, and keep it with the key.
       var list = await EP.api("GET", "/app/epermits");

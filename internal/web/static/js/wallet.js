@@ -45,6 +45,7 @@
     setText("h-birth", h.birth_date || "");
     setText("h-sex", h.sex ? t("sex." + h.sex) : "");
     setText("h-scopes", EP.scopesLabel(h.scopes));
+    EP.show("h-notborder", (h.scopes || []).indexOf("border") < 0);
     setText("h-until", EP.fmtDateTime(entry.expires_at));
     var state = document.getElementById("card-state"), valid = isValid(entry);
     state.className = "state " + (valid ? "ok" : "bad");
