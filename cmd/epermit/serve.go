@@ -19,14 +19,16 @@ import (
 )
 
 type serveFlags struct {
-	addr       string
-	noMigrate  bool
-	trustProxy bool
+	addr        string
+	noMigrate   bool
+	trustProxy  bool
+	consoleZone string
 }
 
 func (f *serveFlags) register(cmd *cobra.Command, defaultAddr string) {
 	cmd.Flags().StringVar(&f.addr, "addr", defaultAddr, "address to listen on")
 	cmd.Flags().BoolVar(&f.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a load balancer)")
+	cmd.Flags().StringVar(&f.consoleZone, "console-zone", "Asia/Shanghai", "time zone of the times the officer console shows (an IANA name)")
 }
 
 func serveCmd(g *globals) *cobra.Command {
@@ -54,12 +56,19 @@ func serveCmd(g *globals) *cobra.Command {
 func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlags, ready func(addr string)) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var zone *time.Location // nil: China time, which needs no zone database
+	if f.consoleZone != "" && f.consoleZone != "Asia/Shanghai" {
+		var err error
+		if zone, err = time.LoadLocation(f.consoleZone); err != nil {
+			return usageError{fmt.Errorf("--console-zone: %w", err)}
+		}
+	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           web.New(a, g.log, web.Options{TrustProxy: f.trustProxy, Outbox: g.outbox, InsecureCookies: g.demo}),
+		Handler:           web.New(a, g.log, web.Options{TrustProxy: f.trustProxy, Outbox: g.outbox, InsecureCookies: g.demo, ConsoleZone: zone}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -51,6 +51,9 @@ type Options struct {
 	// on requests that arrive over plain http: only for tests and the local
 	// demo. Behind TLS (or a trusted proxy saying https) cookies stay Secure.
 	InsecureCookies bool
+	// ConsoleZone is the time zone the officer console shows times in;
+	// China time when nil.
+	ConsoleZone *time.Location
 }
 
 // Server serves the authority over HTTP.
@@ -87,7 +90,9 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	applicant.New(site, a, a.Config().PublicURL, static, opts.Outbox).Register(s.mux)
 	gate.New(site, clients, a, s.metrics.verifications).Register(s.mux)
 	institution.New(site, clients, a).Register(s.mux)
-	officer.New(site, clients, a).Register(s.mux)
+	o := officer.New(site, clients, a)
+	o.Zone = opts.ConsoleZone
+	o.Register(s.mux)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, permit.ECodeNotFound, "no such resource")
 	})
