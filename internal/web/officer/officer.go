@@ -15,10 +15,10 @@
 package officer
 
 import (
-	"time"
 	"context"
 	"crypto/ecdsa"
 	"net/http"
+	"time"
 
 	"github.com/epermit/epermit/internal/audit"
 	"github.com/epermit/epermit/internal/authority"
