@@ -94,6 +94,10 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	o.Zone = opts.ConsoleZone
 	o.Register(s.mux)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if httpx.WantsPage(r) {
+			site.ErrorPage(w, r, http.StatusNotFound)
+			return
+		}
 		httpx.WriteProblem(w, permit.ECodeNotFound, "no such resource")
 	})
 	return s

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -170,5 +171,45 @@ func TestRateLimit(t *testing.T) {
 	// Probes are never limited.
 	if resp, _ := get(t, srv.URL+"/healthz"); resp.StatusCode != 200 {
 		t.Fatalf("healthz rate-limited: %d", resp.StatusCode)
+	}
+}
+
+// Browsers get an HTML page in their language for an unknown address; API
+// clients keep problem+json. The home page's title names the site once.
+func TestErrorPages(t *testing.T) {
+	srv, _ := newTestServer(t, storetest.Open(t, store.SQLite), Options{})
+	for _, tc := range []struct {
+		path, accept, lang, wantType, want string
+	}{
+		{"/nowhere", "text/html,application/xhtml+xml,*/*;q=0.8", "zh-CN", "text/html", httpx.Messages("zh-Hans")["err.page.notfound.title"]},
+		{"/nowhere", "text/html", "en", "text/html", httpx.Messages("en")["err.page.notfound"]},
+		{"/nowhere", "*/*", "en", "application/problem+json", `"code":"not_found"`},
+		{"/api/v1/nowhere", "text/html", "en", "application/problem+json", `"code":"not_found"`},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+tc.path, nil)
+		req.Header.Set("Accept", tc.accept)
+		req.Header.Set("Accept-Language", tc.lang)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.wantType) || !strings.Contains(string(b), tc.want) {
+			t.Errorf("GET %s (Accept %s) = %d %s; want 404 %s with %q\n%s", tc.path, tc.accept, resp.StatusCode,
+				resp.Header.Get("Content-Type"), tc.wantType, tc.want, b)
+		}
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+	req.Header.Set("Accept-Language", "zh-HK")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	name := httpx.Messages("zh-Hant")["site.name"]
+	if title := regexp.MustCompile(`<title>(.*?)</title>`).FindSubmatch(b); title == nil || string(title[1]) != name {
+		t.Errorf("home page title %q; want %q alone", title, name)
 	}
 }
