@@ -154,7 +154,10 @@ func (a *Authority) StartProofing(ctx context.Context, in ProofingStart) (*Proof
 	}
 	lifetime, _, err := permit.ParseTravelPermitNumber(in.DocumentType, strings.ToUpper(strings.TrimSpace(in.DocumentNumber)))
 	if err != nil {
-		return nil, permit.Errorf(permit.ECodeInvalid, "%s", permit.ErrorMessage(err))
+		// The number's form is public knowledge: saying which field is
+		// wrong tells nothing about the registry.
+		return nil, &permit.Error{Code: permit.ECodeInvalid, Message: permit.ErrorMessage(err),
+			Problems: []permit.Problem{{Field: "document_number", Code: "number_invalid", Reason: permit.ErrorMessage(err)}}}
 	}
 	docKey := "doc:" + in.DocumentType.String() + ":" + lifetime
 	clientKey := "client:" + in.Client
@@ -224,6 +227,68 @@ func (a *Authority) StartProofing(ctx context.Context, in ProofingStart) (*Proof
 		return nil, permit.Errorf(permit.ECodeNotReady, "the one-time code could not be sent; try again later")
 	}
 	return started, nil
+}
+
+// How often a code may be sent again within one proofing session.
+const (
+	ResendAfter = 30 * time.Second // from the last code sent
+	MaxResends  = 3
+)
+
+// ResendCode sends a new one-time code for a session still waiting for
+// one, in lang: the code before it stops working. It is refused sooner
+// than ResendAfter after the last code (rate_limited) and after
+// MaxResends (too_many_attempts); the tries left are not reset.
+func (a *Authority) ResendCode(ctx context.Context, secret, lang string) (*ProofingStarted, error) {
+	if a.cfg.Notifier == nil {
+		return nil, permit.Errorf(permit.ECodeNotReady, "one-time codes cannot be sent now; try again later")
+	}
+	var phone, code string
+	var out *ProofingStarted
+	err := a.proofingStep(ctx, secret, func(tx *store.Tx, s *store.ProofingSession) (error, error) {
+		switch {
+		case s.State == store.ProofingFailed:
+			return permit.Errorf(permit.ECodeTooMany, "too many wrong codes; start again"), nil
+		case s.State != store.ProofingCodeSent || s.CodeHash == nil:
+			return permit.Errorf(permit.ECodeWrongState, "the code was already accepted"), nil
+		}
+		now := tx.Now()
+		if sent := s.CodeExpiresAt.Add(-CodeTTL); now.Before(sent.Add(ResendAfter)) {
+			return permit.Errorf(permit.ECodeRateLimited, "a new code can be sent %d seconds after the last one",
+				int(ResendAfter.Seconds())), nil
+		}
+		key := fmt.Sprintf("resend:%d", s.ID)
+		n, err := tx.CountAttempts(ctx, key, s.CreatedAt)
+		if err != nil {
+			return nil, err
+		}
+		if n >= MaxResends {
+			return permit.Errorf(permit.ECodeTooMany, "no more codes can be sent for this attempt; start again later"), nil
+		}
+		if err := tx.AddAttempt(ctx, key); err != nil {
+			return nil, err
+		}
+		p, err := tx.ProofingCandidate(ctx, s.DocType, s.DocNumber)
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			return nil, fmt.Errorf("authority: proofing session %d: the permit left the registry", s.ID)
+		}
+		code = randomCode()
+		s.CodeHash, s.CodeExpiresAt = codeHash(secret, code), now.Add(CodeTTL)
+		phone = p.Phone
+		out = &ProofingStarted{PhoneHint: maskPhone(p.Phone), CodeExpiresAt: s.CodeExpiresAt}
+		return nil, tx.UpdateProofingSession(ctx, s)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.cfg.Notifier.Notify(ctx, phone, codeMessage(lang, code)); err != nil {
+		a.log.Error("sending a one-time code failed", "err", err)
+		return nil, permit.Errorf(permit.ECodeNotReady, "the one-time code could not be sent; try again later")
+	}
+	return out, nil
 }
 
 // proofingStep loads the session for secret in a transaction, checks that it

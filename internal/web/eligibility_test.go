@@ -106,3 +106,24 @@ func TestEarlyRefusal(t *testing.T) {
 		}
 	})
 }
+
+// A malformed permit number is named as the field at fault; a code can be
+// sent again on both channels, not at once.
+func TestDetailsFieldAndResend(t *testing.T) {
+	srv, _, _ := pagesServer(t, storetest.Open(t, store.SQLite))
+	api := srv.URL + "/api/v1"
+	code, p := call(t, "POST", api+"/proofing", "", map[string]any{"document_type": "hk",
+		"document_number": "H12", "name": "CHAN TAI MAN", "birth_date": "1990-01-01"}, nil)
+	probs, _ := p["problems"].([]any)
+	if code != 400 || len(probs) != 1 || probs[0].(map[string]any)["field"] != "document_number" {
+		t.Fatalf("short number = %d %v; want a document_number problem", code, p)
+	}
+	_, started := call(t, "POST", api+"/proofing", "", map[string]any{"document_type": "hk",
+		"document_number": "H12345678", "name": "CHAN TAI MAN", "birth_date": "1990-01-01"}, nil)
+	if code, p := call(t, "POST", api+"/proofing/resend", started["session"].(string), nil, nil); code != 429 || p["code"] != "rate_limited" {
+		t.Errorf("resend at once = %d %v; want 429 rate_limited", code, p)
+	}
+	if code, p := call(t, "POST", api+"/proofing/resend", "nosuchsession", nil, nil); code != 401 {
+		t.Errorf("resend without a session = %d %v; want 401", code, p)
+	}
+}

@@ -72,6 +72,23 @@ func (s *Handler) submitCode(c channel) http.HandlerFunc {
 	})
 }
 
+// resendCode sends a new one-time code for the session, in the
+// applicant's language.
+func (s *Handler) resendCode(c channel) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		secret, err := c.proofingSecret(r)
+		var sent *authority.ProofingStarted
+		if err == nil {
+			sent, err = s.a.ResendCode(r.Context(), secret, httpx.PickLang(r))
+		}
+		if err != nil {
+			s.site.Error(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"phone_hint": sent.PhoneHint, "code_expires_at": sent.CodeExpiresAt})
+	}
+}
+
 type faceRequest struct {
 	Selfie []byte `json:"selfie"` // base64
 }

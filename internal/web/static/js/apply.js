@@ -25,16 +25,33 @@
     ev.preventDefault();
     var f = ev.target, button = document.getElementById("details-submit");
     EP.showError("details-error", null);
+    Array.prototype.forEach.call(f.elements, function (el) { el.removeAttribute("aria-invalid"); });
     var body = { document_type: f.document_type.value, document_number: f.document_number.value.trim().toUpperCase(),
       name: f.name.value.trim(), birth_date: f.birth_date.value };
-    if (!body.document_number || !body.name || !body.birth_date) { EP.showError("details-error", t("err.required")); return; }
+    // The first empty field is marked and named.
+    var missing = ["document_number", "name", "birth_date"].filter(function (n) { return !body[n]; })[0];
+    if (missing) {
+      f.elements[missing].setAttribute("aria-invalid", "true");
+      f.elements[missing].focus();
+      EP.showError("details-error", t("err.field." + missing));
+      return;
+    }
     busy(button, true);
     try {
       var r = await EP.api("POST", "/app/proofing", body);
       document.getElementById("code-sent").textContent = t("code.sent", { phone: r.phone_hint });
       go("code");
       document.getElementById("code").focus();
-    } catch (e) { EP.showError("details-error", e); } finally { busy(button, false); }
+    } catch (e) {
+      // A field the server names is marked and named in the message.
+      var field = e.problem && e.problem.problems && e.problem.problems[0] && e.problem.problems[0].field;
+      var input = field && f.elements[field];
+      if (input) {
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+        EP.showError("details-error", t("err.field." + field));
+      } else { EP.showError("details-error", e); }
+    } finally { busy(button, false); }
   });
 
   // refused tells an applicant the rules will not issue to them (their
@@ -65,6 +82,25 @@
     } catch (e) {
       EP.showError("code-error", e);
       if (e.code === "too_many_attempts" || e.code === "code_expired" || e.code === "session_expired") { go("details"); EP.showError("details-error", e); }
+    } finally { busy(button, false); }
+  });
+
+  // A new code for the same session: no new attempt is spent, and the
+  // code before it stops working.
+  document.getElementById("code-resend").addEventListener("click", async function () {
+    var button = this;
+    EP.showError("code-error", null);
+    document.getElementById("code-status").textContent = "";
+    busy(button, true);
+    try {
+      var r = await EP.api("POST", "/app/proofing/resend");
+      document.getElementById("code-sent").textContent = t("code.sent", { phone: r.phone_hint });
+      document.getElementById("code-status").textContent = t("code.resent");
+      document.getElementById("code").value = "";
+      document.getElementById("code").focus();
+    } catch (e) {
+      EP.showError("code-error", e.code === "rate_limited" ? t("code.resend.wait") : e);
+      if (e.code === "too_many_attempts" || e.code === "session_expired") { go("details"); EP.showError("details-error", e); }
     } finally { busy(button, false); }
   });
 
