@@ -154,7 +154,7 @@ func (a *Authority) Portrait(ctx context.Context, c *permit.Client, cti []byte) 
 			return permit.Errorf(permit.ECodePortraitChanged, "the portrait on file is not the one the e-permit was issued with")
 		}
 		image = rec.Person.Portrait
-		return tx.Audit(ctx, event(ctx, "portrait.lookup", "cti:"+hex.EncodeToString(cti),
+		return tx.Audit(ctx, event(WithActor(ctx, "verifier:"+c.Name), "portrait.lookup", "cti:"+hex.EncodeToString(cti),
 			map[string]string{"verifier": c.Name}))
 	})
 	return image, err
