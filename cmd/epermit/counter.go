@@ -94,5 +94,5 @@ func counterCmd(g *globals, k counterIssue) *cobra.Command {
 	f.StringVar(&holderKey, "holder-key", "", "the holder's device public key, PEM (required)")
 	f.StringVar(&out, "out", "", k.outHelp)
 	markRequired(cmd, required...)
-	return changesState(cmd)
+	return usesFlags(changesState(cmd), "store,log,officer,issuing")
 }

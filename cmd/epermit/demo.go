@@ -58,6 +58,7 @@ URLs to visit and a few identities to try.`,
 		},
 	}
 	f.register(cmd, "127.0.0.1:8080")
+	usesFlags(cmd, "store,log,issuing,server")
 	return cmd
 }
 

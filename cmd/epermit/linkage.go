@@ -96,7 +96,7 @@ func linkagePresentCmd() *cobra.Command {
 	f.StringVar(&disclose, "disclose", "", "claims to disclose, comma-separated: "+strings.Join(credential.LinkageClaimNames, ","))
 	f.StringVar(&at, "at", "", "make the presentation as of this time (RFC 3339; default now)")
 	markRequired(cmd, "credential", "holder-key", "aud", "nonce", "disclose")
-	return cmd
+	return usesFlags(cmd, "log")
 }
 
 // linkageVerifyCmd checks a linkage presentation as an institution would,
@@ -144,7 +144,7 @@ func linkageVerifyCmd() *cobra.Command {
 	f.StringVar(&require, "require", "", "claims that must be disclosed, comma-separated")
 	f.StringVar(&at, "at", "", "verify as of this time (RFC 3339; default now)")
 	markRequired(cmd, "aud", "nonce")
-	return cmd
+	return usesFlags(cmd, "log")
 }
 
 func linkageLookupCmd(g *globals) *cobra.Command {

@@ -145,7 +145,70 @@ func newRoot(g *globals) *cobra.Command {
 		issueCmd(g), faceCmd(g), presentCmd(g), verifyCmd(), verifierCmd(g), institutionCmd(g), officerCmd(g), linkageCmd(g),
 		revokeCmd(g), suspendCmd(g), reinstateCmd(g), versionCmd())
 	refuseUnknown(root)
+	root.SetUsageFunc(usage)
 	return root
+}
+
+// flagGroups are the root's flags by what uses them; a command's help
+// shows its own flags and only the groups it uses (annotation "flags",
+// "store,log" unless set), not every server setting.
+var flagGroups = map[string][]string{
+	"store":   {"data", "db"},
+	"log":     {"log-format", "log-level"},
+	"officer": {"officer"},
+	"issuing": {"issuer-id", "public-url", "status-url", "policy"},
+	"server":  {"face-mode", "face-url", "face-token", "sms-url", "sms-token", "status-ttl", "status-validity"},
+}
+
+// usesFlags sets the flag groups a command's help shows.
+func usesFlags(cmd *cobra.Command, groups string) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations["flags"] = groups
+	return cmd
+}
+
+// usage prints a command's usage: its subcommands, its own flags, and the
+// root's flags it uses.
+func usage(cmd *cobra.Command) error {
+	w := cmd.OutOrStderr()
+	fmt.Fprintf(w, "Usage:\n  %s\n", cmd.UseLine())
+	if cmd.HasAvailableSubCommands() {
+		fmt.Fprintf(w, "  %s [command]\n\nCommands:\n", cmd.CommandPath())
+		for _, c := range cmd.Commands() {
+			if c.IsAvailableCommand() {
+				fmt.Fprintf(w, "  %-12s %s\n", c.Name(), c.Short)
+			}
+		}
+	}
+	if cmd.HasAvailableLocalFlags() {
+		fmt.Fprintf(w, "\nFlags:\n%s", cmd.LocalNonPersistentFlags().FlagUsages())
+		if !cmd.HasParent() {
+			fmt.Fprintf(w, "%s", cmd.PersistentFlags().FlagUsages())
+		}
+	}
+	if cmd.HasParent() {
+		groups := cmd.Annotations["flags"]
+		if groups == "" {
+			groups = "store,log"
+			if cmd.Annotations["changes-state"] != "" {
+				groups += ",officer"
+			}
+		}
+		shown := pflag.NewFlagSet("shown", pflag.ContinueOnError)
+		for _, g := range strings.Split(groups, ",") {
+			for _, name := range flagGroups[g] {
+				if f := cmd.InheritedFlags().Lookup(name); f != nil {
+					shown.AddFlag(f)
+				}
+			}
+		}
+		if shown.HasFlags() {
+			fmt.Fprintf(w, "\nCommon flags (every flag also as EPERMIT_NAME; see docs/config.md):\n%s", shown.FlagUsages())
+		}
+	}
+	return nil
 }
 
 // refuseUnknown makes every command that only groups others (keys, audit,

@@ -316,6 +316,26 @@ func TestOfficersAndTheLog(t *testing.T) {
 			t.Errorf("epermit %v: exit %d, want %d", args, exitCodeOf(err), exitUsage)
 		}
 	}
+	// Each command's help shows its own flags and the common ones it uses.
+	for _, tc := range []struct {
+		args      []string
+		want, not string
+	}{
+		{[]string{"keys", "list", "--help"}, "--data", "--face-token"},
+		{[]string{"keys", "rotate", "--help"}, "--officer", "--sms-url"},
+		{[]string{"issue", "--help"}, "--policy", "--status-ttl"},
+		{[]string{"verify", "--help"}, "--trust", "--data"},
+		{[]string{"serve", "--help"}, "--sms-url", "--officer"},
+	} {
+		var out bytes.Buffer
+		root := newRoot(&globals{})
+		root.SetArgs(tc.args)
+		root.SetOut(&out)
+		root.SetErr(&out)
+		if err := root.Execute(); err != nil || !strings.Contains(out.String(), tc.want) || strings.Contains(out.String(), tc.not) {
+			t.Errorf("epermit %v: %v; want %s and not %s in:\n%s", tc.args, err, tc.want, tc.not, out.String())
+		}
+	}
 	for _, args := range [][]string{{"version"}, {"--version"}} {
 		out, err := runAnon(t, ctx, args...)
 		if err != nil || !strings.HasPrefix(out, "epermit ") || !strings.Contains(out, "go1.") {

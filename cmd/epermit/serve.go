@@ -47,6 +47,7 @@ func serveCmd(g *globals) *cobra.Command {
 		},
 	}
 	f.register(cmd, ":8080")
+	usesFlags(cmd, "store,log,issuing,server")
 	cmd.Flags().BoolVar(&f.noMigrate, "no-migrate", false, "do not migrate the database on start (run epermit migrate instead)")
 	return cmd
 }
