@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"time"
 
@@ -39,6 +40,18 @@ URLs to visit and a few identities to try.`,
 			// The demo proves identities without a phone or a face provider:
 			// codes go to the outbox page and every face is accepted.
 			g.demo, g.faceMode, g.outbox = true, authority.FaceDemo, &notify.Outbox{Log: g.log}
+			// Listen first: unless --public-url says otherwise, the public
+			// URL is where the demo listens, so that credentials point at
+			// its status lists and browsers' POSTs pass the Origin check.
+			ln, err := net.Listen("tcp", f.addr)
+			if err != nil {
+				return err
+			}
+			defer ln.Close()
+			f.ln = ln
+			if !cmd.Flags().Changed("public-url") {
+				g.publicURL = listenURL(ln.Addr())
+			}
 			a, closeStore, err := g.authority(ctx, true)
 			if err != nil {
 				return err
@@ -52,8 +65,8 @@ URLs to visit and a few identities to try.`,
 			if err != nil {
 				return err
 			}
-			return serve(ctx, g, a, &f, func(addr string) {
-				printDemo(cmd.OutOrStdout(), g, addr, samples, clients)
+			return serve(ctx, g, a, &f, func(string) {
+				printDemo(cmd.OutOrStdout(), g, a.Config().PublicURL, samples, clients)
 			})
 		},
 	}
@@ -125,8 +138,20 @@ func demoClients(ctx context.Context, a *authority.Authority) ([]demoClient, err
 	return cs, nil
 }
 
-func printDemo(w io.Writer, g *globals, addr string, samples []permit.Record, clients []demoClient) {
-	base := "http://" + addr
+// listenURL is the http URL of a listening address; an unspecified host
+// (all interfaces) is reached at the loopback address.
+func listenURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func printDemo(w io.Writer, g *globals, base string, samples []permit.Record, clients []demoClient) {
 	fmt.Fprintf(w, `
 epermit demo is running. Everything here is fictional.
 

@@ -23,6 +23,9 @@ type serveFlags struct {
 	noMigrate   bool
 	trustProxy  bool
 	consoleZone string
+	// ln, if set, is the listener to serve on (the demo listens first, to
+	// know its public URL).
+	ln net.Listener
 }
 
 func (f *serveFlags) register(cmd *cobra.Command, defaultAddr string) {
@@ -64,12 +67,16 @@ func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlag
 			return usageError{fmt.Errorf("--console-zone: %w", err)}
 		}
 	}
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return err
+	ln := f.ln
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", f.addr); err != nil {
+			return err
+		}
 	}
 	srv := &http.Server{
-		Handler:           web.New(a, g.log, web.Options{TrustProxy: f.trustProxy, Outbox: g.outbox, InsecureCookies: g.demo, ConsoleZone: zone}),
+		Handler:           web.New(a, g.log, web.Options{TrustProxy: f.trustProxy, Outbox: g.outbox, InsecureCookies: g.demo, ConsoleZone: zone,
+			RedirectLoopback: g.demo}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -12,6 +12,7 @@ import (
 	"embed"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -51,6 +52,11 @@ type Options struct {
 	// on requests that arrive over plain http: only for tests and the local
 	// demo. Behind TLS (or a trusted proxy saying https) cookies stay Secure.
 	InsecureCookies bool
+	// RedirectLoopback sends a browser that reaches the server's pages
+	// under another loopback name (localhost for 127.0.0.1, or back) to
+	// the public URL, where the pages' Origin check accepts its POSTs.
+	// For `epermit demo`, which serves on a loopback address.
+	RedirectLoopback bool
 	// ConsoleZone is the time zone the officer console shows times in;
 	// China time when nil.
 	ConsoleZone *time.Location
@@ -64,6 +70,9 @@ type Server struct {
 	trust   bool
 	metrics *metrics
 	hsts    bool // the public URL is https
+	// public is the public URL, when page GETs on another loopback name
+	// are redirected to it (Options.RedirectLoopback).
+	public *url.URL
 }
 
 //go:embed static
@@ -80,6 +89,9 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	s := &Server{log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
 		limiter: httpx.NewLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics(),
 		hsts: publicHTTPS(a.Config().PublicURL)}
+	if u, err := url.Parse(a.Config().PublicURL); opts.RedirectLoopback && err == nil && isLoopback(u.Hostname()) {
+		s.public = u
+	}
 	site := &httpx.Site{Log: log, TrustProxy: opts.TrustProxy, InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil,
 		PublicURL: a.Config().PublicURL}
 	clients := &httpx.Clients{Site: site, Auth: a, Limit: httpx.NewLimiter(opts.ClientRateLimit, opts.ClientRateBurst)}
@@ -118,6 +130,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Strict-Transport-Security", hstsHeader)
 	}
 
+	if s.public != nil && r.Host != s.public.Host && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		if host, port, err := net.SplitHostPort(r.Host); err == nil && isLoopback(host) && port == s.public.Port() {
+			http.Redirect(rec, r, s.public.Scheme+"://"+s.public.Host+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+			return
+		}
+	}
 	_, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		pattern = "unmatched"
@@ -186,6 +204,15 @@ func newMetrics() *metrics {
 const hstsHeader = "max-age=31536000"
 
 // publicHTTPS reports whether the public URL is https.
+// isLoopback reports whether host names this machine's loopback interface.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func publicHTTPS(publicURL string) bool {
 	u, err := url.Parse(publicURL)
 	return err == nil && u.Scheme == "https" && u.Host != ""
