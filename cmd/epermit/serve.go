@@ -75,7 +75,7 @@ func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlag
 		}
 	}
 	srv := &http.Server{
-		Handler:           web.New(a, g.log, web.Options{TrustProxy: f.trustProxy, Outbox: g.outbox, InsecureCookies: g.demo, ConsoleZone: zone,
+		Handler: web.New(a, g.log, web.Options{TrustProxy: f.trustProxy, Outbox: g.outbox, InsecureCookies: g.demo, ConsoleZone: zone,
 			RedirectLoopback: g.demo}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
