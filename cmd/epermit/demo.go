@@ -40,6 +40,7 @@ URLs to visit and a few identities to try.`,
 			// The demo proves identities without a phone or a face provider:
 			// codes go to the outbox page and every face is accepted.
 			g.demo, g.faceMode, g.outbox = true, authority.FaceDemo, &notify.Outbox{Log: g.log}
+			g.mayCreate = true
 			// Listen first: unless --public-url says otherwise, the public
 			// URL is where the demo listens, so that credentials point at
 			// its status lists and browsers' POSTs pass the Origin check.

@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -54,6 +56,11 @@ type globals struct {
 	smsURL, smsToken             string
 
 	statusTTL, statusValidity time.Duration
+
+	// mayCreate lets the command create the store: only demo and migrate
+	// may, so that a mistyped --data or --db is an error, not a new empty
+	// database.
+	mayCreate bool
 
 	// Set by `epermit demo` before the authority is built.
 	demo   bool
@@ -302,11 +309,28 @@ func (g *globals) setup(w io.Writer) error {
 	return nil
 }
 
-// openStore opens the database and, unless told not to, migrates it.
+// openStore opens the database and, unless told not to, migrates it. A
+// store that does not exist (no SQLite file, or a database without the
+// schema) is refused unless the command may create one (mayCreate).
 func (g *globals) openStore(ctx context.Context, migrate bool) (*store.DB, error) {
+	sqlite := !strings.HasPrefix(g.db, "postgres://") && !strings.HasPrefix(g.db, "postgresql://")
+	if sqlite && !g.mayCreate {
+		if _, err := os.Stat(g.db); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no store at %s: check --data and --db, or create one with `epermit migrate`", g.db)
+		}
+	}
 	db, err := store.Open(ctx, g.db)
 	if err != nil {
 		return nil, err
+	}
+	if !g.mayCreate {
+		if v, err := db.SchemaVersion(ctx); err != nil || v == 0 {
+			db.Close()
+			if err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("the database at %s holds no store: check --db, or create one with `epermit migrate`", redactDSN(g.db))
+		}
 	}
 	if migrate {
 		applied, err := db.Migrate(ctx)
@@ -319,6 +343,15 @@ func (g *globals) openStore(ctx context.Context, migrate bool) (*store.DB, error
 		}
 	}
 	return db, nil
+}
+
+// redactDSN is a database name fit for a message: a URL without its
+// password.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
 }
 
 // withAuthority makes a command's RunE that runs with the authority over

@@ -24,6 +24,7 @@ import (
 
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/internal/store/storetest"
 )
 
 // run executes epermit with args in-process as officer "tester" and
@@ -31,6 +32,16 @@ import (
 func run(t *testing.T, ctx context.Context, args ...string) (string, error) {
 	t.Helper()
 	return runAnon(t, ctx, append(args, "--officer", "tester")...)
+}
+
+// newStore returns a data directory with a new, migrated store.
+func newStore(t *testing.T) string {
+	t.Helper()
+	data := t.TempDir()
+	if _, err := run(t, context.Background(), "migrate", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // runAnon is run without --officer.
@@ -50,7 +61,7 @@ func runAnon(t *testing.T, ctx context.Context, args ...string) (string, error) 
 
 func TestOperatorCommands(t *testing.T) {
 	ctx := context.Background()
-	data := t.TempDir()
+	data := newStore(t)
 	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
 
 	out, err := run(t, ctx, "keys", "init", "--data", data)
@@ -231,7 +242,7 @@ func TestDemo(t *testing.T) {
 // status list in the store follows, and the audit log still checks.
 func TestRevocationCommands(t *testing.T) {
 	ctx := context.Background()
-	data := t.TempDir()
+	data := newStore(t)
 	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
 	for _, args := range [][]string{{"keys", "init"}, {"registry", "import", example}} {
 		if _, err := run(t, ctx, append(args, "--data", data)...); err != nil {
@@ -310,7 +321,7 @@ func TestRevocationCommands(t *testing.T) {
 // name, which the audit log records; audit list reads it back.
 func TestOfficersAndTheLog(t *testing.T) {
 	ctx := context.Background()
-	data := t.TempDir()
+	data := newStore(t)
 	for _, args := range [][]string{{"audit", "list-all"}, {"keys"}, {"keys", "nope"}, {"registry", "x", "y"}, {"nope"}} {
 		if _, err := run(t, ctx, args...); exitCodeOf(err) != exitUsage {
 			t.Errorf("epermit %v: exit %d, want %d", args, exitCodeOf(err), exitUsage)
@@ -381,5 +392,34 @@ func TestOfficersAndTheLog(t *testing.T) {
 	}
 	if _, err := runAnon(t, ctx, "audit", "list", "--data", data, "--since", "yesterday"); exitCodeOf(err) != exitUsage {
 		t.Errorf("--since yesterday: %v", err)
+	}
+}
+
+// Only migrate and demo create a store: any other command refuses a
+// missing one instead of creating an empty database behind a typo.
+func TestNoStoreByMistake(t *testing.T) {
+	ctx := context.Background()
+	typo := filepath.Join(t.TempDir(), "epermit-dta")
+	for _, args := range [][]string{{"keys", "list"}, {"registry", "export"}, {"audit", "verify"}, {"audit", "list"},
+		{"keys", "init"}, {"verifier", "list"}} {
+		_, err := run(t, ctx, append(args, "--data", typo)...)
+		if exitCodeOf(err) != exitFailure || !strings.Contains(err.Error(), "no store at") {
+			t.Errorf("epermit %v on a missing store: %v; want a failure saying there is no store", args, err)
+		}
+	}
+	if _, err := os.Stat(typo); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a command created %s", typo)
+	}
+	for _, engine := range []store.Engine{store.SQLite, store.Postgres} {
+		dsn := storetest.DSN(t, engine)
+		if _, err := run(t, ctx, "keys", "list", "--db", dsn); err == nil {
+			t.Errorf("keys list on an empty %s database succeeded", engine)
+		}
+		if out, err := run(t, ctx, "migrate", "--db", dsn); err != nil || !strings.Contains(out, "schema at version") {
+			t.Fatalf("migrate on %s = %q, %v", engine, out, err)
+		}
+		if _, err := run(t, ctx, "keys", "list", "--db", dsn); err != nil {
+			t.Errorf("keys list on a migrated %s store: %v", engine, err)
+		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 // file that widens without its switch stops the command.
 func TestPolicySwitches(t *testing.T) {
 	ctx := context.Background()
-	data, dir := t.TempDir(), t.TempDir()
+	data, dir := newStore(t), t.TempDir()
 	policies := filepath.Join("..", "..", "permit", "testdata", "policy")
 	both := filepath.Join(policies, "both.json")
 	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
