@@ -118,6 +118,11 @@ func TestDetailsFieldAndResend(t *testing.T) {
 	if code != 400 || len(probs) != 1 || probs[0].(map[string]any)["field"] != "document_number" {
 		t.Fatalf("short number = %d %v; want a document_number problem", code, p)
 	}
+	code, p = call(t, "POST", api+"/proofing", "", map[string]any{"document_type": "hk", "document_number": "H12345678"}, nil)
+	probs, _ = p["problems"].([]any)
+	if code != 400 || len(probs) != 2 || probs[0].(map[string]any)["field"] != "name" || probs[1].(map[string]any)["field"] != "birth_date" {
+		t.Fatalf("missing name and birth date = %d %v; want a problem for each", code, p)
+	}
 	_, started := call(t, "POST", api+"/proofing", "", map[string]any{"document_type": "hk",
 		"document_number": "H12345678", "name": "CHAN TAI MAN", "birth_date": "1990-01-01"}, nil)
 	if code, p := call(t, "POST", api+"/proofing/resend", started["session"].(string), nil, nil); code != 429 || p["code"] != "rate_limited" {

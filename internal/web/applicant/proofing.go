@@ -23,8 +23,21 @@ func (s *Handler) startProofing(c channel) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req startProofingRequest
 		err := httpx.Decode(w, r, httpx.MaxJSONBody, &req)
-		if err == nil && (!req.DocumentType.Valid() || req.DocumentNumber == "" || req.Name == "" || req.BirthDate.IsZero()) {
-			err = permit.Errorf(permit.ECodeInvalid, "document_type, document_number, name and birth_date are required")
+		if err == nil {
+			// Each missing field is named, as every validation error does.
+			var ps []permit.Problem
+			for _, f := range []struct {
+				name    string
+				missing bool
+			}{{"document_type", !req.DocumentType.Valid()}, {"document_number", req.DocumentNumber == ""},
+				{"name", req.Name == ""}, {"birth_date", req.BirthDate.IsZero()}} {
+				if f.missing {
+					ps = append(ps, permit.Problem{Field: f.name, Code: "required", Reason: "required"})
+				}
+			}
+			if ps != nil {
+				err = &permit.Error{Code: permit.ECodeInvalid, Message: "document_type, document_number, name and birth_date are required", Problems: ps}
+			}
 		}
 		var started *authority.ProofingStarted
 		if err == nil {
