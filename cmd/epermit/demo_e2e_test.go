@@ -120,9 +120,15 @@ func TestDemoPublicURLFollowsAddr(t *testing.T) {
 	// localhost is sent to the public URL, where page POSTs are accepted.
 	_, port, _ := net.SplitHostPort(addr)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get("http://localhost:" + port + "/apply?x=1")
+	req, _ := http.NewRequest("GET", "http://localhost:"+port+"/apply?x=1", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := client.Do(req)
 	if err != nil || resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != base+"/apply?x=1" {
 		t.Errorf("GET /apply on localhost = %v %v; want a redirect to %s/apply?x=1", resp, err, base)
+	}
+	// The API is not redirected: it has no Origin check to satisfy.
+	if resp, err := client.Get("http://localhost:" + port + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("GET /healthz on localhost = %v %v; want 200", resp, err)
 	}
 	cancel()
 	select {

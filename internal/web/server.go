@@ -130,7 +130,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Strict-Transport-Security", hstsHeader)
 	}
 
-	if s.public != nil && r.Host != s.public.Host && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+	if s.public != nil && r.Host != s.public.Host && httpx.WantsPage(r) {
 		if host, port, err := net.SplitHostPort(r.Host); err == nil && isLoopback(host) && port == s.public.Port() {
 			http.Redirect(rec, r, s.public.Scheme+"://"+s.public.Host+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 			return
