@@ -184,18 +184,49 @@ func appendSign1(b, protected, kid, payload, sig []byte) []byte {
 	return appendBytes(b, sig)
 }
 
-// sigStructureDigest is SHA-256 over the COSE Sig_structure of RFC 9052
-// §4.4: ["Signature1", protected, external_aad, payload] with an empty
-// external_aad. It builds the structure in a stack buffer so verification
-// does not allocate for it.
-func sigStructureDigest(protected, payload []byte) [32]byte {
-	var stack [768]byte
-	b := append(stack[:0], majorArray<<5|4, majorText<<5|10)
+// appendSigStructure appends the COSE Sig_structure of RFC 9052 §4.4:
+// ["Signature1", protected, external_aad, payload] with an empty
+// external_aad.
+func appendSigStructure(b, protected, payload []byte) []byte {
+	b = append(b, majorArray<<5|4, majorText<<5|10)
 	b = append(b, "Signature1"...)
 	b = appendBytes(b, protected)
 	b = append(b, majorBytes<<5|0)
-	b = appendBytes(b, payload)
-	return sha256.Sum256(b)
+	return appendBytes(b, payload)
+}
+
+// sigStructureDigest is SHA-256 over the Sig_structure. It builds the
+// structure in a stack buffer so verification does not allocate for it.
+func sigStructureDigest(protected, payload []byte) [32]byte {
+	var stack [768]byte
+	return sha256.Sum256(appendSigStructure(stack[:0], protected, payload))
+}
+
+// protectedAlg is the protected header {1: alg} of an issuer signature.
+func protectedAlg(s suite) []byte {
+	if s.isES256() {
+		return []byte{majorMap<<5 | 1, hdrAlg, majorNeg<<5 | 6} // {1: -7}
+	}
+	return appendInt([]byte{majorMap<<5 | 1, hdrAlg}, s.cose)
+}
+
+// signSign1 signs the Sig_structure of a COSE_Sign1 with the issuer's suite.
+func signSign1(s suite, signer crypto.Signer, pub *ecdsa.PublicKey, protected, payload []byte) ([]byte, error) {
+	if s.isES256() {
+		digest := sigStructureDigest(protected, payload)
+		return signES256(signer, digest[:])
+	}
+	return s.signMessage(signer, pub, appendSigStructure(nil, protected, payload))
+}
+
+// verifySign1 checks a COSE_Sign1 issuer signature made with suite s.
+func verifySign1(s suite, pub *ecdsa.PublicKey, protected, payload, sig []byte) bool {
+	if s.isES256() {
+		digest := sigStructureDigest(protected, payload)
+		return verifyES256(pub, &digest, sig)
+	}
+	var stack [768]byte
+	return s.verifyMessage(pub, sig, appendSigStructure(stack[:0], protected, payload))
 }
 
 // signES256 signs a digest with a crypto.Signer (file key or HSM) and

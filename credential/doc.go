@@ -6,4 +6,10 @@
 //
 // Signing always goes through crypto.Signer, so issuer keys may live in files
 // or in an HSM.
+//
+// Issuer keys are ES256 (P-256), built in, or of a suite another package
+// registers with RegisterAlgorithm: package credential/sm2 adds SM2 with SM3
+// (spec §1.1). The issuer key's algorithm signs; a verification takes the
+// algorithm from the trust-list key and refuses any other alg
+// (ErrAlgorithm). Holder keys are P-256 (ES256) whatever the issuer uses.
 package credential

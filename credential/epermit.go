@@ -135,7 +135,7 @@ func PortraitDigest(image []byte) [16]byte {
 // CWT). Byte fields alias the parsed input, which must not change afterwards.
 type EPermit struct {
 	Raw       []byte // the exact tagged COSE_Sign1 bytes, as issued
-	Alg       int64  // protected alg; AlgES256 unless malformed (0 when absent)
+	Alg       int64  // protected alg: AlgES256 or AlgSM2 unless malformed (0 when absent)
 	Kid       []byte // unprotected kid, the issuer key id; nil when absent
 	Signature []byte // r||s as carried
 	Claims    Claims
@@ -149,12 +149,13 @@ type EPermit struct {
 func (e *EPermit) KidText() string { return base64.RawURLEncoding.EncodeToString(e.Kid) }
 
 // SignEPermit encodes claims as spec §2 and signs them with the issuer key:
-// a tagged COSE_Sign1 with protected {1: -7}, unprotected {4: kid} and the
-// claims in core deterministic CBOR. kid must be KeyID of the signer's
-// public key; the check catches key/kid mix-ups before a credential that no
-// verifier can place is issued.
+// a tagged COSE_Sign1 with protected {1: alg} (-7 for a P-256 key, -70100
+// for an SM2 key, spec §1.1), unprotected {4: kid} and the claims in core
+// deterministic CBOR. kid must be KeyID of the signer's public key; the
+// check catches key/kid mix-ups before a credential that no verifier can
+// place is issued.
 func SignEPermit(claims Claims, kid []byte, signer crypto.Signer) ([]byte, error) {
-	pub, err := signerP256(signer)
+	pub, suite, err := signerSuite(signer)
 	if err != nil {
 		return nil, err
 	}
@@ -169,9 +170,8 @@ func SignEPermit(claims Claims, kid []byte, signer crypto.Signer) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	protected := []byte{majorMap<<5 | 1, hdrAlg, majorNeg<<5 | 6} // {1: -7}
-	digest := sigStructureDigest(protected, payload)
-	sig, err := signES256(signer, digest[:])
+	protected := protectedAlg(suite)
+	sig, err := signSign1(suite, signer, pub, protected, payload)
 	if err != nil {
 		return nil, err
 	}
@@ -315,12 +315,20 @@ func (e *EPermit) parse(b []byte) error {
 
 // VerifySignature checks the issuer signature (spec §4 checks 5 and 6) with
 // the trust-list key for e.Kid. It returns ErrAlgorithm or ErrBadSignature.
+//
+// The algorithm is the key's (spec §1.1): ES256 for a P-256 key, SM2 for an
+// SM2 key; an alg header that does not match the key is ErrAlgorithm, so a
+// signature can never be checked under an algorithm its key is not for. A
+// key of no issuer algorithm verifies nothing (ErrBadSignature).
 func (e *EPermit) VerifySignature(issuer *ecdsa.PublicKey) error {
-	if e.Alg != AlgES256 {
+	s, err := suiteOfKey(issuer)
+	switch {
+	case err != nil: // no key, or one of no issuer algorithm: nothing verifies
+		return ErrBadSignature
+	case e.Alg != s.cose:
 		return ErrAlgorithm
 	}
-	digest := sigStructureDigest(e.protected, e.payload)
-	if !verifyES256(issuer, &digest, e.Signature) {
+	if !verifySign1(s, issuer, e.protected, e.payload, e.Signature) {
 		return ErrBadSignature
 	}
 	return nil

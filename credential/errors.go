@@ -63,8 +63,10 @@ func (e *FormatError) Unwrap() error { return e.Kind }
 // Signature check failures, one per spec §4 code, so the verify package maps
 // them without string matching.
 var (
-	// ErrAlgorithm: a signature's alg is not ES256 (-7), check 5.
-	ErrAlgorithm = errors.New("credential: algorithm is not ES256")
+	// ErrAlgorithm: a signature's alg is not allowed (check 5): not ES256
+	// (-7) for a holder proof, or not the alg of the issuer key it is
+	// checked with (spec §1.1).
+	ErrAlgorithm = errors.New("credential: signature algorithm not allowed for the key")
 	// ErrBadSignature: the issuer signature does not verify, check 6.
 	ErrBadSignature = errors.New("credential: issuer signature does not verify")
 	// ErrBadHolderProof: the holder proof does not verify with the cnf key,

@@ -181,9 +181,12 @@ func ParsePresentation(b []byte) (*Presentation, error) {
 	return p, nil
 }
 
-// CheckAlgorithms is spec §4 check 5: both signatures must be ES256.
+// CheckAlgorithms is spec §4 check 5 as far as it needs no key: the proof
+// must be ES256 and the credential ES256 or an algorithm this program
+// supports. VerifyIssuer completes it: the credential's alg must be the
+// trust-list key's.
 func (p *Presentation) CheckAlgorithms() error {
-	if p.Credential.Alg != AlgES256 || p.ProofAlg != AlgES256 {
+	if p.ProofAlg != AlgES256 || !supportedCOSE(p.Credential.Alg) {
 		return ErrAlgorithm
 	}
 	return nil

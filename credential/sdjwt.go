@@ -236,7 +236,8 @@ func IssueLinkage(c LinkageClaims, kid string, signer crypto.Signer) (string, er
 }
 
 func issueLinkage(random io.Reader, c LinkageClaims, kid string, signer crypto.Signer) (string, error) {
-	if _, err := signerP256(signer); err != nil {
+	pub, suite, err := signerSuite(signer)
+	if err != nil {
 		return "", err
 	}
 	if c.Holder == nil || !isP256(c.Holder) {
@@ -267,7 +268,7 @@ func issueLinkage(random io.Reader, c LinkageClaims, kid string, signer crypto.S
 	payload := issuedPayload{Iss: c.Issuer, Iat: c.IssuedAt.Unix(), Exp: c.Expiry.Unix(), Vct: LinkageVCT,
 		Cnf: map[string]holderJWK{"jwk": hk}, Status: map[string]issuedStatusRef{"status_list": {Idx: c.Status.Idx, URI: c.Status.URI}},
 		SDAlg: SDAlg, SD: digests}
-	jwt, err := signJWT(jwsHeader{Alg: "ES256", Typ: TypSDJWT, Kid: kid}, payload, signer)
+	jwt, err := signJWT(jwsHeader{Alg: suite.jose, Typ: TypSDJWT, Kid: kid}, payload, suite, pub, signer)
 	if err != nil {
 		return "", err
 	}
@@ -281,7 +282,8 @@ func issueLinkage(random io.Reader, c LinkageClaims, kid string, signer crypto.S
 	return sb.String(), nil
 }
 
-func signJWT(h jwsHeader, claims any, signer crypto.Signer) (string, error) {
+// signJWT signs a compact JWS with signer, whose key pub is of suite s.
+func signJWT(h jwsHeader, claims any, s suite, pub *ecdsa.PublicKey, signer crypto.Signer) (string, error) {
 	hb, err := json.Marshal(h)
 	if err != nil {
 		return "", err
@@ -291,8 +293,7 @@ func signJWT(h jwsHeader, claims any, signer crypto.Signer) (string, error) {
 		return "", err
 	}
 	input := base64.RawURLEncoding.EncodeToString(hb) + "." + base64.RawURLEncoding.EncodeToString(pb)
-	digest := sha256.Sum256([]byte(input))
-	sig, err := signES256(signer, digest[:])
+	sig, err := s.signMessage(signer, pub, []byte(input))
 	if err != nil {
 		return "", err
 	}
@@ -366,8 +367,12 @@ func PresentLinkage(sdjwt string, disclose []string, holder crypto.Signer, aud, 
 		sb.WriteByte('~')
 	}
 	presented := sb.String()
-	kb, err := signJWT(jwsHeader{Alg: "ES256", Typ: TypKBJWT},
-		issuedKB{Iat: at.Unix(), Aud: aud, Nonce: nonce, SDHash: SDHash(presented)}, holder)
+	holderPub, err := signerP256(holder)
+	if err != nil {
+		return "", err
+	}
+	kb, err := signJWT(jwsHeader{Alg: JOSEES256, Typ: TypKBJWT},
+		issuedKB{Iat: at.Unix(), Aud: aud, Nonce: nonce, SDHash: SDHash(presented)}, es256, holderPub, holder)
 	if err != nil {
 		return "", err
 	}
@@ -514,12 +519,24 @@ func parseJWS(jws string, h *jwsHeader, claims any) (signingInput string, sig []
 	return jws[:dot2], sig, nil
 }
 
-// VerifyIssuer checks the issuer JWT's ES256 signature.
+// VerifyIssuer checks the issuer JWT's signature with the trust-list key
+// for s.Kid. The alg must be the key's (spec §1.1: ES256 for a P-256 key,
+// SM2 for an SM2 key), or it is ErrAlgorithm.
 func (s *SDJWT) VerifyIssuer(issuer *ecdsa.PublicKey) error {
-	if s.Alg != "ES256" {
+	suite, err := suiteOfKey(issuer)
+	switch {
+	case err != nil:
+		return ErrBadSignature
+	case s.Alg != suite.jose:
 		return ErrAlgorithm
 	}
-	if !verifyJWS(issuer, s.signingInput, s.sig) {
+	var ok bool
+	if suite.isES256() {
+		ok = verifyJWS(issuer, s.signingInput, s.sig) // no copy of the input
+	} else {
+		ok = suite.verifyMessage(issuer, s.sig, []byte(s.signingInput))
+	}
+	if !ok {
 		return ErrBadSignature
 	}
 	return nil

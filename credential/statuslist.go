@@ -10,11 +10,11 @@ import (
 	"compress/zlib"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strconv"
 	"strings"
@@ -217,25 +217,30 @@ func (c *StatusListClaims) validate() error {
 	return nil
 }
 
-// checkSigner checks that kid belongs to signer, as SignEPermit does.
-func checkSigner(kid []byte, signer crypto.Signer) error {
-	pub, err := signerP256(signer)
+// checkSigner checks that kid belongs to signer, as SignEPermit does, and
+// returns the signer's key and suite: lists are signed with the active
+// key's algorithm (spec §1.1).
+func checkSigner(kid []byte, signer crypto.Signer) (*ecdsa.PublicKey, suite, error) {
+	pub, suite, err := signerSuite(signer)
 	if err != nil {
-		return err
+		return nil, suite, err
 	}
 	want, err := KeyID(pub)
 	if err != nil {
-		return err
+		return nil, suite, err
 	}
 	if !bytes.Equal(kid, want) {
-		return fmt.Errorf("credential: kid %x is not the signer's key id %x", kid, want)
+		return nil, suite, fmt.Errorf("credential: kid %x is not the signer's key id %x", kid, want)
 	}
-	return nil
+	return pub, suite, nil
 }
 
 // statusListProtected is the CWT form's protected header:
-// {1: -7, 16: "application/statuslist+cwt"}.
-var statusListProtected = appendText([]byte{majorMap<<5 | 2, hdrAlg, majorNeg<<5 | 6, hdrTyp}, StatusListCWTType)
+// {1: alg, 16: "application/statuslist+cwt"}.
+func statusListProtected(s suite) []byte {
+	b := appendInt([]byte{majorMap<<5 | 2, hdrAlg}, s.cose)
+	return appendText(append(b, hdrTyp), StatusListCWTType)
+}
 
 // CWT claim keys of the Token Status List draft.
 const (
@@ -244,19 +249,22 @@ const (
 	claimStatusList = 65533
 )
 
-// prepare checks what both forms sign and returns the compressed list:
-// lst, or the claims' list compressed when lst is nil.
-func (c *StatusListClaims) prepare(lst, kid []byte, signer crypto.Signer) ([]byte, error) {
+// prepare checks what both forms sign and returns the compressed list (lst,
+// or the claims' list compressed when lst is nil) and the signer's key and
+// suite.
+func (c *StatusListClaims) prepare(lst, kid []byte, signer crypto.Signer) ([]byte, *ecdsa.PublicKey, suite, error) {
 	if err := c.validate(); err != nil {
-		return nil, err
+		return nil, nil, suite{}, err
 	}
-	if err := checkSigner(kid, signer); err != nil {
-		return nil, err
+	pub, s, err := checkSigner(kid, signer)
+	if err != nil {
+		return nil, nil, s, err
 	}
 	if lst != nil {
-		return lst, nil
+		return lst, pub, s, nil
 	}
-	return c.List.Compress()
+	lst, err = c.List.Compress()
+	return lst, pub, s, err
 }
 
 // SignStatusListCWT signs the claims as the CWT form of spec §5: a tagged
@@ -266,7 +274,7 @@ func (c *StatusListClaims) prepare(lst, kid []byte, signer crypto.Signer) ([]byt
 // lst is the compressed list; a nil lst means Compress the claims' list
 // (callers signing both forms compress once and pass it).
 func SignStatusListCWT(c StatusListClaims, lst []byte, kid []byte, signer crypto.Signer) ([]byte, error) {
-	lst, err := c.prepare(lst, kid, signer)
+	lst, pub, suite, err := c.prepare(lst, kid, signer)
 	if err != nil {
 		return nil, err
 	}
@@ -286,22 +294,26 @@ func SignStatusListCWT(c StatusListClaims, lst []byte, kid []byte, signer crypto
 	payload = appendInt(payload, 2)
 	payload = appendInt(payload, claimTTL)
 	payload = appendInt(payload, int64(c.TTL/time.Second))
-	digest := bigSigStructureDigest(statusListProtected, payload)
-	sig, err := signES256(signer, digest[:])
+	protected := statusListProtected(suite)
+	h, err := suite.newHash(pub)
 	if err != nil {
 		return nil, err
 	}
-	out := appendSign1(make([]byte, 0, len(payload)+len(statusListProtected)+96), statusListProtected, kid, payload, sig)
+	writeSigStructure(h, protected, payload)
+	sig, err := suite.sign(signer, h.Sum(nil))
+	if err != nil {
+		return nil, err
+	}
+	out := appendSign1(make([]byte, 0, len(payload)+len(protected)+96), protected, kid, payload, sig)
 	if len(out) > MaxStatusListCWT {
 		return nil, errors.New("credential: status list token over the size bound")
 	}
 	return out, nil
 }
 
-// bigSigStructureDigest is sigStructureDigest for payloads of any size: it
-// streams the Sig_structure into the hash instead of copying the payload.
-func bigSigStructureDigest(protected, payload []byte) [32]byte {
-	h := sha256.New()
+// writeSigStructure writes the Sig_structure into h, streaming it instead
+// of copying a payload of any size.
+func writeSigStructure(h hash.Hash, protected, payload []byte) {
 	var head [64]byte
 	b := append(head[:0], majorArray<<5|4, majorText<<5|10)
 	b = append(b, "Signature1"...)
@@ -310,9 +322,6 @@ func bigSigStructureDigest(protected, payload []byte) [32]byte {
 	b = append(head[:0], majorBytes<<5|0)
 	h.Write(appendHead(b, majorBytes, uint64(len(payload))))
 	h.Write(payload)
-	var sum [32]byte
-	h.Sum(sum[:0])
-	return sum
 }
 
 // ParseStatusListCWT parses and verifies the CWT form of spec §5: tag 18,
@@ -331,7 +340,7 @@ func ParseStatusListCWT(b []byte, keys KeyLookup) (*StatusListToken, error) {
 	if err != nil {
 		return nil, statusWrap(err)
 	}
-	if h.alg != AlgES256 {
+	if !supportedCOSE(h.alg) {
 		return nil, statusWrap(ErrAlgorithm)
 	}
 	if h.typ != StatusListCWTType {
@@ -342,8 +351,21 @@ func ParseStatusListCWT(b []byte, keys KeyLookup) (*StatusListToken, error) {
 	if len(s.kid) == 0 || !ok || pub == nil {
 		return nil, statusWrap(ErrUnknownKey)
 	}
-	digest := bigSigStructureDigest(s.protected, s.payload)
-	if !verifyES256(pub, &digest, s.signature) {
+	// The alg must be the key's (spec §1.1).
+	suite, err := suiteOfKey(pub)
+	switch {
+	case err != nil:
+		return nil, statusWrap(ErrBadSignature)
+	case suite.cose != h.alg:
+		return nil, statusWrap(ErrAlgorithm)
+	}
+	hs, err := suite.newHash(pub)
+	if err != nil {
+		return nil, statusWrap(ErrBadSignature)
+	}
+	writeSigStructure(hs, s.protected, s.payload)
+	var sum [64]byte
+	if !suite.verify(pub, hs.Sum(sum[:0]), s.signature) {
 		return nil, statusWrap(ErrBadSignature)
 	}
 	t := &StatusListToken{Kid: kid}
@@ -491,12 +513,12 @@ type statusListJWTMember struct {
 // the 64-byte r||s signature of RFC 7518 §3.4. lst is as for
 // SignStatusListCWT.
 func SignStatusListJWT(c StatusListClaims, lst []byte, kid []byte, signer crypto.Signer) ([]byte, error) {
-	lst, err := c.prepare(lst, kid, signer)
+	lst, pub, suite, err := c.prepare(lst, kid, signer)
 	if err != nil {
 		return nil, err
 	}
 	enc := base64.RawURLEncoding
-	header, err := marshalJSON(statusListJWTHeader{Alg: "ES256", Typ: statusListJWTTyp, Kid: enc.EncodeToString(kid)})
+	header, err := marshalJSON(statusListJWTHeader{Alg: suite.jose, Typ: statusListJWTTyp, Kid: enc.EncodeToString(kid)})
 	if err != nil {
 		return nil, err
 	}
@@ -509,8 +531,7 @@ func SignStatusListJWT(c StatusListClaims, lst []byte, kid []byte, signer crypto
 	out = enc.AppendEncode(out, header)
 	out = append(out, '.')
 	out = enc.AppendEncode(out, claims)
-	digest := sha256.Sum256(out)
-	sig, err := signES256(signer, digest[:])
+	sig, err := suite.signMessage(signer, pub, out)
 	if err != nil {
 		return nil, err
 	}
@@ -563,7 +584,10 @@ func ParseStatusListJWT(b []byte, keys KeyLookup) (*StatusListToken, error) {
 	if err := strictJSON(hb, &hdr); err != nil {
 		return nil, statusErr("header: %v", err)
 	}
-	if hdr.Alg == nil || *hdr.Alg != "ES256" {
+	if hdr.Alg == nil {
+		return nil, statusWrap(ErrAlgorithm)
+	}
+	if _, ok := suiteOfJOSE(*hdr.Alg); !ok {
 		return nil, statusWrap(ErrAlgorithm)
 	}
 	if hdr.Typ == nil || *hdr.Typ != statusListJWTTyp {
@@ -583,8 +607,15 @@ func ParseStatusListJWT(b []byte, keys KeyLookup) (*StatusListToken, error) {
 	if err != nil {
 		return nil, statusErr("signature is not base64url")
 	}
-	digest := sha256.Sum256(b[:len(h64)+1+len(c64)])
-	if !verifyES256(pub, &digest, sig) {
+	// The alg must be the key's (spec §1.1).
+	suite, err := suiteOfKey(pub)
+	switch {
+	case err != nil:
+		return nil, statusWrap(ErrBadSignature)
+	case suite.jose != *hdr.Alg:
+		return nil, statusWrap(ErrAlgorithm)
+	}
+	if !suite.verifyMessage(pub, sig, b[:len(h64)+1+len(c64)]) {
 		return nil, statusWrap(ErrBadSignature)
 	}
 	cb, err := enc.DecodeString(c64)

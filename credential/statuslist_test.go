@@ -269,8 +269,7 @@ func TestStatusListFormsAgree(t *testing.T) {
 // would be, to make tokens that are well signed but wrong inside.
 func signRawCWT(t testing.TB, f statusFixture, protected, payload []byte) []byte {
 	t.Helper()
-	d := bigSigStructureDigest(protected, payload)
-	sig, err := signES256(f.key, d[:])
+	sig, err := signSign1(es256, f.key, &f.key.PublicKey, protected, payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,20 +357,20 @@ func TestParseStatusListCWTRefuses(t *testing.T) {
 		{"ES384 header", signRawCWT(t, f, es384, cwtPayload(sub, iat, exp, int64(300), slMember(2, lst))), ErrAlgorithm},
 		{"no typ", signRawCWT(t, f, noTyp, cwtPayload(sub, iat, exp, int64(300), slMember(2, lst))), ErrStatusList},
 		{"wrong typ", signRawCWT(t, f, wrongTyp, cwtPayload(sub, iat, exp, int64(300), slMember(2, lst))), ErrStatusList},
-		{"bits 1", signRawCWT(t, f, statusListProtected, cwtPayload(sub, iat, exp, int64(300), slMember(1, lst))), ErrFormat},
-		{"bits 4", signRawCWT(t, f, statusListProtected, cwtPayload(sub, iat, exp, int64(300), slMember(4, lst))), ErrFormat},
-		{"no sub", signRawCWT(t, f, statusListProtected, cwtPayload(nil, iat, exp, int64(300), slMember(2, lst))), ErrStatusList},
-		{"no iat", signRawCWT(t, f, statusListProtected, cwtPayload(sub, nil, exp, int64(300), slMember(2, lst))), ErrStatusList},
-		{"no exp", signRawCWT(t, f, statusListProtected, cwtPayload(sub, iat, nil, int64(300), slMember(2, lst))), ErrStatusList},
-		{"no ttl", signRawCWT(t, f, statusListProtected, cwtPayload(sub, iat, exp, nil, slMember(2, lst))), ErrStatusList},
-		{"ttl 0", signRawCWT(t, f, statusListProtected, cwtPayload(sub, iat, exp, int64(0), slMember(2, lst))), ErrStatusList},
-		{"exp before iat", signRawCWT(t, f, statusListProtected, cwtPayload(sub, iat, iat-1, int64(300), slMember(2, lst))), ErrStatusList},
-		{"no status_list", signRawCWT(t, f, statusListProtected, cwtPayload(sub, iat, exp, int64(300), nil)), ErrStatusList},
-		{"sub not text", signRawCWT(t, f, statusListProtected, cwtPayload(int64(12), iat, exp, int64(300), slMember(2, lst))), ErrFormat},
-		{"zip bomb", signRawCWT(t, f, statusListProtected, cwtPayload(sub, iat, exp, int64(300), slMember(2, bomb))), ErrStatusList},
-		{"lst not zlib", signRawCWT(t, f, statusListProtected, cwtPayload(sub, iat, exp, int64(300), slMember(2, []byte{1, 2, 3}))), ErrStatusList},
-		{"bytes after the zlib stream", signRawCWT(t, f, statusListProtected, cwtPayload(sub, iat, exp, int64(300), slMember(2, append(bytes.Clone(lst), 0)))), ErrStatusList},
-		{"empty list", signRawCWT(t, f, statusListProtected, cwtPayload(sub, iat, exp, int64(300), slMember(2, zlibOf(t, nil)))), ErrStatusList},
+		{"bits 1", signRawCWT(t, f, statusListProtected(es256), cwtPayload(sub, iat, exp, int64(300), slMember(1, lst))), ErrFormat},
+		{"bits 4", signRawCWT(t, f, statusListProtected(es256), cwtPayload(sub, iat, exp, int64(300), slMember(4, lst))), ErrFormat},
+		{"no sub", signRawCWT(t, f, statusListProtected(es256), cwtPayload(nil, iat, exp, int64(300), slMember(2, lst))), ErrStatusList},
+		{"no iat", signRawCWT(t, f, statusListProtected(es256), cwtPayload(sub, nil, exp, int64(300), slMember(2, lst))), ErrStatusList},
+		{"no exp", signRawCWT(t, f, statusListProtected(es256), cwtPayload(sub, iat, nil, int64(300), slMember(2, lst))), ErrStatusList},
+		{"no ttl", signRawCWT(t, f, statusListProtected(es256), cwtPayload(sub, iat, exp, nil, slMember(2, lst))), ErrStatusList},
+		{"ttl 0", signRawCWT(t, f, statusListProtected(es256), cwtPayload(sub, iat, exp, int64(0), slMember(2, lst))), ErrStatusList},
+		{"exp before iat", signRawCWT(t, f, statusListProtected(es256), cwtPayload(sub, iat, iat-1, int64(300), slMember(2, lst))), ErrStatusList},
+		{"no status_list", signRawCWT(t, f, statusListProtected(es256), cwtPayload(sub, iat, exp, int64(300), nil)), ErrStatusList},
+		{"sub not text", signRawCWT(t, f, statusListProtected(es256), cwtPayload(int64(12), iat, exp, int64(300), slMember(2, lst))), ErrFormat},
+		{"zip bomb", signRawCWT(t, f, statusListProtected(es256), cwtPayload(sub, iat, exp, int64(300), slMember(2, bomb))), ErrStatusList},
+		{"lst not zlib", signRawCWT(t, f, statusListProtected(es256), cwtPayload(sub, iat, exp, int64(300), slMember(2, []byte{1, 2, 3}))), ErrStatusList},
+		{"bytes after the zlib stream", signRawCWT(t, f, statusListProtected(es256), cwtPayload(sub, iat, exp, int64(300), slMember(2, append(bytes.Clone(lst), 0)))), ErrStatusList},
+		{"empty list", signRawCWT(t, f, statusListProtected(es256), cwtPayload(sub, iat, exp, int64(300), slMember(2, zlibOf(t, nil)))), ErrStatusList},
 		{"truncated", good[:len(good)-1], ErrFormat},
 		{"trailing byte", append(bytes.Clone(good), 0), ErrFormat},
 		{"JWT given to the CWT parser", []byte("eyJhbGciOiJFUzI1NiJ9.e30.AA"), ErrFormat},
@@ -461,7 +460,9 @@ func TestParseStatusListJWTRefuses(t *testing.T) {
 func TestBigSigStructureDigest(t *testing.T) {
 	for _, n := range []int{0, 23, 24, 255, 256, 600} {
 		payload := bytes.Repeat([]byte{0xa5}, n)
-		if bigSigStructureDigest(statusListProtected, payload) != sigStructureDigest(statusListProtected, payload) {
+		h := sha256.New()
+		writeSigStructure(h, statusListProtected(es256), payload)
+		if d := sigStructureDigest(statusListProtected(es256), payload); !bytes.Equal(h.Sum(nil), d[:]) {
 			t.Errorf("payload of %d bytes: digests differ", n)
 		}
 	}

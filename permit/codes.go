@@ -61,6 +61,21 @@ const (
 	ECodePortraitChanged Code = "portrait_changed" // the registry's portrait changed since issuance
 )
 
+// Codes of OpenID4VCI and OpenID4VP (spec/formats.md §9, §10): the
+// error values those specifications define, used as they are.
+const (
+	ECodeInvalidRequest          Code = "invalid_request"                  // a protocol request is malformed
+	ECodeInvalidGrant            Code = "invalid_grant"                    // unknown, used, expired or void pre-authorized code, or a wrong tx_code
+	ECodeUnsupportedGrantType    Code = "unsupported_grant_type"           // a grant other than the pre-authorized code
+	ECodeInvalidToken            Code = "invalid_token"                    // unknown, expired or spent access token
+	ECodeInvalidProof            Code = "invalid_proof"                    // the key proof is missing, malformed, for another aud, or stale
+	ECodeInvalidNonce            Code = "invalid_nonce"                    // the key proof's c_nonce is unknown, expired or used
+	ECodeUnknownConfiguration    Code = "unknown_credential_configuration" // not a credential configuration this offer is for
+	ECodeCredentialRequestDenied Code = "credential_request_denied"        // the issuance rules refused
+	ECodeInvalidPresentation     Code = "invalid_presentation"             // a vp_token that fails verification
+	ECodePresentationAnswered    Code = "presentation_answered"            // a response for a request already answered
+)
+
 // Codes the HTTP layer answers with before any use case runs.
 const (
 	ECodeRateLimited   Code = "rate_limited"   // too many requests from this address or client

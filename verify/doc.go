@@ -22,4 +22,15 @@
 //	}
 //	age := max(now.Sub(iat), 0) // how old the list behind the answer is, to show at the gate
 //	_ = age
+//
+// Issuer signatures are ES256, or SM2 with SM3 (spec §1.1) in a program
+// that opts into SM2 by importing package credential/sm2, which registers
+// the suite with package credential:
+//
+//	import _ "github.com/epermit/epermit/credential/sm2"
+//
+// so that a verifier that needs only ES256 links no SM2 code. Without it, a
+// trust list's SM2 keys are left out and what they signed is unknown_key.
+// With it or without, the trust-list key named by a kid decides the
+// algorithm: an alg that is not the key's is refused with CodeAlgorithm.
 package verify

@@ -130,11 +130,9 @@ func VerifyLinkage(ctx context.Context, keys Keys, status StatusSource, text str
 	if !ok || s.Kid == "" {
 		return r.reject(CodeUnknownKey)
 	}
-	if s.Alg != "ES256" {
-		return r.reject(CodeAlgorithm)
-	}
+	// The alg must be the key's: ES256 for a P-256 key, SM2 for an SM2 key.
 	if err := s.VerifyIssuer(key); err != nil {
-		return r.reject(CodeBadSignature)
+		return r.reject(codeOf(err, CodeBadSignature))
 	}
 	r.Credential = &LinkageInfo{Issuer: s.Issuer, Kid: s.Kid, IssuedAt: s.IssuedAt, Expires: s.Expiry,
 		StatusURI: s.Status.URI, StatusIndex: s.Status.Idx}

@@ -26,7 +26,8 @@ type TrustList struct {
 }
 
 // ParseTrustList reads a JWK Set. Every key must be a well-formed P-256
-// ES256 key whose kid is the one spec §1 derives from it.
+// ES256 key, or SM2 key (spec §1.1), whose kid is the one spec §1 derives
+// from it; SM2 keys are left out unless the program imports credential/sm2.
 func ParseTrustList(data []byte, source string, at time.Time) (*TrustList, error) {
 	keys, err := credential.ParseJWKSet(data)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/epermit/epermit/internal/demo"
 	"github.com/epermit/epermit/internal/notify"
 	"github.com/epermit/epermit/internal/registry"
+	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 )
 
@@ -50,14 +51,28 @@ URLs to visit and a few identities to try.`,
 			}
 			defer ln.Close()
 			f.ln = ln
+			// The demo records its URLs in the store (as init does), so that
+			// other commands on its data, `epermit issue` at the counter
+			// say, write the same status list base into credentials.
 			if !cmd.Flags().Changed("public-url") {
-				g.publicURL = listenURL(ln.Addr())
+				if err := cmd.Flags().Set("public-url", listenURL(ln.Addr())); err != nil {
+					return err
+				}
 			}
+			if !cmd.Flags().Changed("status-url") {
+				if err := cmd.Flags().Set("status-url", g.publicURL); err != nil {
+					return err
+				}
+			}
+			g.recordSettings = true
 			a, closeStore, err := g.authority(ctx, true)
 			if err != nil {
 				return err
 			}
 			defer closeStore()
+			if _, err := a.RecordSettings(ctx, store.SettingPublicURL, store.SettingStatusURL, store.SettingIssuerID); err != nil {
+				return err
+			}
 			samples, err := seedDemo(ctx, a)
 			if err != nil {
 				return err

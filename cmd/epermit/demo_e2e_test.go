@@ -117,6 +117,23 @@ func TestDemoPublicURLFollowsAddr(t *testing.T) {
 		t.Errorf("GET %s: %v %v", ep.Claims.Status.URI, resp, err)
 	}
 
+	// A counter issuance on the demo's data, without --public-url, writes
+	// the same base; one with another public URL is refused.
+	_, pub := holderKeyFiles(t, t.TempDir(), "holder")
+	counter := []string{"issue", "--data", data, "--document-type", "hk", "--document-number", rec.TravelPermits[0].Number,
+		"--reason", "forgotten", "--holder-key", pub}
+	if _, err := run(t, context.Background(), append(counter, "--public-url", "http://127.0.0.1:8080")...); exitCodeOf(err) != exitUsage {
+		t.Errorf("counter issuance with another --public-url: %v; want a usage error", err)
+	}
+	out, err := run(t, context.Background(), counter...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = base64.RawURLEncoding.DecodeString(strings.TrimSpace(out))
+	if ep, err := credential.ParseEPermit(raw); err != nil || !strings.HasPrefix(ep.Claims.Status.URI, base+"/s/") {
+		t.Errorf("counter credential: %v; want its status list under %s", err, base)
+	}
+
 	// localhost is sent to the public URL, where page POSTs are accepted.
 	_, port, _ := net.SplitHostPort(addr)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

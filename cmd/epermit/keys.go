@@ -8,28 +8,60 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/permit"
 )
 
 func keysCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage issuer signing keys"}
-	newKey := func(use, short string, run func(*authority.Authority, context.Context) (*permit.IssuerKey, error)) *cobra.Command {
-		return changesState(&cobra.Command{
+	newKey := func(use, short, algHelp string, run func(*authority.Authority, context.Context, keys.Algorithm) (*permit.IssuerKey, error)) *cobra.Command {
+		var algName, kms string
+		c := &cobra.Command{
 			Use: use, Short: short, Args: cobra.NoArgs,
-			RunE: g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {
-				k, err := run(a, cliContext(cmd))
-				if err != nil {
+			RunE: func(cmd *cobra.Command, args []string) error {
+				var alg keys.Algorithm // "" lets rotate keep the active key's
+				if algName != "" {
+					var err error
+					if alg, err = keys.ParseAlgorithm(algName); err != nil {
+						return usageError{err}
+					}
+				}
+				if err := keys.CheckKMS(kms); err != nil {
+					return usageError{err}
+				}
+				if err := keys.CheckAlgorithm(kms, alg); err != nil {
+					return usageError{err}
+				}
+				if err := keys.Supported(kms); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "active key %s (%s)\n", k.Kid, k.Ref)
-				return nil
-			}),
-		})
+				g.kms = kms
+				return g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {
+					k, err := run(a, cliContext(cmd), alg)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "active key %s (%s)\n", k.Kid, k.Ref)
+					return nil
+				})(cmd, args)
+			},
+		}
+		c.Flags().StringVar(&algName, "algorithm", "", algHelp)
+		c.Flags().StringVar(&kms, "kms", "", "where to make the key: file: or a pkcs11: URI (default: where `epermit init` or the last --kms said, else file:)")
+		return changesState(c)
 	}
 	cmd.AddCommand(
-		newKey("init", "Create the first issuer key", (*authority.Authority).InitKeys),
-		newKey("rotate", "Make a new active key; the old one is kept for verification", (*authority.Authority).RotateKey),
+		newKey("init", "Create the first issuer key", "es256 (default) or sm2 (SM2 with SM3)",
+			func(a *authority.Authority, ctx context.Context, alg keys.Algorithm) (*permit.IssuerKey, error) {
+				if alg == "" {
+					alg = keys.ES256
+				}
+				return a.InitKeysWith(ctx, alg)
+			}),
+		newKey("rotate", "Make a new active key; the old one is kept for verification",
+			"es256 or sm2 (SM2 with SM3); default: the active key's", (*authority.Authority).RotateKeyWith),
 		revokeKeyCmd(g),
 		&cobra.Command{
 			Use: "list", Short: "List issuer keys and whether the trust list publishes them", Args: cobra.NoArgs,
@@ -39,11 +71,15 @@ func keysCmd(g *globals) *cobra.Command {
 					return err
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "KID\tSTATE\tCREATED\tRETIRED\tLAST EXPIRY\tPUBLISHED\tREF")
+				fmt.Fprintln(tw, "KID\tSTATE\tCREATED\tRETIRED\tLAST EXPIRY\tPUBLISHED\tREF\tALG")
 				now := time.Now()
 				for _, k := range ks {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\n", k.Kid, k.State, stamp(k.CreatedAt), stamp(k.RetiredAt),
-						stamp(k.LastExpiry), authority.Published(k, now), k.Ref)
+					alg := "?"
+					if pub, err := credential.ParsePublicKey(k.PublicKey); err == nil {
+						alg, _ = credential.KeyAlgorithm(pub)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\t%s\n", k.Kid, k.State, stamp(k.CreatedAt), stamp(k.RetiredAt),
+						stamp(k.LastExpiry), authority.Published(k, now), k.Ref, alg)
 				}
 				return tw.Flush()
 			}),

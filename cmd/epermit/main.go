@@ -57,10 +57,20 @@ type globals struct {
 
 	statusTTL, statusValidity time.Duration
 
-	// mayCreate lets the command create the store: only demo and migrate
-	// may, so that a mistyped --data or --db is an error, not a new empty
-	// database.
+	// mayCreate lets the command create the store: only init, demo and
+	// migrate may, so that a mistyped --data or --db is an error, not a
+	// new empty database.
 	mayCreate bool
+	// kms is where new issuer keys are made, set by the commands that make
+	// them (--kms); empty means the store's setting, or file keys.
+	kms string
+	// recordSettings makes the authority record the URL and issuer flags in
+	// the store instead of refusing ones that differ (`epermit settings set`).
+	recordSettings bool
+	// flags are the command's flags, to tell given values from defaults.
+	flags *pflag.FlagSet
+	// settings are what the store recorded, read by authority.
+	settings authority.Settings
 
 	// Set by `epermit demo` before the authority is built.
 	demo   bool
@@ -125,6 +135,7 @@ func newRoot(g *globals) *cobra.Command {
 			if actor != "" {
 				cmd.SetContext(authority.WithActor(cmd.Context(), actor))
 			}
+			g.flags = cmd.Flags()
 			return g.setup(cmd.ErrOrStderr())
 		},
 	}
@@ -148,9 +159,9 @@ func newRoot(g *globals) *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	root.Version = version()
 	root.SetVersionTemplate("epermit {{.Version}}\n")
-	root.AddCommand(serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g),
+	root.AddCommand(initCmd(g), settingsCmd(g), serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g),
 		issueCmd(g), faceCmd(g), presentCmd(g), verifyCmd(), verifierCmd(g), institutionCmd(g), officerCmd(g), linkageCmd(g),
-		revokeCmd(g), suspendCmd(g), reinstateCmd(g), versionCmd())
+		revokeCmd(g), suspendCmd(g), reinstateCmd(g), offerCmd(g), versionCmd())
 	refuseUnknown(root)
 	root.SetUsageFunc(usage)
 	return root
@@ -376,6 +387,12 @@ func (g *globals) authority(ctx context.Context, migrate bool) (*authority.Autho
 	if err != nil {
 		return nil, nil, err
 	}
+	set, err := authority.LoadSettings(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("read the store's settings (is it migrated? `epermit migrate`): %w", err)
+	}
+	g.settings = set
 	var policy permit.Policy
 	if g.policy != "" {
 		// Validated before anything runs: a wrong policy file stops the
@@ -391,9 +408,41 @@ func (g *globals) authority(ctx context.Context, migrate bool) (*authority.Autho
 			return nil, nil, usageError{fmt.Errorf("--policy %s: %w", g.policy, err)}
 		}
 	}
-	cfg := authority.Config{IssuerID: g.issuerID, PublicURL: strings.TrimSuffix(g.publicURL, "/"), Policy: policy,
-		StatusURL: strings.TrimSuffix(g.statusURL, "/"),
-		FaceMode:  g.faceMode, Demo: g.demo, StatusTTL: g.statusTTL, StatusValidity: g.statusValidity}
+	cfg := authority.Config{FaceMode: g.faceMode, Demo: g.demo, StatusTTL: g.statusTTL, StatusValidity: g.statusValidity, Policy: policy}
+	// What `epermit init` recorded wins, so that every command and replica
+	// writes the same URIs into credentials; a flag that says otherwise is
+	// refused, unless `epermit settings set` is recording it.
+	for _, s := range []struct {
+		flag, recorded string
+		value          *string
+		to             *string
+	}{
+		{"public-url", set.PublicURL, &g.publicURL, &cfg.PublicURL},
+		{"status-url", set.StatusURL, &g.statusURL, &cfg.StatusURL},
+		{"issuer-id", set.IssuerID, &g.issuerID, &cfg.IssuerID},
+	} {
+		v := strings.TrimSuffix(*s.value, "/")
+		given := g.flags != nil && g.flags.Changed(s.flag)
+		switch {
+		case s.recorded == "":
+			*s.to = v
+		case !given:
+			*s.to = s.recorded
+			*s.value = s.recorded
+		case v == s.recorded || g.recordSettings:
+			*s.to = v
+		default:
+			db.Close()
+			return nil, nil, usageError{fmt.Errorf("--%s %q differs from %q, which `epermit init` recorded for every command and replica: drop the flag (or its EPERMIT_ variable), or change the recorded value with `epermit settings set --%s %s`",
+				s.flag, v, s.recorded, s.flag, v)}
+		}
+	}
+	kms := g.kms
+	if kms == "" {
+		kms = set.KMS
+	}
+	ks := &keys.Store{Dir: g.data, KMS: kms}
+	cfg.KMS = g.kms
 	switch {
 	case g.outbox != nil:
 		cfg.Notifier = g.outbox
@@ -403,12 +452,17 @@ func (g *globals) authority(ctx context.Context, migrate bool) (*authority.Autho
 	if g.faceMode == authority.FaceHTTP && g.faceURL != "" {
 		cfg.FaceCheck = &face.Provider{URL: g.faceURL, Token: g.faceToken}
 	}
-	a, err := authority.New(db, keys.Files{Dir: g.data}, cfg, g.log)
+	a, err := authority.New(db, ks, cfg, g.log)
 	if err != nil {
 		db.Close()
 		return nil, nil, usageError{err}
 	}
-	return a, func() { db.Close() }, nil
+	return a, func() {
+		db.Close()
+		if err := ks.Close(); err != nil {
+			g.log.Warn("closing the key store", "err", err)
+		}
+	}, nil
 }
 
 // changesState marks a command that changes the authority's state: it

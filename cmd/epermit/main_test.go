@@ -423,3 +423,34 @@ func TestNoStoreByMistake(t *testing.T) {
 		}
 	}
 }
+
+// keys init and rotate take --algorithm; a plain rotate keeps the active
+// key's algorithm, and keys list says each key's.
+func TestKeysAlgorithm(t *testing.T) {
+	ctx := context.Background()
+	data := newStore(t)
+	if _, err := run(t, ctx, "keys", "init", "--data", data, "--algorithm", "rsa"); exitCodeOf(err) != exitUsage {
+		t.Fatalf("--algorithm rsa: %v; want a usage error", err)
+	}
+	if _, err := run(t, ctx, "keys", "init", "--data", data, "--algorithm", "sm2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, ctx, "keys", "rotate", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, ctx, "keys", "rotate", "--data", data, "--algorithm", "es256"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, ctx, "keys", "list", "--data", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	algs := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		f := strings.Fields(line)
+		algs[f[1]+" "+f[len(f)-1]]++
+	}
+	if len(algs) != 2 || algs["active ES256"] != 1 || algs["retired SM2"] != 2 {
+		t.Fatalf("keys list: %v, want the active key ES256 and two retired SM2 keys:\n%s", algs, out)
+	}
+}

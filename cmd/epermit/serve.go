@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,11 +43,20 @@ func serveCmd(g *globals) *cobra.Command {
 		Short: "Run the authority's HTTP server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Do not leave an empty database behind a mistyped --data.
+			if !strings.HasPrefix(g.db, "postgres") {
+				if _, err := os.Stat(g.db); errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("no store at %s: set one up with `epermit init` first (docs/config.md)", g.db)
+				}
+			}
 			a, closeStore, err := g.authority(cmd.Context(), !f.noMigrate)
 			if err != nil {
 				return err
 			}
 			defer closeStore()
+			if !g.settings.Initialised {
+				return fmt.Errorf("the store at %s was never set up: run `epermit init` first (docs/config.md)", g.db)
+			}
 			return serve(cmd.Context(), g, a, &f, nil)
 		},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	_ "github.com/epermit/epermit/credential/sm2" // a gate of this authority accepts both suites (spec §1.1)
 	"github.com/epermit/epermit/internal/qrcode"
 	"github.com/epermit/epermit/verify"
 )

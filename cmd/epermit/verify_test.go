@@ -127,3 +127,50 @@ func TestVerifierCommands(t *testing.T) {
 		t.Errorf("list = %q, %v; want Gate 7, disabled, the key's prefix only", out, err)
 	}
 }
+
+// `epermit verify` accepts an SM2-signed e-permit with a trust list of both
+// suites (spec §1.1) and refuses one whose alg is not its key's.
+func TestVerifyCommandSM2(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "verify", "testdata", "vectors-sm2.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vf struct {
+		JWKS  json.RawMessage `json:"jwks"`
+		Cases []struct {
+			Name, Text, At string
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(b, &vf); err != nil {
+		t.Fatal(err)
+	}
+	trust := filepath.Join(t.TempDir(), "trust.json")
+	if err := os.WriteFile(trust, vf.JWKS, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]string{ // offline: no status list, so a warning at best
+		"SM2 valid":                             {"accept_with_warning", ""},
+		"SM2 credential claiming ES256":         {"reject", "algorithm"},
+		"SM2 signature under a P-256 key's kid": {"reject", "algorithm"},
+		"SM2 signature altered":                 {"reject", "bad_signature"},
+	}
+	seen := 0
+	for _, c := range vf.Cases {
+		w, ok := want[c.Name]
+		if !ok {
+			continue
+		}
+		seen++
+		out, _ := run(t, context.Background(), "verify", "--offline", "--trust", trust, "--use", "flight", "--at", c.At, c.Text)
+		var r struct{ Decision, Code string }
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%s: output is not JSON: %v\n%s", c.Name, err, out)
+		}
+		if r.Decision != w[0] || r.Code != w[1] {
+			t.Errorf("%s: %s %s; want %s %s", c.Name, r.Decision, r.Code, w[0], w[1])
+		}
+	}
+	if seen != len(want) {
+		t.Fatalf("%d of %d cases found in the vectors", seen, len(want))
+	}
+}

@@ -25,14 +25,15 @@ import (
 
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/audit"
+	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 )
 
 // KeyStore holds issuer private keys and hands them out as crypto.Signer.
 type KeyStore interface {
-	// Generate makes a new P-256 key and returns its reference.
-	Generate() (ref string, pub *ecdsa.PublicKey, err error)
+	// Generate makes a new key of the algorithm and returns its reference.
+	Generate(alg keys.Algorithm) (ref string, pub *ecdsa.PublicKey, err error)
 	// Signer opens the key behind ref.
 	Signer(ref string) (crypto.Signer, error)
 	// Remove deletes a key that was generated but never recorded.
@@ -48,6 +49,10 @@ type Config struct {
 	// travel in every QR: a short host name keeps the QR small (spec §3).
 	// Default PublicURL.
 	StatusURL string
+	// KMS is where the key store makes new issuer keys ("file:" or a
+	// pkcs11: URI without a PIN); when set, making a key records it as the
+	// store's setting, so later rotations default to it.
+	KMS string
 	// Policy is the issuance policy; the zero value means DefaultPolicy.
 	Policy permit.Policy
 	// StatusListSize is the number of entries in a new status list

@@ -64,19 +64,26 @@ func (a *Authority) AddClient(ctx context.Context, role, name, category string) 
 	if err := checkClient(role, name, category); err != nil {
 		return nil, "", err
 	}
-	key, hash, prefix := newClientKey(role)
-	c := &permit.Client{Role: role, Name: name, Category: category, KeyHash: hash, KeyPrefix: prefix}
-	err := a.db.Update(ctx, func(tx *store.Tx) error {
-		c.CreatedAt = tx.Now()
-		if err := tx.AddClient(ctx, c); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, event(ctx, role+".add", clientSubject(c), map[string]string{"kind": category, "key": prefix}))
+	var c *permit.Client
+	var key string
+	err := a.db.Update(ctx, func(tx *store.Tx) (err error) {
+		c, key, err = addClient(ctx, tx, role, name, category)
+		return err
 	})
 	if err != nil {
 		return nil, "", err
 	}
 	return c, key, nil
+}
+
+// addClient registers a checked client in tx, with its audit event.
+func addClient(ctx context.Context, tx *store.Tx, role, name, category string) (*permit.Client, string, error) {
+	key, hash, prefix := newClientKey(role)
+	c := &permit.Client{Role: role, Name: name, Category: category, KeyHash: hash, KeyPrefix: prefix, CreatedAt: tx.Now()}
+	if err := tx.AddClient(ctx, c); err != nil {
+		return nil, "", err
+	}
+	return c, key, tx.Audit(ctx, event(ctx, role+".add", clientSubject(c), map[string]string{"kind": category, "key": prefix}))
 }
 
 func clientSubject(c *permit.Client) string { return c.Role + ":" + c.Name }

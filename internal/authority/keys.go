@@ -4,12 +4,11 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/x509"
 	"encoding/hex"
-	"errors"
 	"time"
 
 	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 )
@@ -19,24 +18,70 @@ import (
 // still hold.
 const RetiredKeyGrace = 24 * time.Hour
 
-// InitKeys creates the first issuer key. It fails with conflict when an
-// active key exists already.
+// InitKeys creates the first issuer key, an ES256 one. It fails with
+// conflict when an active key exists already.
 func (a *Authority) InitKeys(ctx context.Context) (*permit.IssuerKey, error) {
-	return a.newKey(ctx, "key.init", false)
+	return a.InitKeysWith(ctx, keys.ES256)
 }
 
-// RotateKey makes a new key the active one and retires the old, which stays
-// in the trust list until the last credential it signed has expired.
+// InitKeysWith is InitKeys with a key of algorithm alg.
+func (a *Authority) InitKeysWith(ctx context.Context, alg keys.Algorithm) (*permit.IssuerKey, error) {
+	return a.newKey(ctx, "key.init", alg, false)
+}
+
+// RotateKey makes a new key of the active key's algorithm the active one
+// and retires the old, which stays in the trust list until the last
+// credential it signed has expired.
 func (a *Authority) RotateKey(ctx context.Context) (*permit.IssuerKey, error) {
-	return a.newKey(ctx, "key.rotate", true)
+	return a.RotateKeyWith(ctx, "")
 }
 
-func (a *Authority) newKey(ctx context.Context, action string, rotate bool) (*permit.IssuerKey, error) {
-	ref, pub, err := a.keys.Generate()
+// RotateKeyWith is RotateKey to a key of algorithm alg; "" keeps the active
+// key's algorithm. Rotating to the other algorithm switches what every
+// later e-permit, status list and linkage proof is signed with.
+func (a *Authority) RotateKeyWith(ctx context.Context, alg keys.Algorithm) (*permit.IssuerKey, error) {
+	if alg == "" {
+		var err error
+		if alg, err = a.activeAlgorithm(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return a.newKey(ctx, "key.rotate", alg, true)
+}
+
+// activeAlgorithm is the active key's algorithm, or ES256 when there is no
+// active key (newKey then refuses the rotation).
+func (a *Authority) activeAlgorithm(ctx context.Context) (keys.Algorithm, error) {
+	var k *permit.IssuerKey
+	err := a.db.View(ctx, func(tx *store.Tx) (err error) {
+		k, err = tx.ActiveIssuerKey(ctx)
+		return err
+	})
+	switch {
+	case permit.ErrorCode(err) == permit.ECodeNotFound:
+		return keys.ES256, nil
+	case err != nil:
+		return "", err
+	}
+	pub, err := parseSPKI(k.PublicKey)
+	if err != nil {
+		return "", err
+	}
+	return keys.AlgorithmOf(pub)
+}
+
+func (a *Authority) newKey(ctx context.Context, action string, alg keys.Algorithm, rotate bool) (*permit.IssuerKey, error) {
+	return a.makeKey(ctx, action, alg, rotate, nil)
+}
+
+// makeKey generates a key and records it; also, if set, runs first in the
+// same transaction.
+func (a *Authority) makeKey(ctx context.Context, action string, alg keys.Algorithm, rotate bool, also func(tx *store.Tx) error) (*permit.IssuerKey, error) {
+	ref, pub, err := a.keys.Generate(alg)
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	der, err := credential.MarshalPublicKey(pub)
 	if err != nil {
 		return nil, err
 	}
@@ -46,6 +91,11 @@ func (a *Authority) newKey(ctx context.Context, action string, rotate bool) (*pe
 	}
 	k := &permit.IssuerKey{Kid: kid, Ref: ref, PublicKey: der, State: permit.KeyActive}
 	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
+		}
 		old, err := tx.ActiveIssuerKey(ctx)
 		switch {
 		case err == nil && !rotate:
@@ -59,11 +109,17 @@ func (a *Authority) newKey(ctx context.Context, action string, rotate bool) (*pe
 		case permit.ErrorCode(err) != permit.ECodeNotFound:
 			return err
 		}
+		// The next rotation makes its key where this one was made.
+		if a.cfg.KMS != "" {
+			if err := tx.SetSetting(ctx, store.SettingKMS, a.cfg.KMS); err != nil {
+				return err
+			}
+		}
 		k.CreatedAt = tx.Now()
 		if err := tx.AddIssuerKey(ctx, k); err != nil {
 			return err
 		}
-		details := map[string]string{"ref": ref}
+		details := map[string]string{"ref": ref, "algorithm": string(alg)}
 		if old != nil {
 			details["retired"] = old.Kid
 		}
@@ -75,7 +131,7 @@ func (a *Authority) newKey(ctx context.Context, action string, rotate bool) (*pe
 		}
 		return nil, err
 	}
-	a.log.Info("issuer key created", "kid", kid, "action", action)
+	a.log.Info("issuer key created", "kid", kid, "action", action, "algorithm", alg)
 	return k, nil
 }
 
@@ -207,14 +263,7 @@ func (a *Authority) activeSigner(ctx context.Context, tx *store.Tx) (*permit.Iss
 	return k, s, nil
 }
 
+// parseSPKI reads a stored issuer public key, P-256 or SM2.
 func parseSPKI(der []byte) (*ecdsa.PublicKey, error) {
-	k, err := x509.ParsePKIXPublicKey(der)
-	if err != nil {
-		return nil, err
-	}
-	pub, ok := k.(*ecdsa.PublicKey)
-	if !ok {
-		return nil, errors.New("authority: issuer key is not ECDSA")
-	}
-	return pub, nil
+	return credential.ParsePublicKey(der)
 }

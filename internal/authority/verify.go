@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/credential"
+	_ "github.com/epermit/epermit/credential/sm2" // the trust list may hold SM2 keys (spec §1.1)
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/verify"

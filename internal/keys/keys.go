@@ -4,8 +4,16 @@
 //
 // A key is named by a reference URI, recorded beside its public key in the
 // store: "file:keys/KID.pem" is a PKCS#8 PEM file, relative to the data
-// directory unless absolute, written with mode 0600 in a 0700 directory.
-// Other schemes (pkcs11:…) plug in here.
+// directory unless absolute, written with mode 0600 in a 0700 directory;
+// "pkcs11:token=…;id=…?module-path=…" (RFC 7512) is a key pair inside a
+// hardware security module. Store dispatches on the scheme. The PKCS#11
+// backend needs cgo and lives in package keys/pkcs11, which registers
+// itself when a binary built with the "pkcs11" tag imports it.
+//
+// An issuer key is of one of two algorithms (spec/formats.md §1 and §1.1):
+// ES256 (ECDSA P-256), the default, or SM2 with SM3. The active key's
+// algorithm is the one e-permits, status lists and linkage proofs are
+// signed with. PKCS#11 keys are ES256 only.
 package keys
 
 import (
@@ -21,26 +29,79 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
+
 	"github.com/epermit/epermit/credential"
+	_ "github.com/epermit/epermit/credential/sm2" // issuer keys may be SM2
 )
+
+// Algorithm is an issuer key's signature algorithm, named as the
+// --algorithm flag takes it.
+type Algorithm string
+
+// The issuer algorithms.
+const (
+	ES256 Algorithm = "es256" // ECDSA P-256 with SHA-256, the default
+	SM2   Algorithm = "sm2"   // SM2 with SM3 and the default distinguishing ID (spec §1.1)
+)
+
+// ParseAlgorithm reads an algorithm name; "" is ES256.
+func ParseAlgorithm(s string) (Algorithm, error) {
+	switch a := Algorithm(strings.ToLower(s)); a {
+	case "":
+		return ES256, nil
+	case ES256, SM2:
+		return a, nil
+	}
+	return "", fmt.Errorf("keys: algorithm %q is not es256 or sm2", s)
+}
+
+// AlgorithmOf returns the algorithm of an issuer public key.
+func AlgorithmOf(pub *ecdsa.PublicKey) (Algorithm, error) {
+	switch {
+	case pub != nil && pub.Curve == elliptic.P256():
+		return ES256, nil
+	case sm2.IsSM2PublicKey(pub):
+		return SM2, nil
+	}
+	return "", errors.New("keys: not a P-256 or SM2 key")
+}
 
 // Files is a key store of PEM files under a data directory.
 type Files struct {
 	Dir string // the data directory; keys go in Dir/keys
 }
 
-// Generate creates a new P-256 key, writes it to Dir/keys/KID.pem with mode
-// 0600 and returns its reference and public key.
-func (f Files) Generate() (ref string, pub *ecdsa.PublicKey, err error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", nil, err
+// Generate creates a new key of algorithm alg ("" is ES256), writes it as
+// PKCS#8 PEM to Dir/keys/KID.pem with mode 0600 and returns its reference
+// and public key. An SM2 key's PKCS#8 names id-ecPublicKey with the SM2
+// curve OID.
+func (f Files) Generate(alg Algorithm) (ref string, pub *ecdsa.PublicKey, err error) {
+	var der []byte
+	switch alg {
+	case ES256, "":
+		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return "", nil, err
+		}
+		if der, err = x509.MarshalPKCS8PrivateKey(priv); err != nil {
+			return "", nil, err
+		}
+		pub = &priv.PublicKey
+	case SM2:
+		priv, err := sm2.GenerateKey(rand.Reader)
+		if err != nil {
+			return "", nil, err
+		}
+		if der, err = smx509.MarshalPKCS8PrivateKey(priv); err != nil {
+			return "", nil, err
+		}
+		pub = &priv.PublicKey
+	default:
+		return "", nil, fmt.Errorf("keys: algorithm %q is not es256 or sm2", alg)
 	}
-	kid, err := credential.KeyIDString(&priv.PublicKey)
-	if err != nil {
-		return "", nil, err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	kid, err := credential.KeyIDString(pub)
 	if err != nil {
 		return "", nil, err
 	}
@@ -61,7 +122,7 @@ func (f Files) Generate() (ref string, pub *ecdsa.PublicKey, err error) {
 	if err := errors.Join(file.Sync(), file.Close()); err != nil {
 		return "", nil, fmt.Errorf("keys: %w", err)
 	}
-	return "file:" + filepath.ToSlash(rel), &priv.PublicKey, nil
+	return "file:" + filepath.ToSlash(rel), pub, nil
 }
 
 // Remove deletes the key file behind ref; used to undo a Generate whose key
@@ -84,7 +145,29 @@ func (f Files) Signer(ref string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}
-	return ParsePrivateKey(data)
+	return parseIssuerKey(data)
+}
+
+// parseIssuerKey reads a PKCS#8 PEM issuer key: P-256 or SM2.
+func parseIssuerKey(data []byte) (crypto.Signer, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, errors.New("keys: not a PEM \"PRIVATE KEY\" (PKCS#8) block")
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		if priv, ok := k.(*ecdsa.PrivateKey); ok && priv.Curve == elliptic.P256() {
+			return priv, nil
+		}
+		return nil, errors.New("keys: not a P-256 or SM2 key")
+	}
+	k, err := smx509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	if priv, ok := k.(*sm2.PrivateKey); ok {
+		return priv, nil
+	}
+	return nil, errors.New("keys: not a P-256 or SM2 key")
 }
 
 func (f Files) path(ref string) (string, error) {

@@ -12,6 +12,32 @@ import (
 	"github.com/epermit/epermit/internal/store/storetest"
 )
 
+// The pages and the console accept an Origin only when its scheme, host
+// and port are the public URL's.
+func TestOriginMustMatchPublicURL(t *testing.T) {
+	srv, _, _ := pagesServer(t, storetest.Open(t, store.SQLite))
+	host := strings.TrimPrefix(srv.URL, "http://")
+	s := srv.Config.Handler.(*Server)
+	for _, tc := range []struct {
+		origin string
+		want   bool
+	}{
+		{srv.URL, true},
+		{srv.URL + "/", true},
+		{"https://" + host, false}, // the attack: same host and port, other scheme
+		{"http://localhost:" + host[strings.LastIndex(host, ":")+1:], false},
+		{"http://" + host[:strings.LastIndex(host, ":")] + ":1", false},
+		{"null", false},
+		{"https://evil.example", false},
+	} {
+		r := httptest.NewRequest("POST", srv.URL+"/app/proofing", nil)
+		r.Header.Set("Origin", tc.origin)
+		if got := s.site.SameOrigin(r); got != tc.want {
+			t.Errorf("Origin %q: same origin = %v, want %v", tc.origin, got, tc.want)
+		}
+	}
+}
+
 // Strict-Transport-Security goes with an https public URL only.
 func TestHSTS(t *testing.T) {
 	for _, tc := range []struct {

@@ -29,6 +29,7 @@ import (
 	"github.com/epermit/epermit/internal/web/httpx"
 	"github.com/epermit/epermit/internal/web/institution"
 	"github.com/epermit/epermit/internal/web/officer"
+	"github.com/epermit/epermit/internal/web/oid4vc"
 	"github.com/epermit/epermit/internal/web/public"
 	"github.com/epermit/epermit/permit"
 )
@@ -70,6 +71,7 @@ type Server struct {
 	trust   bool
 	metrics *metrics
 	hsts    bool // the public URL is https
+	site    *httpx.Site
 	// public is the public URL, when page GETs on another loopback name
 	// are redirected to it (Options.RedirectLoopback).
 	public *url.URL
@@ -88,12 +90,13 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	}
 	s := &Server{log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
 		limiter: httpx.NewLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics(),
-		hsts: publicHTTPS(a.Config().PublicURL)}
+		hsts: httpx.PublicHTTPS(a.Config().PublicURL)}
 	if u, err := url.Parse(a.Config().PublicURL); opts.RedirectLoopback && err == nil && isLoopback(u.Hostname()) {
 		s.public = u
 	}
-	site := &httpx.Site{Log: log, TrustProxy: opts.TrustProxy, InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil,
-		PublicURL: a.Config().PublicURL}
+	s.site = &httpx.Site{Log: log, PublicURL: a.Config().PublicURL, TrustProxy: opts.TrustProxy,
+		InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil}
+	site := s.site
 	clients := &httpx.Clients{Site: site, Auth: a, Limit: httpx.NewLimiter(opts.ClientRateLimit, opts.ClientRateBurst)}
 	static, _ := fs.Sub(staticFS, "static")
 
@@ -105,6 +108,7 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	o := officer.New(site, clients, a)
 	o.Zone = opts.ConsoleZone
 	o.Register(s.mux)
+	oid4vc.New(site, a).Register(s.mux)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if httpx.WantsPage(r) {
 			site.ErrorPage(w, r, http.StatusNotFound)
@@ -156,6 +160,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.log.Debug("http", "route", pattern, "status", rec.status, "duration", elapsed)
 }
 
+// hstsHeader is sent when the public URL is https: browsers then never
+// try plain http for this host, so a network attacker cannot strip TLS.
+const hstsHeader = "max-age=31536000"
+
 // contentSecurityPolicy allows only the server's own scripts and styles,
 // never inline ones. img-src adds blob: for the portrait a gate fetches and
 // the photo an applicant picks; media-src adds the camera stream.
@@ -199,11 +207,6 @@ func newMetrics() *metrics {
 	return m
 }
 
-// hstsHeader is sent when the public URL is https: browsers then never
-// try plain http for this host, so a network attacker cannot strip TLS.
-const hstsHeader = "max-age=31536000"
-
-// publicHTTPS reports whether the public URL is https.
 // isLoopback reports whether host names this machine's loopback interface.
 func isLoopback(host string) bool {
 	if host == "localhost" {
@@ -211,9 +214,4 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-func publicHTTPS(publicURL string) bool {
-	u, err := url.Parse(publicURL)
-	return err == nil && u.Scheme == "https" && u.Host != ""
 }

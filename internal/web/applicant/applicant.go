@@ -51,6 +51,7 @@ type Authority interface {
 	IssueLinkage(ctx context.Context, token string, req authority.LinkageRequest) (*permit.Credential, error)
 	MyLinkageProofs(ctx context.Context, token string) ([]permit.Credential, error)
 	LinkageResultByID(ctx context.Context, id []byte) (*authority.LinkageResult, error)
+	OfferMine(ctx context.Context, token string, kind permit.Kind, reason permit.Reason) (*authority.Offer, error)
 }
 
 // Handler serves the applicant's pages and endpoints.
@@ -88,6 +89,7 @@ func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/linkage", s.issueLinkage(api))
 	mux.HandleFunc("GET /api/v1/linkage", s.myLinkageProofs(api))
 	mux.HandleFunc("DELETE /api/v1/linkage/{cti}", s.cancel(api))
+	mux.HandleFunc("POST /api/v1/offers", s.offer(api))
 
 	mux.HandleFunc("GET /{$}", s.site.PageHandler(pages["home"], "home"))
 	mux.HandleFunc("GET /apply", s.site.PageHandler(pages["apply"], "apply"))
@@ -106,6 +108,7 @@ func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /app/linkage", csrf(s.issueLinkage(page)))
 	mux.HandleFunc("GET /app/linkage", s.myLinkageProofs(page))
 	mux.HandleFunc("POST /app/linkage/{cti}/cancel", csrf(s.cancel(page)))
+	mux.HandleFunc("POST /app/offers", csrf(s.offer(page)))
 	// More specific than GET /static/, so it wins for this one file.
 	mux.HandleFunc("GET /static/js/sw.js", s.serviceWorker)
 

@@ -5,8 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/epermit/epermit/permit"
@@ -44,47 +42,6 @@ func (s *Site) CSRFToken(w http.ResponseWriter, r *http.Request) string {
 	return v
 }
 
-// SameOrigin reports whether the request's Origin, when sent, names this
-// server: the public URL's scheme, host and port, all compared (an
-// https://host Origin on an http server is another origin). Without a
-// public URL (tests), the request's own Host, and https only over TLS.
-func (s *Site) SameOrigin(r *http.Request) bool {
-	h := r.Header.Get("Origin")
-	if h == "" {
-		return true
-	}
-	got, ok := parseOrigin(h)
-	if !ok {
-		return false
-	}
-	want, ok := parseOrigin(s.PublicURL)
-	if !ok {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		want, _ = parseOrigin(scheme + "://" + r.Host)
-	}
-	return got == want
-}
-
-// origin is a web origin: scheme, host and port.
-type origin struct{ scheme, host, port string }
-
-// parseOrigin reads an Origin header or a base URL, filling in the
-// scheme's default port; ok is false for anything else ("null", a path).
-func parseOrigin(s string) (o origin, ok bool) {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return origin{}, false
-	}
-	o = origin{scheme: u.Scheme, host: strings.ToLower(u.Hostname()), port: u.Port()}
-	if o.port == "" {
-		o.port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	return o, true
-}
-
 // CSRFMatches reports whether sent, the token the request carries, equals
 // its CSRF cookie.
 func CSRFMatches(r *http.Request, sent string) bool {
@@ -93,7 +50,7 @@ func CSRFMatches(r *http.Request, sent string) bool {
 }
 
 // CSRF guards a state-changing endpoint the pages' scripts call: the
-// Origin, when sent, must be this server, and the X-CSRF-Token header must
+// Origin, when sent, must be this server (SameOrigin), and the X-CSRF-Token header must
 // equal the cookie. Either alone stops a cross-site form; both together
 // also cover old browsers and same-site subdomains.
 func (s *Site) CSRF(next http.HandlerFunc) http.HandlerFunc {

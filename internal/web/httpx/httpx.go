@@ -14,6 +14,9 @@ import (
 // internal errors and the facts that decide cookies and client addresses.
 type Site struct {
 	Log *slog.Logger
+	// PublicURL is the server's public base URL: the origin the pages'
+	// and the console's CSRF checks accept.
+	PublicURL string
 	// TrustProxy makes the client address and scheme come from
 	// X-Forwarded-For and X-Forwarded-Proto.
 	TrustProxy bool
@@ -22,9 +25,6 @@ type Site struct {
 	InsecureCookies bool
 	// Demo marks pages as the demo's.
 	Demo bool
-	// PublicURL is the base URL browsers reach the site at; a page's or
-	// the console's POST must come from its origin.
-	PublicURL string
 }
 
 // ClientAddr is the request's client address as this deployment sees it.

@@ -18,6 +18,7 @@ import (
 type issueView struct {
 	Kind, DocType, Number, Reason, HolderKey string
 	Issued                                   *issuedView
+	Offer                                    *offerView
 }
 
 type issuedView struct {

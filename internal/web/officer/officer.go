@@ -35,6 +35,8 @@ type Authority interface {
 	PersonPortrait(ctx context.Context, personID int64) ([]byte, error)
 	IssueAtCounter(ctx context.Context, t permit.DocumentType, number string, reason permit.Reason, holder *ecdsa.PublicKey) (*permit.Credential, error)
 	IssueLinkageAtCounter(ctx context.Context, t permit.DocumentType, number string, holder *ecdsa.PublicKey) (*permit.Credential, error)
+	OfferAtCounter(ctx context.Context, req authority.OfferRequest) (*authority.Offer, error)
+	OfferByCode(ctx context.Context, code string) (*authority.Offer, error)
 	PendingFaceReviews(ctx context.Context) ([]authority.FaceReview, error)
 	ReviewFace(ctx context.Context, id int64, approve bool, note string) error
 	Revoke(ctx context.Context, cti []byte, reason string) (*permit.Credential, error)
@@ -85,6 +87,8 @@ func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /officer/portrait/{handle}", s.signedIn(false, s.consolePortrait))
 	mux.HandleFunc("GET /officer/issue", s.signedIn(false, s.consoleIssuePage))
 	mux.HandleFunc("POST /officer/issue", s.signedIn(false, s.consoleIssue))
+	mux.HandleFunc("POST /officer/offer", s.signedIn(false, s.consoleOffer))
+	mux.HandleFunc("GET /officer/offers/{code}/qr.png", s.signedIn(false, s.consoleOfferQR))
 	mux.HandleFunc("GET /officer/faces", s.signedIn(false, s.consoleFaces))
 	mux.HandleFunc("GET /officer/faces/{id}/{which}", s.signedIn(false, s.consoleFaceImage))
 	mux.HandleFunc("POST /officer/faces/{id}", s.signedIn(false, s.consoleReviewFace))

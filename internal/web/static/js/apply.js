@@ -254,6 +254,34 @@
     } catch (e) { EP.showError("apply-error", e); busy(button, false); }
   });
 
+  // "Add to another wallet": an OpenID4VCI offer for any conformant wallet,
+  // as a QR (byte mode: the URI is not QR-alphanumeric) and a link; the
+  // transaction code goes to the phone on record.
+  document.getElementById("offer-make").addEventListener("click", async function () {
+    var button = this;
+    EP.showError("offer-error", null);
+    button.disabled = true;
+    try {
+      var o = await EP.api("POST", "/app/offers", { kind: document.getElementById("offer-kind").value,
+        reason: document.getElementById("reason").value });
+      document.getElementById("offer-uri").value = o.credential_offer_uri;
+      document.getElementById("offer-phone").textContent = o.phone_hint;
+      document.getElementById("offer-link").href = o.credential_offer_uri;
+      var qr = qrcode(0, "L");
+      qr.addData(o.credential_offer_uri, "Byte");
+      qr.make();
+      var n = qr.getModuleCount(), quiet = 4, scale = 5, canvas = document.getElementById("offer-qr");
+      canvas.width = canvas.height = (n + 2 * quiet) * scale;
+      var g = canvas.getContext("2d");
+      g.fillStyle = "#fff"; g.fillRect(0, 0, canvas.width, canvas.height);
+      g.fillStyle = "#000";
+      for (var r = 0; r < n; r++) {
+        for (var c = 0; c < n; c++) { if (qr.isDark(r, c)) { g.fillRect((c + quiet) * scale, (r + quiet) * scale, scale, scale); } }
+      }
+      EP.show("offer-result", true);
+    } catch (e) { EP.showError("offer-error", e); } finally { button.disabled = false; }
+  });
+
   // A session from an earlier visit goes straight to the application.
   EP.api("GET", "/app/me").then(function () { return startApply(); }, function () {});
 })();

@@ -348,4 +348,6 @@
     if (p) { openShare(p); useRequest(req); }
   }
   load();
+  // The OpenID4VP side of the wallet (oid4vc.js) presents with the same code.
+  window.EPLinkage = { present: present };
 })();

@@ -5,9 +5,9 @@
 // it never serves any other page. Everything under /app/ and the API goes
 // to the network untouched: state comes from the server or not at all.
 "use strict";
-var CACHE = "epermit-wallet-v1";
+var CACHE = "epermit-wallet-v2";
 var FILES = ["/wallet", "/static/css/site.css", "/static/js/common.js", "/static/js/cose.js",
-  "/static/js/wallet.js", "/static/js/linkage.js", "/static/vendor/qrcode-generator/qrcode.js",
+  "/static/js/wallet.js", "/static/js/linkage.js", "/static/js/oid4vc.js", "/static/vendor/qrcode-generator/qrcode.js",
   "/static/vendor/jsqr/jsQR.js"];
 
 self.addEventListener("install", function (ev) {
