@@ -20,6 +20,10 @@ type Client struct {
 	KeyPrefix  string
 	DisabledAt time.Time // zero while enabled
 	CreatedAt  time.Time
+	// RateLimit is the client's own limit in requests per second, set by
+	// an operator for a client that needs more than the server's
+	// per-client default; 0 means that default.
+	RateLimit float64
 }
 
 // Disabled reports whether the client was disabled.

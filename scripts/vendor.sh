@@ -36,3 +36,5 @@ THE SOFTWARE.
 MIT
 } >"$out/qrcode-generator/LICENSE"
 fetch jsqr@1.4.0 dist/jsQR.js jsqr/jsQR.js LICENSE jsqr/LICENSE
+# The brotli forms the server sends (NAME.br beside each file).
+go generate ./internal/web/public

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -12,7 +13,7 @@ import (
 )
 
 // clientCmd manages the relying parties of a role (verifiers or
-// institutions): add, list, disable, enable, rotate-key. The API key is
+// institutions): add, list, set-rate, disable, enable, rotate-key. The API key is
 // printed once, on stdout alone, so it can be piped into a secret store.
 func clientCmd(g *globals, role string, kinds []string) *cobra.Command {
 	cmd := &cobra.Command{Use: role, Short: "Manage " + role + "s and their API keys"}
@@ -54,13 +55,17 @@ func clientCmd(g *globals, role string, kinds []string) *cobra.Command {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NAME\tKIND\tKEY\tSTATE\tADDED\tDISABLED")
+			fmt.Fprintln(w, "NAME\tKIND\tKEY\tSTATE\tRATE\tADDED\tDISABLED")
 			for _, c := range cs {
 				state, disabled := "enabled", "-"
 				if c.Disabled() {
 					state, disabled = "disabled", c.DisabledAt.Format("2006-01-02")
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s…\t%s\t%s\t%s\n", c.Name, c.Category, c.KeyPrefix, state, c.CreatedAt.Format("2006-01-02"), disabled)
+				rate := "default"
+				if c.RateLimit > 0 {
+					rate = strconv.FormatFloat(c.RateLimit, 'g', -1, 64) + "/s"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s…\t%s\t%s\t%s\t%s\n", c.Name, c.Category, c.KeyPrefix, state, rate, c.CreatedAt.Format("2006-01-02"), disabled)
 			}
 			return w.Flush()
 		}),
@@ -85,7 +90,15 @@ func clientCmd(g *globals, role string, kinds []string) *cobra.Command {
 			return a.SetClientDisabled(cliContext(cmd), role, name, disabled)
 		}
 	}
-	cmd.AddCommand(add, list,
+	var rate float64
+	setRate := byName("set-rate", "Give a "+role+" its own rate limit in requests per second (0: the server's default)",
+		func(cmd *cobra.Command, a *authority.Authority, name string) error {
+			return a.SetClientRate(cliContext(cmd), role, name, rate)
+		})
+	setRate.Use = "set-rate --name NAME --rate N"
+	setRate.Flags().Float64Var(&rate, "rate", 0, "requests per second; 0 returns to the server's per-client default (required)")
+	markRequired(setRate, "rate")
+	cmd.AddCommand(add, list, setRate,
 		byName("disable", "Disable a "+role+": its key stops working at once", setDisabled(true)),
 		byName("enable", "Enable a disabled "+role+" again", setDisabled(false)),
 		byName("rotate-key", "Give a "+role+" a new API key (printed once); the old one stops working",

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +25,9 @@ type serveFlags struct {
 	addr        string
 	noMigrate   bool
 	trustProxy  bool
+	rateLimit   float64 // per client address
+	rateBurst   int
+	cpuProfile  string
 	consoleZone string
 	// ln, if set, is the listener to serve on (the demo listens first, to
 	// know its public URL).
@@ -34,6 +38,16 @@ func (f *serveFlags) register(cmd *cobra.Command, defaultAddr string) {
 	cmd.Flags().StringVar(&f.addr, "addr", defaultAddr, "address to listen on")
 	cmd.Flags().BoolVar(&f.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a load balancer)")
 	cmd.Flags().StringVar(&f.consoleZone, "console-zone", "Asia/Shanghai", "time zone of the times the officer console shows (an IANA name)")
+	cmd.Flags().Float64Var(&f.rateLimit, "rate-limit", 20, "requests per second allowed per client address")
+	cmd.Flags().IntVar(&f.rateBurst, "rate-burst", 0, "burst allowed per client address (default twice --rate-limit)")
+	cmd.Flags().StringVar(&f.cpuProfile, "cpu-profile", "", "write a CPU profile of the whole run to this file (for docs/performance.md)")
+}
+
+func (f *serveFlags) burst() int {
+	if f.rateBurst > 0 {
+		return f.rateBurst
+	}
+	return max(1, int(2*f.rateLimit))
 }
 
 func serveCmd(g *globals) *cobra.Command {
@@ -71,6 +85,9 @@ func serveCmd(g *globals) *cobra.Command {
 func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlags, ready func(addr string)) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if !(f.rateLimit > 0) {
+		return usageError{fmt.Errorf("--rate-limit must be above 0")}
+	}
 	var zone *time.Location // nil: China time, which needs no zone database
 	if f.consoleZone != "" && f.consoleZone != "Asia/Shanghai" {
 		var err error
@@ -85,9 +102,20 @@ func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlag
 			return err
 		}
 	}
+	if f.cpuProfile != "" {
+		prof, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer prof.Close()
+		if err := pprof.StartCPUProfile(prof); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	srv := &http.Server{
-		Handler: web.New(a, g.log, web.Options{TrustProxy: f.trustProxy, Outbox: g.outbox, InsecureCookies: g.demo, ConsoleZone: zone,
-			RedirectLoopback: g.demo}),
+		Handler: web.New(a, g.log, web.Options{RateLimit: f.rateLimit, RateBurst: f.burst(), TrustProxy: f.trustProxy, Outbox: g.outbox,
+			InsecureCookies: g.demo, ConsoleZone: zone, RedirectLoopback: g.demo}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/epermit/epermit/internal/store"
@@ -177,4 +178,41 @@ func clientByKey(ctx context.Context, tx *store.Tx, role, key string) (*permit.C
 		return nil, denied
 	}
 	return c, nil
+}
+
+// MaxClientRate bounds a client's own rate limit, in requests per second:
+// above it a limit no longer protects anything.
+const MaxClientRate = 1_000_000
+
+// SetClientRate gives a client its own rate limit in requests per second
+// (for a gate hall or a bank's back office that sends more than the
+// server's per-client default), or returns it to that default with 0. The
+// change is audited with the old and new rates.
+func (a *Authority) SetClientRate(ctx context.Context, role, name string, rate float64) error {
+	if !(rate >= 0 && rate <= MaxClientRate) { // also refuses NaN
+		return &permit.Error{Code: permit.ECodeInvalid, Message: "invalid rate",
+			Problems: []permit.Problem{{Field: "rate", Code: "invalid", Reason: "0 (the server's default) to 1000000 requests per second"}}}
+	}
+	return a.db.Update(ctx, func(tx *store.Tx) error {
+		c, err := tx.ClientByName(ctx, role, name)
+		if err != nil {
+			return err
+		}
+		if c.RateLimit == rate {
+			return nil
+		}
+		if err := tx.SetClientRate(ctx, c.ID, rate); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, event(ctx, role+".set_rate", clientSubject(c), map[string]string{
+			"old": rateText(c.RateLimit), "rate": rateText(rate)}))
+	})
+}
+
+// rateText is a rate as the audit log shows it: "default" for 0.
+func rateText(r float64) string {
+	if r == 0 {
+		return "default"
+	}
+	return strconv.FormatFloat(r, 'g', -1, 64)
 }

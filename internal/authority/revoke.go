@@ -207,3 +207,14 @@ func revokeLinkage(ctx context.Context, tx *store.Tx, personID int64, reason str
 	}
 	return nil
 }
+
+// Credential returns the credential with id cti as the store holds it:
+// for an operator's check that what was acknowledged was recorded.
+func (a *Authority) Credential(ctx context.Context, cti []byte) (*permit.Credential, error) {
+	var c *permit.Credential
+	err := a.db.View(ctx, func(tx *store.Tx) (err error) {
+		c, err = tx.Credential(ctx, cti)
+		return err
+	})
+	return c, err
+}

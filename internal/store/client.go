@@ -8,15 +8,17 @@ import (
 	"github.com/epermit/epermit/permit"
 )
 
-const clientColumns = `id, role, name, category, key_hash, key_prefix, disabled_at, created_at`
+const clientColumns = `id, role, name, category, key_hash, key_prefix, disabled_at, created_at, rate_limit`
 
 func scanClient(s scanner) (*permit.Client, error) {
 	var c permit.Client
 	var disabled sql.NullInt64
 	var created int64
-	if err := s.Scan(&c.ID, &c.Role, &c.Name, &c.Category, &c.KeyHash, &c.KeyPrefix, &disabled, &created); err != nil {
+	var rate sql.NullFloat64
+	if err := s.Scan(&c.ID, &c.Role, &c.Name, &c.Category, &c.KeyHash, &c.KeyPrefix, &disabled, &created, &rate); err != nil {
 		return nil, err
 	}
+	c.RateLimit = rate.Float64
 	c.DisabledAt, c.CreatedAt = unixOrZero(disabled), time.Unix(created, 0).UTC()
 	return &c, nil
 }
@@ -81,5 +83,12 @@ func (tx *Tx) SetClientDisabled(ctx context.Context, id int64, disabled bool) er
 		at = nullUnix(tx.now)
 	}
 	_, err := tx.exec(ctx, `UPDATE clients SET disabled_at = $2 WHERE id = $1`, id, at)
+	return err
+}
+
+// SetClientRate sets a client's own rate limit in requests per second; 0
+// returns it to the server's default.
+func (tx *Tx) SetClientRate(ctx context.Context, id int64, rate float64) error {
+	_, err := tx.exec(ctx, `UPDATE clients SET rate_limit = $2 WHERE id = $1`, id, sql.NullFloat64{Float64: rate, Valid: rate > 0})
 	return err
 }

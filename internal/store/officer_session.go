@@ -32,7 +32,7 @@ func (tx *Tx) OfficerSessionByHash(ctx context.Context, tokenHash []byte) (*Offi
 	var s OfficerSession
 	var created, seen, exp int64
 	row := tx.queryRow(ctx, `SELECT s.token_hash, s.created_at, s.last_seen_at, s.expires_at, c.`+
-		`id, c.role, c.name, c.category, c.key_hash, c.key_prefix, c.disabled_at, c.created_at
+		`id, c.role, c.name, c.category, c.key_hash, c.key_prefix, c.disabled_at, c.created_at, c.rate_limit
 		FROM officer_sessions s JOIN clients c ON c.id = s.client_id
 		WHERE s.token_hash = $1 AND s.expires_at > $2`, tokenHash, tx.now.Unix())
 	c, err := scanClient(scanFunc(func(dest ...any) error {

@@ -70,7 +70,7 @@ func (tx *Tx) AnswerVPRequest(ctx context.Context, id, state, result string) (bo
 
 // VPRequestClient returns the institution that made a presentation request.
 func (tx *Tx) VPRequestClient(ctx context.Context, id string) (*permit.Client, error) {
-	c, err := scanClient(tx.queryRow(ctx, `SELECT c.id, c.role, c.name, c.category, c.key_hash, c.key_prefix, c.disabled_at, c.created_at FROM clients c
+	c, err := scanClient(tx.queryRow(ctx, `SELECT c.id, c.role, c.name, c.category, c.key_hash, c.key_prefix, c.disabled_at, c.created_at, c.rate_limit FROM clients c
 		JOIN vp_requests r ON r.client_id = c.id WHERE r.id = $1`, id))
 	return c, notFound(err, "no such presentation request")
 }

@@ -16,8 +16,9 @@ import (
 
 // openSQLite opens a SQLite file in WAL mode with foreign keys on. Writes go
 // through a single connection that starts transactions with BEGIN IMMEDIATE,
-// so writers queue in Go instead of failing with SQLITE_BUSY; reads use a
-// separate pool, which WAL lets run beside the writer.
+// so writers queue in Go, in the order they came (DB.writeTurn), instead of
+// failing with SQLITE_BUSY; reads use a separate pool, which WAL lets run
+// beside the writer.
 func openSQLite(path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("store: empty SQLite path")
@@ -49,7 +50,7 @@ func openSQLite(path string) (*DB, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	read.SetMaxOpenConns(4)
-	return &DB{engine: SQLite, write: write, read: read, now: time.Now}, nil
+	return &DB{engine: SQLite, write: write, read: read, now: time.Now, writeTurn: make(chan struct{}, 1)}, nil
 }
 
 // retryable reports whether a failed transaction may succeed if run again.

@@ -46,6 +46,13 @@ type DB struct {
 	// per-connection cache.
 	stmts sync.Map // stmtKey → *sql.Stmt
 
+	// writeTurn, on SQLite, makes writers take the one write connection in
+	// the order they asked for it: database/sql hands a freed connection to
+	// a random waiter, which under a burst leaves some requests waiting many
+	// turns (a long p99). Goroutines blocked sending on a channel are woken
+	// first come, first served.
+	writeTurn chan struct{}
+
 	// statements counts the statements transactions ran (see Statements).
 	statements atomic.Int64
 }
@@ -159,6 +166,14 @@ func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx) error) error {
+	if db.writeTurn != nil && pool == db.write {
+		select {
+		case db.writeTurn <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("store: begin: %w", ctx.Err())
+		}
+		defer func() { <-db.writeTurn }() // after commit and the statements' preparation
+	}
 	opts := &sql.TxOptions{}
 	if readOnly && db.engine == Postgres {
 		opts = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}

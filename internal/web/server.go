@@ -94,11 +94,11 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	if u, err := url.Parse(a.Config().PublicURL); opts.RedirectLoopback && err == nil && isLoopback(u.Hostname()) {
 		s.public = u
 	}
+	static, _ := fs.Sub(staticFS, "static")
 	s.site = &httpx.Site{Log: log, PublicURL: a.Config().PublicURL, TrustProxy: opts.TrustProxy,
-		InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil}
+		InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil, Static: static}
 	site := s.site
 	clients := &httpx.Clients{Site: site, Auth: a, Limit: httpx.NewLimiter(opts.ClientRateLimit, opts.ClientRateBurst)}
-	static, _ := fs.Sub(staticFS, "static")
 
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	public.New(site, a, static).Register(s.mux)

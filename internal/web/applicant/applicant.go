@@ -99,6 +99,7 @@ func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /app/proofing/code", csrf(s.submitCode(page)))
 	mux.HandleFunc("POST /app/proofing/resend", csrf(s.resendCode(page)))
 	mux.HandleFunc("POST /app/proofing/face", csrf(s.submitFace(page)))
+	mux.HandleFunc("GET /app/session", s.signedIn)
 	mux.HandleFunc("GET /app/me", s.eligibility(page))
 	mux.HandleFunc("POST /app/nonce", csrf(s.nonce(page)))
 	mux.HandleFunc("POST /app/epermits", csrf(s.apply(page)))

@@ -99,3 +99,17 @@ func refusal(err error, next time.Time) map[string]any {
 	}
 	return out
 }
+
+// signedIn answers GET /app/session: whether this browser holds an
+// applicant session cookie, always with 200. The pages ask it before the
+// session's own calls (/app/me, /app/epermits, /app/linkage), which answer
+// 401 without a session as the API does: a signed-out visitor is the
+// common case, not an error, and should not fill the console with failed
+// requests. It reads only the cookie's presence; the calls themselves
+// still check the session (the cookie lives as long as the session, so a
+// stale one is rare: a session ended from elsewhere).
+func (s *Handler) signedIn(w http.ResponseWriter, r *http.Request) {
+	_, err := s.page.session(r)
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusOK, map[string]bool{"signed_in": err == nil})
+}

@@ -1,13 +1,13 @@
 package applicant
 
 import (
-	"bytes"
 	"encoding/hex"
 	"html/template"
 	"net/http"
 
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/qrcode"
+	"github.com/epermit/epermit/internal/web/httpx"
 	"github.com/epermit/epermit/permit"
 )
 
@@ -44,33 +44,43 @@ func (s *Handler) linkageResult(w http.ResponseWriter, r *http.Request) (*author
 
 type linkagePageData struct {
 	*authority.LinkageResult
-	URL          string
-	DocumentName string
+	URL string
+	// Main is the page in the visitor's language; Also is the second
+	// language of the paper: English, or Simplified Chinese when the
+	// visitor reads English, since the paper goes to mainland institutions.
+	Main, Also httpx.PageData
 }
 
-var documentNames = map[string]string{
-	"hk": "港澳居民来往内地通行证（香港） / Home Return Permit (Hong Kong)",
-	"mo": "港澳居民来往内地通行证（澳门） / Home Return Permit (Macau)",
-	"tw": "台湾居民来往大陆通行证 / Mainland Travel Permit for Taiwan Residents",
+// DocType is the catalogue key of the travel permit's name.
+func (d linkagePageData) DocType() string { return "doctype." + d.TravelPermitType }
+
+// InvalidKey is the catalogue key saying why the result is not valid.
+func (d linkagePageData) InvalidKey() string {
+	switch d.State {
+	case permit.CredentialActive:
+		return "print.invalid.expired"
+	case permit.CredentialSuspended:
+		return "print.invalid.suspended"
+	}
+	return "print.invalid.revoked"
 }
 
 func (s *Handler) linkagePage(w http.ResponseWriter, r *http.Request) {
+	if s.site.LangSwitch(w, r) {
+		return
+	}
 	res, ok := s.linkageResult(w, r)
 	if !ok {
 		return
 	}
-	d := linkagePageData{LinkageResult: res, URL: s.publicURL + "/linkage/" + res.ID,
-		DocumentName: documentNames[res.TravelPermitType]}
-	var buf bytes.Buffer
-	if err := linkageTemplate.Execute(&buf, d); err != nil {
-		s.site.Error(w, r, err)
-		return
+	main := s.site.Page(w, r, "linkage")
+	also := httpx.PageData{Lang: "en"}
+	if main.Lang == "en" {
+		also.Lang = "zh-Hans"
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Robots-Tag", "noindex")
-	buf.WriteTo(w)
+	d := linkagePageData{LinkageResult: res, URL: s.publicURL + "/linkage/" + res.ID, Main: main, Also: also}
+	w.Header().Set("X-Robots-Tag", "noindex")
+	s.site.Render(w, r, http.StatusOK, linkageTemplate, "result.html", main.Lang, d)
 }
 
 func (s *Handler) linkageQR(w http.ResponseWriter, r *http.Request) {

@@ -16,7 +16,8 @@ type ClientAuthenticator interface {
 
 // Clients authenticates relying parties and officers' tools by their API
 // keys and gives each its own rate limit, so one noisy client cannot starve
-// the others.
+// the others: the client's own rate when an operator set one
+// (`epermit verifier set-rate`), else Limit's.
 type Clients struct {
 	Site  *Site
 	Auth  ClientAuthenticator
@@ -36,7 +37,7 @@ func (c *Clients) Client(w http.ResponseWriter, r *http.Request, role string) (*
 		c.Site.Error(w, r, err)
 		return nil, false
 	}
-	if !c.Limit.Allow(strconv.FormatInt(cl.ID, 10), time.Now()) {
+	if !c.Limit.AllowRate(strconv.FormatInt(cl.ID, 10), cl.RateLimit, time.Now()) {
 		w.Header().Set("Retry-After", "1")
 		WriteProblem(w, permit.ECodeRateLimited, "too many requests for this client; slow down")
 		return nil, false

@@ -6,6 +6,7 @@
 package httpx
 
 import (
+	"io/fs"
 	"log/slog"
 	"net/http"
 )
@@ -25,6 +26,10 @@ type Site struct {
 	InsecureCookies bool
 	// Demo marks pages as the demo's.
 	Demo bool
+	// Static holds the pages' static files (css/, js/, ...): a page's
+	// scripts are read from it to send the page only the words they use.
+	// Without it pages carry whole catalogues.
+	Static fs.FS
 }
 
 // ClientAddr is the request's client address as this deployment sees it.

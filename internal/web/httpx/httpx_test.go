@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -46,6 +47,28 @@ func TestLimiterRefills(t *testing.T) {
 	}
 }
 
+func TestLimiterOwnRate(t *testing.T) {
+	l := NewLimiter(2, 4) // bursts of 2 s
+	now := time.Unix(0, 0)
+	n := 0
+	for l.AllowRate("raised", 100, now) {
+		n++
+	}
+	if n != 200 {
+		t.Fatalf("a client at 100/s got a burst of %d; want 200 (2 s)", n)
+	}
+	if !l.AllowRate("raised", 100, now.Add(10*time.Millisecond)) {
+		t.Fatal("no refill after 10 ms at 100/s")
+	}
+	n = 0
+	for l.AllowRate("default", 0, now) {
+		n++
+	}
+	if n != 4 {
+		t.Fatalf("rate 0 got a burst of %d; want the limiter's 4", n)
+	}
+}
+
 func TestClientAddr(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -70,6 +93,26 @@ func TestClientAddr(t *testing.T) {
 		}
 		if got := ClientAddr(r, tc.trust); got != tc.want {
 			t.Errorf("%s: ClientAddr = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestScriptMessages: a page gets the keys its scripts name and those
+// under a prefix they complete, and nothing else.
+func TestScriptMessages(t *testing.T) {
+	src := `t("wallet.title"); t("sex." + h.sex); var x = "not.a.key"; "/static/js/" + f; t( "lang.name" )`
+	got := scriptMessages(src)
+	for _, l := range languages {
+		m := got[l]
+		for _, want := range []string{"wallet.title", "sex.male", "sex.female", "lang.name"} {
+			if m[want] != catalogs[l][want] || m[want] == "" {
+				t.Errorf("%s: %s = %q, want %q", l, want, m[want], catalogs[l][want])
+			}
+		}
+		for k := range m {
+			if k != "wallet.title" && k != "lang.name" && !strings.HasPrefix(k, "sex.") {
+				t.Errorf("%s: %s sent, which the script cannot ask for", l, k)
+			}
 		}
 	}
 }

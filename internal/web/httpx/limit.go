@@ -21,6 +21,7 @@ type Limiter struct {
 type bucket struct {
 	tokens float64
 	last   time.Time
+	full   time.Duration // how long an empty bucket takes to fill
 }
 
 // NewLimiter allows rate requests per second per key, in bursts of burst.
@@ -29,13 +30,23 @@ func NewLimiter(rate float64, burst int) *Limiter {
 }
 
 // Allow takes a token from key's bucket if it has one.
-func (l *Limiter) Allow(key string, now time.Time) bool {
+func (l *Limiter) Allow(key string, now time.Time) bool { return l.AllowRate(key, 0, now) }
+
+// AllowRate is Allow for a key with a rate of its own (a client's, set by
+// an operator); 0 means the limiter's. Its bursts last as many seconds as
+// the limiter's do.
+func (l *Limiter) AllowRate(key string, rate float64, now time.Time) bool {
+	burst := l.burst
+	if rate > 0 {
+		burst = max(1, l.burst*rate/l.rate)
+	} else {
+		rate = l.rate
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	full := time.Duration(l.burst / l.rate * float64(time.Second))
-	if now.Sub(l.swept) > full {
+	if now.Sub(l.swept) > time.Duration(l.burst/l.rate*float64(time.Second)) {
 		for k, b := range l.seen {
-			if now.Sub(b.last) > full {
+			if now.Sub(b.last) > b.full {
 				delete(l.seen, k)
 			}
 		}
@@ -43,10 +54,11 @@ func (l *Limiter) Allow(key string, now time.Time) bool {
 	}
 	b, ok := l.seen[key]
 	if !ok {
-		b = &bucket{tokens: l.burst, last: now}
+		b = &bucket{tokens: burst, last: now}
 		l.seen[key] = b
 	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.full = time.Duration(burst / rate * float64(time.Second))
+	b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
 	b.last = now
 	if b.tokens < 1 {
 		return false

@@ -55,7 +55,7 @@ type PageData struct {
 	Page     string
 	CSRF     string
 	Demo     bool
-	Messages map[string]string // the language's catalogue, for the scripts
+	Messages map[string]string // the words the page's scripts use, in its language
 	Switch   []LangLink
 }
 
@@ -75,11 +75,11 @@ func (p PageData) T(key string) string {
 }
 
 // Page returns the common data of page name for this request: its
-// language, CSRF token (set as a cookie on first visit) and switch links.
+// language, CSRF token (set as a cookie on first visit) and switch links;
+// no Messages, which PageHandler adds for its page's scripts.
 func (s *Site) Page(w http.ResponseWriter, r *http.Request, name string) PageData {
 	lang := PickLang(r)
-	return PageData{Lang: lang, Page: name, CSRF: s.CSRFToken(w, r), Demo: s.Demo, Messages: catalogs[lang],
-		Switch: switchLinks(r, lang)}
+	return PageData{Lang: lang, Page: name, CSRF: s.CSRFToken(w, r), Demo: s.Demo, Switch: switchLinks(r, lang)}
 }
 
 // switchLinks are the language switch's links for this page.
@@ -127,13 +127,16 @@ func (s *Site) Render(w http.ResponseWriter, r *http.Request, status int, t *tem
 }
 
 // PageHandler serves template t (made by PageTemplate) as page name: the
-// language switch, then the page with no data beyond Page's.
+// language switch, then the page with no data beyond Page's and the words
+// its scripts use.
 func (s *Site) PageHandler(t *template.Template, name string) http.HandlerFunc {
+	msgs := s.pageMessages(t)
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.LangSwitch(w, r) {
 			return
 		}
 		p := s.Page(w, r, name)
+		p.Messages = msgs[p.Lang]
 		s.Render(w, r, http.StatusOK, t, "layout", p.Lang, p)
 	}
 }

@@ -2,7 +2,8 @@
 // console, server-rendered pages under /officer/ (look up, issue at the
 // counter, review face checks, revoke, read the audit trail; admins manage
 // verifiers, institutions and officers), and the officer API for officers'
-// own tools (revoke, suspend, reinstate under /api/v1/credentials/).
+// own tools (counter issuance, revoke, suspend, reinstate under
+// /api/v1/credentials).
 //
 // The console needs no script: every action is a plain POST form. Officers
 // sign in with their name and personal officer key; the browser then holds
@@ -99,6 +100,7 @@ func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /officer/admin/{role}", s.signedIn(true, s.consoleAdmin))
 	mux.HandleFunc("POST /officer/admin/{role}", s.signedIn(true, s.consoleAdmin))
 
+	mux.HandleFunc("POST /api/v1/credentials", s.issueAtCounter)
 	mux.HandleFunc("POST /api/v1/credentials/{cti}/revoke", s.officerAction("revoke"))
 	mux.HandleFunc("POST /api/v1/credentials/{cti}/suspend", s.officerAction("suspend"))
 	mux.HandleFunc("POST /api/v1/credentials/{cti}/reinstate", s.officerAction("reinstate"))

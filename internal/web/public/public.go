@@ -1,3 +1,6 @@
+//go:generate go run ./genicons ../static/icons
+//go:generate go run ./genbrotli ../static/vendor
+
 // Package public serves what anyone may fetch without an account: the
 // trust list and status lists that gates and institutions verify with,
 // the static assets of every page, and the health and readiness probes of
@@ -29,13 +32,13 @@ type Authority interface {
 type Handler struct {
 	site   *httpx.Site
 	a      Authority
-	static fs.FS
+	assets *assets
 }
 
 // New returns the public endpoints' handler; static holds the pages'
 // assets, served under /static/.
 func New(site *httpx.Site, a Authority, static fs.FS) *Handler {
-	return &Handler{site: site, a: a, static: static}
+	return &Handler{site: site, a: a, assets: newAssets(static)}
 }
 
 // Register adds the public routes to mux.
@@ -44,13 +47,24 @@ func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
 	mux.HandleFunc("GET /s/{n}", s.statusList)
-	files := http.StripPrefix("/static/", http.FileServerFS(filesOnly{s.static}))
-	mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Short caching: assets are not fingerprinted, and a fix must reach
-		// phones the same day.
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		files.ServeHTTP(w, r)
-	}))
+	mux.HandleFunc("GET /static/", s.assets.handler("/static/"))
+	// Where browsers and phones look for icons without asking the page.
+	mux.HandleFunc("GET /favicon.ico", s.file("icons/favicon.ico"))
+	mux.HandleFunc("GET /apple-touch-icon.png", s.file("icons/apple-touch-icon.png"))
+	mux.HandleFunc("GET /manifest.webmanifest", s.manifest)
+}
+
+// file serves the static file at name (inside the assets) on a path of
+// its own.
+func (s *Handler) file(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		f, err := s.assets.open(name)
+		if err != nil {
+			s.site.Error(w, r, err)
+			return
+		}
+		s.assets.serve(w, r, f, staticCacheControl)
+	}
 }
 
 func (s *Handler) healthz(w http.ResponseWriter, r *http.Request) {
@@ -81,20 +95,4 @@ func (s *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	json.NewEncoder(w).Encode(set)
-}
-
-// filesOnly serves the files of an fs.FS and hides its directories, so a
-// file server gives 404 for a directory rather than a listing.
-type filesOnly struct{ fs.FS }
-
-func (f filesOnly) Open(name string) (fs.File, error) {
-	file, err := f.FS.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	if st, err := file.Stat(); err != nil || st.IsDir() {
-		file.Close()
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-	}
-	return file, nil
 }

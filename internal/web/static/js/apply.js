@@ -283,5 +283,6 @@
   });
 
   // A session from an earlier visit goes straight to the application.
-  EP.api("GET", "/app/me").then(function () { return startApply(); }, function () {});
+  EP.signedIn().then(function (yes) { return yes && EP.api("GET", "/app/me").then(function () { return startApply(); }); })
+    .catch(function () {});
 })();

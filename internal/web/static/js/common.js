@@ -86,6 +86,17 @@
   }
   var wallet = objectStore("wallet"), linkage = objectStore("linkage");
 
+  // signedIn tells whether this browser holds an applicant session, asked
+  // once per page: the session's calls answer 401 without one, which the
+  // browser would log as an error, so pages ask this first. Offline it
+  // says yes, so that the calls fail as offline, not signed out.
+  var signedInP = null;
+  function signedIn() {
+    signedInP = signedInP || api("GET", "/app/session").then(function (r) { return !!(r && r.signed_in); },
+      function (e) { return e.code === "network"; });
+    return signedInP;
+  }
+
   function show(el, on) { if (typeof el === "string") { el = document.getElementById(el); } el.hidden = !on; }
   function showError(id, err) {
     var el = document.getElementById(id);
@@ -100,6 +111,6 @@
   function docLabel(type, number) { return t("doctype." + type) + " " + number; }
   function scopesLabel(scopes) { return (scopes || []).map(function (s) { return t("use." + s); }).join(t("list.sep")); }
 
-  window.EP = { t: t, api: api, wallet: wallet, linkage: linkage, show: show, showError: showError, lang: lang,
+  window.EP = { t: t, api: api, signedIn: signedIn, wallet: wallet, linkage: linkage, show: show, showError: showError, lang: lang,
     fmtDateTime: fmtDateTime, docLabel: docLabel, scopesLabel: scopesLabel };
 })();

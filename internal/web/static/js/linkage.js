@@ -101,6 +101,7 @@
     var list = document.getElementById("linkage-list");
     list.textContent = "";
     EP.show("linkage-none", proofs.length === 0);
+    EP.show("linkage-slot", proofs.length === 0);
     proofs.forEach(function (p) {
       var c = claimsOf(p.credential), valid = isValid(p);
       var item = el("article", { "class": "card linkage-item", "data-cti": p.cti, "aria-labelledby": "lk-h-" + p.cti });
@@ -315,7 +316,10 @@
   // into the saved proofs; offline or signed out it changes nothing.
   async function refresh() {
     var list;
-    try { list = await EP.api("GET", "/app/linkage"); } catch (e) { return; }
+    try {
+      if (!(await EP.signedIn())) { return; }
+      list = await EP.api("GET", "/app/linkage");
+    } catch (e) { return; }
     for (var i = 0; i < proofs.length; i++) {
       var fresh = list.linkage_proofs.filter(function (x) { return x.cti === proofs[i].cti; })[0];
       if (fresh && (fresh.state !== proofs[i].state || fresh.state_reason !== proofs[i].state_reason)) {

@@ -111,7 +111,10 @@
   // saved entries. Without a session or a network it changes nothing.
   async function refreshFromServer(all) {
     var list;
-    try { list = await EP.api("GET", "/app/epermits"); } catch (e) {
+    try {
+      if (!(await EP.signedIn())) { return all; }
+      list = await EP.api("GET", "/app/epermits");
+    } catch (e) {
       if (e.code === "network") { EP.show("wallet-offline", true); }
       return all;
     }
@@ -133,6 +136,7 @@
     entry = choose(all);
     EP.show("wallet-loading", false);
     if (!entry) { EP.show("wallet-empty", true); return; }
+    EP.show("wallet-slot", false);
     credBytes = EPCose.fromBase64url(entry.credential);
     EP.show("card", true);
     nextAt = 0;
@@ -167,7 +171,8 @@
   document.getElementById("card-state").tabIndex = -1;
 
   // Signing out ends the session on the server; the e-permit stays here.
-  EP.api("GET", "/app/me").then(function () { EP.show("session", true); }, function () {});
+  EP.signedIn().then(function (yes) { return yes && EP.api("GET", "/app/me").then(function () { EP.show("session", true); }); })
+    .catch(function () {});
   document.getElementById("signout").addEventListener("click", async function () {
     this.disabled = true;
     try { await EP.api("POST", "/app/signout"); } catch (e) { this.disabled = false; return; }
