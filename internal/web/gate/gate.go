@@ -55,6 +55,7 @@ func (s *Handler) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.site.Page(w, r, "gate")
+	p.Messages = httpx.Messages(p.Lang) // the scripts' words, as PageHandler gives them
 	s.site.Render(w, r, http.StatusOK, gatePage, "layout", p.Lang, gateData{p, s.a.Policy().AllowBorder})
 }
 
