@@ -81,5 +81,5 @@ const (
 	ECodeRateLimited   Code = "rate_limited"   // too many requests from this address or client
 	ECodeCSRF          Code = "csrf"           // a page request without this site's CSRF token or origin
 	ECodeNotAcceptable Code = "not_acceptable" // no representation the Accept header allows
-	ECodeNotReady      Code = "not_ready"      // the store is unreachable
+	ECodeNotReady      Code = "not_ready"      // the store is unreachable, no issuer key is active, or codes cannot be sent
 )

@@ -73,7 +73,17 @@ type Policy struct {
 	// AllowBorder must be set for any kind to carry ScopeBorder: e-permits
 	// are explicitly not valid at border control under today's rules.
 	AllowBorder bool
+	// AllowElectronicPermit must be set to enable the long-lived
+	// ElectronicPermit kind.
+	AllowElectronicPermit bool
 }
+
+// The temporary e-permit's limits under today's rules: a policy may narrow
+// them, never widen them.
+const (
+	maxTemporaryValidity = 7 * 24 * time.Hour
+	maxTemporaryQuota    = 2
+)
 
 // DefaultPolicy is today's rule: the temporary e-permit, 7 days from issue
 // capped at the physical permit's expiry, at most 2 a calendar month, for
@@ -118,6 +128,14 @@ func (p Policy) Validate() error {
 		}
 		if kp.MonthlyQuota < 0 {
 			ps.add(field+".monthly_quota", "quota_invalid", "must not be negative")
+		}
+		switch {
+		case kind == ElectronicPermit && kp.Enabled && !p.AllowElectronicPermit:
+			ps.add(field, "electronic_not_allowed", "the long-lived electronic permit is not issued unless the policy enables it explicitly")
+		case kind == TemporaryEPermit && kp.Validity > maxTemporaryValidity:
+			ps.add(field+".validity", "widening", "the temporary e-permit lasts at most %v", maxTemporaryValidity)
+		case kind == TemporaryEPermit && kp.Enabled && (kp.MonthlyQuota == 0 || kp.MonthlyQuota > maxTemporaryQuota):
+			ps.add(field+".monthly_quota", "widening", "the temporary e-permit allows at most %d applications a month", maxTemporaryQuota)
 		}
 	}
 	return ps.err("issuance policy")
@@ -195,6 +213,23 @@ func (p Policy) Decide(r Request) (*Grant, error) {
 	}
 	return g, nil
 }
+
+// Check applies the rules that depend on the applicant alone, not on what
+// the application says: the kind is issued, the physical permit is valid,
+// the quota leaves room. It is what an applicant is told as soon as their
+// phone is proven, so that an ineligible one does not go on to the face
+// check. A nil error means Decide will grant, given an accepted reason.
+func (p Policy) Check(r Request) error {
+	if kp := p.Kinds[r.Kind]; len(kp.Reasons) > 0 {
+		r.Reason = kp.Reasons[0]
+	}
+	_, err := p.Decide(r)
+	return err
+}
+
+// NextApplication is when an applicant refused for the quota at now may
+// apply again: the first instant of the next month, China time.
+func NextApplication(now time.Time) time.Time { return nextMonth(now) }
 
 // nextMonth is the first instant of the month after t's, in China time.
 func nextMonth(t time.Time) time.Time {

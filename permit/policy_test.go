@@ -153,3 +153,37 @@ func TestPolicyValidate(t *testing.T) {
 		t.Fatal("policy with an incomplete enabled kind and a linkage kind accepted")
 	}
 }
+
+// Check answers what the applicant's own situation allows, whatever reason
+// they will give.
+func TestCheck(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, ChinaTime)
+	valid := TravelPermit{Type: HKHomeReturnPermit, Number: "H12345678", ExpiresOn: Date{2031, 6, 30}, Status: StatusValid}
+	expired := valid
+	expired.ExpiresOn = Date{2026, 11, 24}
+	cancelled := valid
+	cancelled.Status = StatusCancelled
+	for _, tc := range []struct {
+		name string
+		r    Request
+		want Code
+	}{
+		{"eligible, no reason yet", Request{Kind: TemporaryEPermit, Permit: valid, Now: now}, ""},
+		{"one left", Request{Kind: TemporaryEPermit, Permit: valid, Now: now, Applications: 1}, ""},
+		{"quota used", Request{Kind: TemporaryEPermit, Permit: valid, Now: now, Applications: 2}, ECodeQuotaExceeded},
+		{"permit expired", Request{Kind: TemporaryEPermit, Permit: expired, Now: now}, ECodePermitExpired},
+		{"permit cancelled", Request{Kind: TemporaryEPermit, Permit: cancelled, Now: now}, ECodePermitCancelled},
+		{"kind disabled", Request{Kind: ElectronicPermit, Permit: valid, Now: now}, ECodeKindDisabled},
+	} {
+		var got Code
+		if err := DefaultPolicy().Check(tc.r); err != nil {
+			got = ErrorCode(err)
+		}
+		if got != tc.want {
+			t.Errorf("%s: Check = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if got, want := NextApplication(now), time.Date(2026, 12, 1, 0, 0, 0, 0, ChinaTime); !got.Equal(want) {
+		t.Errorf("NextApplication = %v, want %v", got, want)
+	}
+}

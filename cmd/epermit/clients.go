@@ -43,6 +43,7 @@ func clientCmd(g *globals, role string, kinds []string) *cobra.Command {
 	add.Flags().StringVar(&name, "name", "", "the "+role+"'s name (required)")
 	add.Flags().StringVar(&kind, "kind", "", strings.Join(kinds, ", ")+" (required)")
 	markRequired(add, "name", "kind")
+	changesState(add)
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -82,7 +83,7 @@ func clientCmd(g *globals, role string, kinds []string) *cobra.Command {
 		}
 		c.Flags().StringVar(&name, "name", "", "the "+role+"'s name (required)")
 		markRequired(c, "name")
-		return c
+		return changesState(c)
 	}
 	setDisabled := func(disabled bool) func(*cobra.Command, *authority.Authority, string) error {
 		return func(cmd *cobra.Command, a *authority.Authority, name string) error {

@@ -16,9 +16,9 @@ import (
 // (`issue` and `linkage issue`); counterCmd is their one body.
 type counterIssue struct {
 	use, short string
-	withReason bool   // the e-permit takes --reason
+	withReason bool   // the e-permit takes --reason (and --kind)
 	outHelp    string // what --out writes
-	issue      func(ctx context.Context, a *authority.Authority, t permit.DocumentType, number string,
+	issue      func(ctx context.Context, a *authority.Authority, kind permit.Kind, t permit.DocumentType, number string,
 		reason permit.Reason, holder *ecdsa.PublicKey) (*permit.Credential, error)
 	// text is the credential as printed; file as written to --out, after
 	// which written says so on stderr.
@@ -32,7 +32,7 @@ type counterIssue struct {
 // rules and audit as online, and prints the credential or writes it to
 // --out.
 func counterCmd(g *globals, k counterIssue) *cobra.Command {
-	var docType, number, reason, holderKey, out string
+	var docType, number, reason, holderKey, out, kindName string
 	cmd := &cobra.Command{
 		Use:   k.use,
 		Short: k.short,
@@ -43,10 +43,19 @@ func counterCmd(g *globals, k counterIssue) *cobra.Command {
 				return usageError{err}
 			}
 			var r permit.Reason
-			if k.withReason {
-				if r, err = permit.ParseReason(reason); err != nil {
-					return usageError{err}
+			kind := permit.TemporaryEPermit
+			switch {
+			case k.withReason && kindName == "electronic":
+				kind = permit.ElectronicPermit
+				if reason != "" {
+					return usageError{fmt.Errorf("the electronic permit takes no --reason")}
 				}
+			case k.withReason && kindName == "temporary":
+				if r, err = permit.ParseReason(reason); err != nil {
+					return usageError{fmt.Errorf("--reason: %w", err)}
+				}
+			case k.withReason:
+				return usageError{fmt.Errorf("--kind must be temporary or electronic, not %q", kindName)}
 			}
 			pub, err := readHolderKey(holderKey)
 			if err != nil {
@@ -57,7 +66,7 @@ func counterCmd(g *globals, k counterIssue) *cobra.Command {
 				return err
 			}
 			defer closeStore()
-			c, err := k.issue(cliContext(cmd), a, t, number, r, pub)
+			c, err := k.issue(cliContext(cmd), a, kind, t, number, r, pub)
 			if err != nil {
 				describe(cmd.ErrOrStderr(), err)
 				return err
@@ -78,12 +87,12 @@ func counterCmd(g *globals, k counterIssue) *cobra.Command {
 	f.StringVar(&number, "document-number", "", "the travel permit number as printed (required)")
 	required := []string{"document-type", "document-number"}
 	if k.withReason {
-		f.StringVar(&reason, "reason", "", "lost, damaged or forgotten (required)")
-		required = append(required, "reason")
+		f.StringVar(&kindName, "kind", "temporary", "temporary, or electronic when the policy issues the long-lived electronic permit")
+		f.StringVar(&reason, "reason", "", "lost, damaged or forgotten (required for a temporary e-permit)")
 	}
 	required = append(required, "holder-key")
 	f.StringVar(&holderKey, "holder-key", "", "the holder's device public key, PEM (required)")
 	f.StringVar(&out, "out", "", k.outHelp)
 	markRequired(cmd, required...)
-	return cmd
+	return usesFlags(changesState(cmd), "store,log,officer,issuing")
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/epermit/epermit/internal/demo"
 	"github.com/epermit/epermit/internal/notify"
 	"github.com/epermit/epermit/internal/registry"
+	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 )
 
@@ -39,11 +41,38 @@ URLs to visit and a few identities to try.`,
 			// The demo proves identities without a phone or a face provider:
 			// codes go to the outbox page and every face is accepted.
 			g.demo, g.faceMode, g.outbox = true, authority.FaceDemo, &notify.Outbox{Log: g.log}
+			g.mayCreate = true
+			// Listen first: unless --public-url says otherwise, the public
+			// URL is where the demo listens, so that credentials point at
+			// its status lists and browsers' POSTs pass the Origin check.
+			ln, err := net.Listen("tcp", f.addr)
+			if err != nil {
+				return err
+			}
+			defer ln.Close()
+			f.ln = ln
+			// The demo records its URLs in the store (as init does), so that
+			// other commands on its data, `epermit issue` at the counter
+			// say, write the same status list base into credentials.
+			if !cmd.Flags().Changed("public-url") {
+				if err := cmd.Flags().Set("public-url", listenURL(ln.Addr())); err != nil {
+					return err
+				}
+			}
+			if !cmd.Flags().Changed("status-url") {
+				if err := cmd.Flags().Set("status-url", g.publicURL); err != nil {
+					return err
+				}
+			}
+			g.recordSettings = true
 			a, closeStore, err := g.authority(ctx, true)
 			if err != nil {
 				return err
 			}
 			defer closeStore()
+			if _, err := a.RecordSettings(ctx, store.SettingPublicURL, store.SettingStatusURL, store.SettingIssuerID); err != nil {
+				return err
+			}
 			samples, err := seedDemo(ctx, a)
 			if err != nil {
 				return err
@@ -52,12 +81,13 @@ URLs to visit and a few identities to try.`,
 			if err != nil {
 				return err
 			}
-			return serve(ctx, g, a, &f, func(addr string) {
-				printDemo(cmd.OutOrStdout(), g, addr, samples, clients)
+			return serve(ctx, g, a, &f, func(string) {
+				printDemo(cmd.OutOrStdout(), g, a.Config().PublicURL, samples, clients)
 			})
 		},
 	}
 	f.register(cmd, "127.0.0.1:8080")
+	usesFlags(cmd, "store,log,issuing,server")
 	return cmd
 }
 
@@ -124,8 +154,20 @@ func demoClients(ctx context.Context, a *authority.Authority) ([]demoClient, err
 	return cs, nil
 }
 
-func printDemo(w io.Writer, g *globals, addr string, samples []permit.Record, clients []demoClient) {
-	base := "http://" + addr
+// listenURL is the http URL of a listening address; an unspecified host
+// (all interfaces) is reached at the loopback address.
+func listenURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func printDemo(w io.Writer, g *globals, base string, samples []permit.Record, clients []demoClient) {
 	fmt.Fprintf(w, `
 epermit demo is running. Everything here is fictional.
 

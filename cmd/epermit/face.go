@@ -56,7 +56,7 @@ func faceCmd(g *globals) *cobra.Command {
 			},
 		}
 		c.Flags().StringVar(&note, "note", "", "why (kept with the session)")
-		return c
+		return changesState(c)
 	}
 	cmd.AddCommand(pending, decide("approve", true), decide("reject", false))
 	return cmd

@@ -96,6 +96,7 @@ a terminal it fails.`,
 			// The flags are what init records; a store set up before is
 			// refused by Init, not by the settings check.
 			g.kms, g.recordSettings = kms, true
+			g.mayCreate = true // init is one of the three commands that create a store
 			ctx := cliContext(cmd)
 			a, closeStore, err := g.authority(ctx, true)
 			if err != nil {

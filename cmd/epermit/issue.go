@@ -19,9 +19,9 @@ func issueCmd(g *globals) *cobra.Command {
 		short:      "Issue a temporary e-permit at the counter (same rules and audit as online)",
 		withReason: true,
 		outHelp:    "write the raw COSE bytes to FILE instead of printing base64url",
-		issue: func(ctx context.Context, a *authority.Authority, t permit.DocumentType, number string,
+		issue: func(ctx context.Context, a *authority.Authority, kind permit.Kind, t permit.DocumentType, number string,
 			reason permit.Reason, holder *ecdsa.PublicKey) (*permit.Credential, error) {
-			return a.IssueAtCounter(ctx, t, number, reason, holder)
+			return a.IssueKindAtCounter(ctx, kind, t, number, reason, holder)
 		},
 		text: func(c *permit.Credential) string { return base64.RawURLEncoding.EncodeToString(c.Token) },
 		file: func(c *permit.Credential) []byte { return c.Token },

@@ -50,7 +50,7 @@ func keysCmd(g *globals) *cobra.Command {
 		}
 		c.Flags().StringVar(&algName, "algorithm", "", algHelp)
 		c.Flags().StringVar(&kms, "kms", "", "where to make the key: file: or a pkcs11: URI (default: where `epermit init` or the last --kms said, else file:)")
-		return c
+		return changesState(c)
 	}
 	cmd.AddCommand(
 		newKey("init", "Create the first issuer key", "es256 (default) or sm2 (SM2 with SM3)",
@@ -113,7 +113,7 @@ func revokeKeyCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&kid, "kid", "", "the key's id as `epermit keys list` shows it (required; write --kid=KID if it starts with -)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required; in the audit log and with each credential)")
 	markRequired(cmd, "kid", "reason")
-	return cmd
+	return changesState(cmd)
 }
 
 func stamp(t time.Time) string {

@@ -38,7 +38,7 @@ func linkageIssueCmd(g *globals) *cobra.Command {
 		use:     "issue --document-type hk|mo|tw --document-number N --holder-key PUB.pem [--out FILE]",
 		short:   "Issue a linkage proof at the counter (same rules and audit as online)",
 		outHelp: "write the SD-JWT to FILE instead of printing it",
-		issue: func(ctx context.Context, a *authority.Authority, t permit.DocumentType, number string,
+		issue: func(ctx context.Context, a *authority.Authority, _ permit.Kind, t permit.DocumentType, number string,
 			_ permit.Reason, holder *ecdsa.PublicKey) (*permit.Credential, error) {
 			return a.IssueLinkageAtCounter(ctx, t, number, holder)
 		},
@@ -96,7 +96,7 @@ func linkagePresentCmd() *cobra.Command {
 	f.StringVar(&disclose, "disclose", "", "claims to disclose, comma-separated: "+strings.Join(credential.LinkageClaimNames, ","))
 	f.StringVar(&at, "at", "", "make the presentation as of this time (RFC 3339; default now)")
 	markRequired(cmd, "credential", "holder-key", "aud", "nonce", "disclose")
-	return cmd
+	return usesFlags(cmd, "log")
 }
 
 // linkageVerifyCmd checks a linkage presentation as an institution would,
@@ -144,7 +144,7 @@ func linkageVerifyCmd() *cobra.Command {
 	f.StringVar(&require, "require", "", "claims that must be disclosed, comma-separated")
 	f.StringVar(&at, "at", "", "verify as of this time (RFC 3339; default now)")
 	markRequired(cmd, "aud", "nonce")
-	return cmd
+	return usesFlags(cmd, "log")
 }
 
 func linkageLookupCmd(g *globals) *cobra.Command {

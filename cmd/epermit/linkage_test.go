@@ -16,7 +16,7 @@ import (
 // the institution commands that come with clientCmd.
 func TestLinkageCommands(t *testing.T) {
 	ctx := context.Background()
-	data, dir := t.TempDir(), t.TempDir()
+	data, dir := newStore(t), t.TempDir()
 	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
 	if _, err := run(t, ctx, "keys", "init", "--data", data); err != nil {
 		t.Fatal(err)

@@ -73,7 +73,7 @@ func TestLoadShortRun(t *testing.T) {
 // issues to it, so it refuses a database that holds people already.
 func TestLoadRefusesARegistry(t *testing.T) {
 	ctx := context.Background()
-	data := t.TempDir()
+	data := newStore(t)
 	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
 	if _, err := run(t, ctx, "registry", "import", example, "--data", data); err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func waitHealthy(t *testing.T, base string) {
 
 func TestSetRateCommand(t *testing.T) {
 	ctx := context.Background()
-	data := t.TempDir()
+	data := newStore(t)
 	if _, err := run(t, ctx, "institution", "add", "--name", "Bank A", "--kind", "bank", "--data", data); err != nil {
 		t.Fatal(err)
 	}

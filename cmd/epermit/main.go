@@ -13,9 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -45,6 +48,8 @@ type globals struct {
 	statusURL string
 	logFormat string
 	logLevel  string
+	officer   string
+	policy    string
 	log       *slog.Logger
 
 	faceMode, faceURL, faceToken string
@@ -52,6 +57,10 @@ type globals struct {
 
 	statusTTL, statusValidity time.Duration
 
+	// mayCreate lets the command create the store: only init, demo and
+	// migrate may, so that a mistyped --data or --db is an error, not a
+	// new empty database.
+	mayCreate bool
 	// kms is where new issuer keys are made, set by the commands that make
 	// them (--kms); empty means the store's setting, or file keys.
 	kms string
@@ -119,6 +128,13 @@ func newRoot(g *globals) *cobra.Command {
 			if err := checkRequired(cmd); err != nil {
 				return err
 			}
+			actor, err := officerActor(cmd, g.officer)
+			if err != nil {
+				return err
+			}
+			if actor != "" {
+				cmd.SetContext(authority.WithActor(cmd.Context(), actor))
+			}
 			g.flags = cmd.Flags()
 			return g.setup(cmd.ErrOrStderr())
 		},
@@ -138,11 +154,136 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringVar(&g.smsToken, "sms-token", "", "SMS gateway bearer token (prefer EPERMIT_SMS_TOKEN)")
 	f.DurationVar(&g.statusTTL, "status-ttl", authority.DefaultStatusTTL, "ttl of published status lists (each is signed again every half of it)")
 	f.DurationVar(&g.statusValidity, "status-validity", authority.DefaultStatusValidity, "exp − iat of published status lists (at most 24h)")
+	f.StringVar(&g.policy, "policy", "", "issuance policy file (docs/policy.md); default today's rules")
+	f.StringVar(&g.officer, "officer", "", "the officer running a command that changes state, named in the audit log (required for those, except in the demo)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
+	root.Version = version()
+	root.SetVersionTemplate("epermit {{.Version}}\n")
 	root.AddCommand(initCmd(g), settingsCmd(g), serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g),
 		issueCmd(g), faceCmd(g), presentCmd(g), verifyCmd(), verifierCmd(g), institutionCmd(g), officerCmd(g), linkageCmd(g),
-		revokeCmd(g), suspendCmd(g), reinstateCmd(g), offerCmd(g), loadCmd(g))
+		revokeCmd(g), suspendCmd(g), reinstateCmd(g), offerCmd(g), loadCmd(g), versionCmd())
+	refuseUnknown(root)
+	root.SetUsageFunc(usage)
 	return root
+}
+
+// flagGroups are the root's flags by what uses them; a command's help
+// shows its own flags and only the groups it uses (annotation "flags",
+// "store,log" unless set), not every server setting.
+var flagGroups = map[string][]string{
+	"store":   {"data", "db"},
+	"log":     {"log-format", "log-level"},
+	"officer": {"officer"},
+	"issuing": {"issuer-id", "public-url", "status-url", "policy"},
+	"server":  {"face-mode", "face-url", "face-token", "sms-url", "sms-token", "status-ttl", "status-validity"},
+}
+
+// usesFlags sets the flag groups a command's help shows.
+func usesFlags(cmd *cobra.Command, groups string) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations["flags"] = groups
+	return cmd
+}
+
+// usage prints a command's usage: its subcommands, its own flags, and the
+// root's flags it uses.
+func usage(cmd *cobra.Command) error {
+	w := cmd.OutOrStderr()
+	fmt.Fprintf(w, "Usage:\n  %s\n", cmd.UseLine())
+	if cmd.HasAvailableSubCommands() {
+		fmt.Fprintf(w, "  %s [command]\n\nCommands:\n", cmd.CommandPath())
+		for _, c := range cmd.Commands() {
+			if c.IsAvailableCommand() {
+				fmt.Fprintf(w, "  %-12s %s\n", c.Name(), c.Short)
+			}
+		}
+	}
+	if cmd.HasAvailableLocalFlags() {
+		fmt.Fprintf(w, "\nFlags:\n%s", cmd.LocalNonPersistentFlags().FlagUsages())
+		if !cmd.HasParent() {
+			fmt.Fprintf(w, "%s", cmd.PersistentFlags().FlagUsages())
+		}
+	}
+	if cmd.HasParent() {
+		groups := cmd.Annotations["flags"]
+		if groups == "" {
+			groups = "store,log"
+			if cmd.Annotations["changes-state"] != "" {
+				groups += ",officer"
+			}
+		}
+		shown := pflag.NewFlagSet("shown", pflag.ContinueOnError)
+		for _, g := range strings.Split(groups, ",") {
+			for _, name := range flagGroups[g] {
+				if f := cmd.InheritedFlags().Lookup(name); f != nil {
+					shown.AddFlag(f)
+				}
+			}
+		}
+		if shown.HasFlags() {
+			fmt.Fprintf(w, "\nCommon flags (every flag also as EPERMIT_NAME; see docs/config.md):\n%s", shown.FlagUsages())
+		}
+	}
+	return nil
+}
+
+// refuseUnknown makes every command that only groups others (keys, audit,
+// …) a usage error when run with an unknown subcommand or none, instead
+// of printing its help and exiting 0.
+func refuseUnknown(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		refuseUnknown(c)
+	}
+	if cmd.Runnable() || !cmd.HasSubCommands() || !cmd.HasParent() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageError{fmt.Errorf("unknown command %q for %q; see %s --help", args[0], cmd.CommandPath(), cmd.CommandPath())}
+		}
+		return usageError{fmt.Errorf("%s needs a subcommand; see %s --help", cmd.CommandPath(), cmd.CommandPath())}
+	}
+}
+
+// version is the module version and VCS revision the binary was built
+// from, as the Go toolchain recorded them.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+modified"
+			}
+		}
+	}
+	if rev != "" {
+		v += " " + rev + modified
+	}
+	return v + " " + bi.GoVersion
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "version", Short: "Print the module version and VCS revision of this binary", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "epermit %s\n", version())
+			return nil
+		},
+	}
 }
 
 // bindEnv sets each flag not given on the command line from EPERMIT_<NAME>.
@@ -179,11 +320,28 @@ func (g *globals) setup(w io.Writer) error {
 	return nil
 }
 
-// openStore opens the database and, unless told not to, migrates it.
+// openStore opens the database and, unless told not to, migrates it. A
+// store that does not exist (no SQLite file, or a database without the
+// schema) is refused unless the command may create one (mayCreate).
 func (g *globals) openStore(ctx context.Context, migrate bool) (*store.DB, error) {
+	sqlite := !strings.HasPrefix(g.db, "postgres://") && !strings.HasPrefix(g.db, "postgresql://")
+	if sqlite && !g.mayCreate {
+		if _, err := os.Stat(g.db); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no store at %s: check --data and --db, or create one with `epermit migrate`", g.db)
+		}
+	}
 	db, err := store.Open(ctx, g.db)
 	if err != nil {
 		return nil, err
+	}
+	if !g.mayCreate {
+		if v, err := db.SchemaVersion(ctx); err != nil || v == 0 {
+			db.Close()
+			if err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("the database at %s holds no store: check --db, or create one with `epermit migrate`", redactDSN(g.db))
+		}
 	}
 	if migrate {
 		applied, err := db.Migrate(ctx)
@@ -196,6 +354,15 @@ func (g *globals) openStore(ctx context.Context, migrate bool) (*store.DB, error
 		}
 	}
 	return db, nil
+}
+
+// redactDSN is a database name fit for a message: a URL without its
+// password.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
 }
 
 // withAuthority makes a command's RunE that runs with the authority over
@@ -226,7 +393,22 @@ func (g *globals) authority(ctx context.Context, migrate bool) (*authority.Autho
 		return nil, nil, fmt.Errorf("read the store's settings (is it migrated? `epermit migrate`): %w", err)
 	}
 	g.settings = set
-	cfg := authority.Config{FaceMode: g.faceMode, Demo: g.demo, StatusTTL: g.statusTTL, StatusValidity: g.statusValidity}
+	var policy permit.Policy
+	if g.policy != "" {
+		// Validated before anything runs: a wrong policy file stops the
+		// server rather than issue under rules nobody meant.
+		data, err := os.ReadFile(g.policy)
+		if err != nil {
+			db.Close()
+			return nil, nil, usageError{fmt.Errorf("--policy: %w", err)}
+		}
+		if policy, err = permit.ParsePolicy(data); err != nil {
+			db.Close()
+			describe(os.Stderr, err)
+			return nil, nil, usageError{fmt.Errorf("--policy %s: %w", g.policy, err)}
+		}
+	}
+	cfg := authority.Config{FaceMode: g.faceMode, Demo: g.demo, StatusTTL: g.statusTTL, StatusValidity: g.statusValidity, Policy: policy}
 	// What `epermit init` recorded wins, so that every command and replica
 	// writes the same URIs into credentials; a flag that says otherwise is
 	// refused, unless `epermit settings set` is recording it.
@@ -266,8 +448,6 @@ func (g *globals) authority(ctx context.Context, migrate bool) (*authority.Autho
 		cfg.Notifier = g.outbox
 	case g.smsURL != "":
 		cfg.Notifier = &notify.Gateway{URL: g.smsURL, Token: g.smsToken}
-	default:
-		cfg.Notifier = noNotifier{}
 	}
 	if g.faceMode == authority.FaceHTTP && g.faceURL != "" {
 		cfg.FaceCheck = &face.Provider{URL: g.faceURL, Token: g.faceToken}
@@ -285,22 +465,41 @@ func (g *globals) authority(ctx context.Context, migrate bool) (*authority.Autho
 	}, nil
 }
 
-// noNotifier refuses to send codes: a server without --sms-url cannot proof
-// applicants, and says so when one tries.
-type noNotifier struct{}
-
-func (noNotifier) Notify(context.Context, string, string) error {
-	return errors.New("no SMS gateway configured (--sms-url)")
-}
-
-// cliContext marks changes made from the command line in the audit log.
-func cliContext(cmd *cobra.Command) context.Context {
-	actor := "cli"
-	if u := os.Getenv("USER"); u != "" {
-		actor = "cli:" + u
+// changesState marks a command that changes the authority's state: it
+// refuses to run without an officer's name, except in the demo.
+func changesState(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
 	}
-	return authority.WithActor(cmd.Context(), actor)
+	cmd.Annotations["changes-state"] = "yes"
+	return cmd
 }
+
+// officerActor checks --officer (EPERMIT_OFFICER) and returns the audit
+// actor for a command: "cli:NAME", lower case as the console compares
+// officer names, or "" when no name was given.
+func officerActor(cmd *cobra.Command, officer string) (string, error) {
+	name := strings.ToLower(strings.TrimSpace(officer))
+	if name == "" {
+		if cmd.Annotations["changes-state"] != "" {
+			return "", usageError{fmt.Errorf("%s changes state: say who you are with --officer NAME or EPERMIT_OFFICER", cmd.CommandPath())}
+		}
+		return "", nil
+	}
+	if len(name) > 64 {
+		return "", usageError{errors.New("--officer: at most 64 characters")}
+	}
+	for _, r := range name {
+		if r < 0x21 || r > 0x7e {
+			return "", usageError{errors.New("--officer: printable ASCII without spaces only")}
+		}
+	}
+	return "cli:" + name, nil
+}
+
+// cliContext is the context of a command that changes state; it names the
+// officer in the audit log (set up before the command runs).
+func cliContext(cmd *cobra.Command) context.Context { return cmd.Context() }
 
 // usageError makes main exit with exitUsage.
 type usageError struct{ err error }

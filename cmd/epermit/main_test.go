@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -23,10 +24,28 @@ import (
 
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/internal/store/storetest"
 )
 
-// run executes epermit with args in-process and returns its standard output.
+// run executes epermit with args in-process as officer "tester" and
+// returns its standard output.
 func run(t *testing.T, ctx context.Context, args ...string) (string, error) {
+	t.Helper()
+	return runAnon(t, ctx, append(args, "--officer", "tester")...)
+}
+
+// newStore returns a data directory with a new, migrated store.
+func newStore(t *testing.T) string {
+	t.Helper()
+	data := t.TempDir()
+	if _, err := run(t, context.Background(), "migrate", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// runAnon is run without --officer.
+func runAnon(t *testing.T, ctx context.Context, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	root := newRoot(&globals{})
@@ -42,7 +61,7 @@ func run(t *testing.T, ctx context.Context, args ...string) (string, error) {
 
 func TestOperatorCommands(t *testing.T) {
 	ctx := context.Background()
-	data := t.TempDir()
+	data := newStore(t)
 	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
 
 	out, err := run(t, ctx, "keys", "init", "--data", data)
@@ -223,7 +242,7 @@ func TestDemo(t *testing.T) {
 // status list in the store follows, and the audit log still checks.
 func TestRevocationCommands(t *testing.T) {
 	ctx := context.Background()
-	data := t.TempDir()
+	data := newStore(t)
 	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
 	for _, args := range [][]string{{"keys", "init"}, {"registry", "import", example}} {
 		if _, err := run(t, ctx, append(args, "--data", data)...); err != nil {
@@ -298,11 +317,118 @@ func TestRevocationCommands(t *testing.T) {
 	}
 }
 
+// Unknown subcommands are usage errors; state changes need an officer's
+// name, which the audit log records; audit list reads it back.
+func TestOfficersAndTheLog(t *testing.T) {
+	ctx := context.Background()
+	data := newStore(t)
+	for _, args := range [][]string{{"audit", "list-all"}, {"keys"}, {"keys", "nope"}, {"registry", "x", "y"}, {"nope"}} {
+		if _, err := run(t, ctx, args...); exitCodeOf(err) != exitUsage {
+			t.Errorf("epermit %v: exit %d, want %d", args, exitCodeOf(err), exitUsage)
+		}
+	}
+	// Each command's help shows its own flags and the common ones it uses.
+	for _, tc := range []struct {
+		args      []string
+		want, not string
+	}{
+		{[]string{"keys", "list", "--help"}, "--data", "--face-token"},
+		{[]string{"keys", "rotate", "--help"}, "--officer", "--sms-url"},
+		{[]string{"issue", "--help"}, "--policy", "--status-ttl"},
+		{[]string{"verify", "--help"}, "--trust", "--data"},
+		{[]string{"serve", "--help"}, "--sms-url", "--officer"},
+	} {
+		var out bytes.Buffer
+		root := newRoot(&globals{})
+		root.SetArgs(tc.args)
+		root.SetOut(&out)
+		root.SetErr(&out)
+		if err := root.Execute(); err != nil || !strings.Contains(out.String(), tc.want) || strings.Contains(out.String(), tc.not) {
+			t.Errorf("epermit %v: %v; want %s and not %s in:\n%s", tc.args, err, tc.want, tc.not, out.String())
+		}
+	}
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		out, err := runAnon(t, ctx, args...)
+		if err != nil || !strings.HasPrefix(out, "epermit ") || !strings.Contains(out, "go1.") {
+			t.Errorf("epermit %v = %q, %v", args, out, err)
+		}
+	}
+	for _, args := range [][]string{{"keys", "init"}, {"keys", "rotate"}, {"verifier", "add", "--name", "G", "--kind", "railway"},
+		{"revoke", "--cti", "00", "--reason", "x"}, {"suspend", "--cti", "00", "--reason", "x"}, {"face", "approve", "1"},
+		{"registry", "import", "nofile"}} {
+		if _, err := runAnon(t, ctx, append(args, "--data", data)...); exitCodeOf(err) != exitUsage ||
+			!strings.Contains(err.Error(), "--officer") {
+			t.Errorf("anonymous epermit %v: %v, want a usage error naming --officer", args, err)
+		}
+	}
+	if _, err := runAnon(t, ctx, "keys", "init", "--data", data, "--officer", "bad name"); exitCodeOf(err) != exitUsage {
+		t.Errorf("--officer with a space: %v", err)
+	}
+	t.Setenv("EPERMIT_OFFICER", "Wong")
+	if _, err := runAnon(t, ctx, "keys", "init", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runAnon(t, ctx, "keys", "rotate", "--data", data, "--officer", "chan"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runAnon(t, ctx, "audit", "list", "--data", data, "--json", "--action", "key.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var e struct{ Actor, Action string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		got = append(got, e.Actor+" "+e.Action)
+	}
+	if want := []string{"cli:chan key.rotate", "cli:wong key.init"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("audit list = %v, want %v", got, want)
+	}
+	if out, err := runAnon(t, ctx, "audit", "list", "--data", data, "--since", "1h", "--subject", "nothing"); err != nil ||
+		strings.Count(out, "\n") != 1 {
+		t.Errorf("audit list of no events = %q, %v; want the header alone", out, err)
+	}
+	if _, err := runAnon(t, ctx, "audit", "list", "--data", data, "--since", "yesterday"); exitCodeOf(err) != exitUsage {
+		t.Errorf("--since yesterday: %v", err)
+	}
+}
+
+// Only migrate and demo create a store: any other command refuses a
+// missing one instead of creating an empty database behind a typo.
+func TestNoStoreByMistake(t *testing.T) {
+	ctx := context.Background()
+	typo := filepath.Join(t.TempDir(), "epermit-dta")
+	for _, args := range [][]string{{"keys", "list"}, {"registry", "export"}, {"audit", "verify"}, {"audit", "list"},
+		{"keys", "init"}, {"verifier", "list"}} {
+		_, err := run(t, ctx, append(args, "--data", typo)...)
+		if exitCodeOf(err) != exitFailure || !strings.Contains(err.Error(), "no store at") {
+			t.Errorf("epermit %v on a missing store: %v; want a failure saying there is no store", args, err)
+		}
+	}
+	if _, err := os.Stat(typo); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a command created %s", typo)
+	}
+	for _, engine := range []store.Engine{store.SQLite, store.Postgres} {
+		dsn := storetest.DSN(t, engine)
+		if _, err := run(t, ctx, "keys", "list", "--db", dsn); err == nil {
+			t.Errorf("keys list on an empty %s database succeeded", engine)
+		}
+		if out, err := run(t, ctx, "migrate", "--db", dsn); err != nil || !strings.Contains(out, "schema at version") {
+			t.Fatalf("migrate on %s = %q, %v", engine, out, err)
+		}
+		if _, err := run(t, ctx, "keys", "list", "--db", dsn); err != nil {
+			t.Errorf("keys list on a migrated %s store: %v", engine, err)
+		}
+	}
+}
+
 // keys init and rotate take --algorithm; a plain rotate keeps the active
 // key's algorithm, and keys list says each key's.
 func TestKeysAlgorithm(t *testing.T) {
 	ctx := context.Background()
-	data := t.TempDir()
+	data := newStore(t)
 	if _, err := run(t, ctx, "keys", "init", "--data", data, "--algorithm", "rsa"); exitCodeOf(err) != exitUsage {
 		t.Fatalf("--algorithm rsa: %v; want a usage error", err)
 	}

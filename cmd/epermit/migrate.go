@@ -12,6 +12,7 @@ func migrateCmd(g *globals) *cobra.Command {
 		Short: "Bring the database schema up to date",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			g.mayCreate = true
 			db, err := g.openStore(cmd.Context(), true)
 			if err != nil {
 				return err

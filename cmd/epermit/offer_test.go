@@ -30,7 +30,7 @@ func TestOfferCommand(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer gw.Close()
-	data, dir := t.TempDir(), t.TempDir()
+	data, dir := newStore(t), t.TempDir()
 	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
 	if _, err := run(t, ctx, "keys", "init", "--data", data); err != nil {
 		t.Fatal(err)

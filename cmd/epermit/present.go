@@ -76,7 +76,7 @@ func presentCmd(*globals) *cobra.Command {
 	f.StringVar(&at, "at", "", "time of the proof, RFC 3339 (default now)")
 	f.StringVar(&pngFile, "png", "", "also write the QR code as a PNG to FILE")
 	markRequired(cmd, "credential", "holder-key")
-	return cmd
+	return usesFlags(cmd, "log")
 }
 
 // readCredential accepts the two forms `epermit issue` produces: the raw

@@ -26,7 +26,7 @@ import (
 // decoder.
 func TestPresent(t *testing.T) {
 	ctx := context.Background()
-	data := t.TempDir()
+	data := newStore(t)
 	dir := t.TempDir()
 	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
 	if _, err := run(t, ctx, "keys", "init", "--data", data); err != nil {

@@ -12,7 +12,7 @@ import (
 
 func registryCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "registry", Short: "Import and export the registry of people and permits"}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(changesState(&cobra.Command{
 		Use:   "import FILE",
 		Short: "Import a registry file (JSON Lines, docs/registry.md); all or nothing",
 		Args:  cobra.ExactArgs(1),
@@ -42,7 +42,7 @@ func registryCmd(g *globals) *cobra.Command {
 				rep.Records, rep.Created, rep.Updated, rep.Unchanged)
 			return nil
 		},
-	})
+	}))
 	var out string
 	export := &cobra.Command{
 		Use:   "export",

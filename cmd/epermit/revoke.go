@@ -64,7 +64,7 @@ func revokeCmd(g *globals) *cobra.Command {
 	f.StringVar(&number, "document-number", "", "the travel permit number as printed")
 	f.StringVar(&reason, "reason", "", "why (required; kept with the e-permit and in the audit log)")
 	cmd.MarkFlagRequired("reason")
-	return cmd
+	return changesState(cmd)
 }
 
 // parseCTI reads a credential id given on the command line.

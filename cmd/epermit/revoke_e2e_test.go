@@ -21,7 +21,7 @@ import (
 // or suspended after it.
 func TestRevocationReachesTheGate(t *testing.T) {
 	ctx := context.Background()
-	data := t.TempDir()
+	data := newStore(t)
 	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
 	if _, err := run(t, ctx, "keys", "init", "--data", data); err != nil {
 		t.Fatal(err)

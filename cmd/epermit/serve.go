@@ -22,17 +22,22 @@ import (
 )
 
 type serveFlags struct {
-	addr       string
-	noMigrate  bool
-	trustProxy bool
-	rateLimit  float64 // per client address
-	rateBurst  int
-	cpuProfile string
+	addr        string
+	noMigrate   bool
+	trustProxy  bool
+	rateLimit   float64 // per client address
+	rateBurst   int
+	cpuProfile  string
+	consoleZone string
+	// ln, if set, is the listener to serve on (the demo listens first, to
+	// know its public URL).
+	ln net.Listener
 }
 
 func (f *serveFlags) register(cmd *cobra.Command, defaultAddr string) {
 	cmd.Flags().StringVar(&f.addr, "addr", defaultAddr, "address to listen on")
 	cmd.Flags().BoolVar(&f.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a load balancer)")
+	cmd.Flags().StringVar(&f.consoleZone, "console-zone", "Asia/Shanghai", "time zone of the times the officer console shows (an IANA name)")
 	cmd.Flags().Float64Var(&f.rateLimit, "rate-limit", 20, "requests per second allowed per client address")
 	cmd.Flags().IntVar(&f.rateBurst, "rate-burst", 0, "burst allowed per client address (default twice --rate-limit)")
 	cmd.Flags().StringVar(&f.cpuProfile, "cpu-profile", "", "write a CPU profile of the whole run to this file (for docs/performance.md)")
@@ -70,6 +75,7 @@ func serveCmd(g *globals) *cobra.Command {
 		},
 	}
 	f.register(cmd, ":8080")
+	usesFlags(cmd, "store,log,issuing,server")
 	cmd.Flags().BoolVar(&f.noMigrate, "no-migrate", false, "do not migrate the database on start (run epermit migrate instead)")
 	return cmd
 }
@@ -82,9 +88,19 @@ func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlag
 	if !(f.rateLimit > 0) {
 		return usageError{fmt.Errorf("--rate-limit must be above 0")}
 	}
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return err
+	var zone *time.Location // nil: China time, which needs no zone database
+	if f.consoleZone != "" && f.consoleZone != "Asia/Shanghai" {
+		var err error
+		if zone, err = time.LoadLocation(f.consoleZone); err != nil {
+			return usageError{fmt.Errorf("--console-zone: %w", err)}
+		}
+	}
+	ln := f.ln
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", f.addr); err != nil {
+			return err
+		}
 	}
 	if f.cpuProfile != "" {
 		prof, err := os.Create(f.cpuProfile)
@@ -98,13 +114,23 @@ func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlag
 		defer pprof.StopCPUProfile()
 	}
 	srv := &http.Server{
-		Handler:           web.New(a, g.log, web.Options{RateLimit: f.rateLimit, RateBurst: f.burst(), TrustProxy: f.trustProxy, Outbox: g.outbox, InsecureCookies: g.demo}),
+		Handler: web.New(a, g.log, web.Options{RateLimit: f.rateLimit, RateBurst: f.burst(), TrustProxy: f.trustProxy, Outbox: g.outbox,
+			InsecureCookies: g.demo, ConsoleZone: zone, RedirectLoopback: g.demo}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+	// The log records each change of the issuance policy, with its hash.
+	changed, err := a.RecordPolicy(authority.WithActor(ctx, "system"))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	p := a.Policy()
+	g.log.Info("issuance policy", "hash", a.PolicyHash(), "changed", changed,
+		"allow_border", p.AllowBorder, "allow_electronic_permit", p.AllowElectronicPermit)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	g.log.Info("serving", "addr", ln.Addr().String(), "public_url", g.publicURL)

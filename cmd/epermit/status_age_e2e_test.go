@@ -24,7 +24,7 @@ import (
 // as of --at against a running authority.
 func TestGateStatusAgeIsSinceIssuedAt(t *testing.T) {
 	ctx := context.Background()
-	data := t.TempDir()
+	data := newStore(t)
 	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
 	if _, err := run(t, ctx, "keys", "init", "--data", data); err != nil {
 		t.Fatal(err)

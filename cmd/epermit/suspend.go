@@ -60,5 +60,5 @@ func stateCmd(g *globals, use, short, done string,
 	f.StringVar(&ctiHex, "cti", "", "the e-permit's id (cti), 32 hex digits (required)")
 	f.StringVar(&reason, "reason", "", "why (required; kept with the e-permit and in the audit log)")
 	markRequired(cmd, "cti", "reason")
-	return cmd
+	return changesState(cmd)
 }

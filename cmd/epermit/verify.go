@@ -61,5 +61,5 @@ func verifyCmd() *cobra.Command {
 	f.StringVar(&use, "use", "flight", "what the holder is checked for: flight, train or border")
 	f.StringVar(&pngFile, "png", "", "read the QR code from a PNG image instead of TEXT")
 	f.StringVar(&at, "at", "", "verify as of this time (RFC 3339; default now)")
-	return cmd
+	return usesFlags(cmd, "log")
 }

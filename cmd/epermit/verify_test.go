@@ -103,7 +103,7 @@ func TestVerifyCommand(t *testing.T) {
 
 func TestVerifierCommands(t *testing.T) {
 	ctx := context.Background()
-	data := t.TempDir()
+	data := newStore(t)
 	key, err := run(t, ctx, "verifier", "add", "--data", data, "--name", "Gate 7", "--kind", "railway")
 	if err != nil || !strings.HasPrefix(key, "epv_") {
 		t.Fatalf("verifier add = %q, %v", key, err)

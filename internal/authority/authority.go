@@ -203,8 +203,58 @@ func event(ctx context.Context, action, subject string, details any) audit.Event
 	return e
 }
 
-// Ready reports whether the authority can serve: the store answers.
-func (a *Authority) Ready(ctx context.Context) error { return a.db.Ping(ctx) }
+// Ready reports whether the authority can serve applicants: the store
+// answers, an issuer key is active and its signer opens, and one-time
+// codes can be sent. What is missing is a permit.Error with code
+// ECodeNotReady and a message for the operator; an unreachable store is
+// returned as it is.
+func (a *Authority) Ready(ctx context.Context) error {
+	if err := a.db.Ping(ctx); err != nil {
+		return err
+	}
+	if a.cfg.Notifier == nil {
+		return permit.Errorf(permit.ECodeNotReady, "no way to send one-time codes: configure --sms-url")
+	}
+	return a.db.View(ctx, func(tx *store.Tx) error {
+		_, _, err := a.activeSigner(ctx, tx)
+		return err
+	})
+}
+
+// PolicyHash is the hash of the issuance policy in force
+// (permit.Policy.Hash), for /readyz.
+func (a *Authority) PolicyHash() string { return a.cfg.Policy.Hash() }
+
+// Policy is the issuance policy in force.
+func (a *Authority) Policy() permit.Policy { return a.cfg.Policy }
+
+// RecordPolicy records the policy in force in the audit log ("policy.change",
+// with its hash and switches) when it differs from the last one recorded,
+// and says whether it did. Servers call it at start, so the log shows when
+// the rules changed and to what; replicas starting together record it once.
+func (a *Authority) RecordPolicy(ctx context.Context) (changed bool, err error) {
+	hash := a.cfg.Policy.Hash()
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		last, err := tx.LastAuditDetails(ctx, "policy.change")
+		if err != nil {
+			return err
+		}
+		var prev struct{ Hash string }
+		if last != nil {
+			json.Unmarshal(last, &prev)
+		} else {
+			prev.Hash = permit.DefaultPolicy().Hash() // a store without the event ran today's rules
+		}
+		if prev.Hash == hash {
+			return nil
+		}
+		changed = true
+		p := a.cfg.Policy
+		return tx.Audit(ctx, event(ctx, "policy.change", "policy", map[string]any{"hash": hash, "previous": prev.Hash,
+			"allow_border": p.AllowBorder, "allow_electronic_permit": p.AllowElectronicPermit}))
+	})
+	return changed, err
+}
 
 // VerifyAudit checks the whole audit log and returns the number of events
 // checked; see store.DB.VerifyAudit.
@@ -234,4 +284,10 @@ func (a *Authority) AuditEvents(ctx context.Context, subject string) ([]audit.Ev
 // before the last event of the page shown.
 func (a *Authority) AuditEventsBefore(ctx context.Context, subject string, before int64) ([]audit.Event, error) {
 	return a.db.AuditEvents(ctx, subject, before, AuditPageSize)
+}
+
+// SearchAudit returns the audit events f selects, newest first (for
+// `epermit audit list`).
+func (a *Authority) SearchAudit(ctx context.Context, f store.AuditFilter) ([]audit.Event, error) {
+	return a.db.SearchAudit(ctx, f)
 }

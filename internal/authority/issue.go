@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/epermit/epermit/credential"
@@ -75,6 +76,9 @@ func (a *Authority) Nonce(ctx context.Context, token string) (string, time.Time,
 
 // ApplyRequest is an online application from a proven applicant's device.
 type ApplyRequest struct {
+	// Kind is what is applied for: TemporaryEPermit (the default, for 0)
+	// or, when the policy enables it, ElectronicPermit.
+	Kind      permit.Kind
 	Reason    permit.Reason
 	HolderKey *ecdsa.PublicKey
 	// Signature is the device key's ES256 signature (r||s, 64 bytes, as
@@ -123,7 +127,7 @@ func (a *Authority) Apply(ctx context.Context, token string, req ApplyRequest) (
 		if err != nil {
 			return err
 		}
-		out, err = a.issue(ctx, tx, issueRequest{person: p, permit: tp,
+		out, err = a.issue(ctx, tx, issueRequest{person: p, permit: tp, kind: req.Kind,
 			reason: req.Reason, holder: req.HolderKey, channel: permit.ChannelOnline, idempotencyKey: idem})
 		return err
 	})
@@ -178,6 +182,13 @@ func counterPermit(t permit.DocumentType, number string, holder *ecdsa.PublicKey
 // holder of a permit the officer has checked in person, for a device key the
 // holder presents. The same rules and audit apply as online.
 func (a *Authority) IssueAtCounter(ctx context.Context, t permit.DocumentType, number string, reason permit.Reason, holder *ecdsa.PublicKey) (*permit.Credential, error) {
+	return a.IssueKindAtCounter(ctx, permit.TemporaryEPermit, t, number, reason, holder)
+}
+
+// IssueKindAtCounter is IssueAtCounter for a credential of kind: the
+// long-lived ElectronicPermit too, when the policy issues it (it takes no
+// reason).
+func (a *Authority) IssueKindAtCounter(ctx context.Context, kind permit.Kind, t permit.DocumentType, number string, reason permit.Reason, holder *ecdsa.PublicKey) (*permit.Credential, error) {
 	lifetime, err := counterPermit(t, number, holder)
 	if err != nil {
 		return nil, err
@@ -188,7 +199,7 @@ func (a *Authority) IssueAtCounter(ctx context.Context, t permit.DocumentType, n
 		if err != nil {
 			return err
 		}
-		out, err = a.issue(ctx, tx, issueRequest{person: p, permit: tp, reason: reason,
+		out, err = a.issue(ctx, tx, issueRequest{person: p, permit: tp, kind: kind, reason: reason,
 			holder: holder, channel: permit.ChannelCounter})
 		return err
 	})
@@ -196,6 +207,7 @@ func (a *Authority) IssueAtCounter(ctx context.Context, t permit.DocumentType, n
 }
 
 type issueRequest struct {
+	kind           permit.Kind          // 0 for TemporaryEPermit
 	person         *permit.Person       // read after the person's lock was taken
 	permit         *permit.TravelPermit // the person's permit the e-permit is for
 	reason         permit.Reason
@@ -211,7 +223,10 @@ type issueRequest struct {
 func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*permit.Credential, error) {
 	now := tx.Now().Truncate(time.Second) // CWT times are whole seconds
 	p, tp := r.person, r.permit
-	kind := permit.TemporaryEPermit
+	kind := r.kind
+	if kind == 0 {
+		kind = permit.TemporaryEPermit
+	}
 	n, err := tx.CountApplications(ctx, p.ID, kind, permit.Month(now))
 	if err != nil {
 		return nil, err
@@ -294,23 +309,30 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 // StatusListURI is where status list n is published.
 func (a *Authority) StatusListURI(n int64) string { return fmt.Sprintf("%s/s/%d", a.cfg.StatusURL, n) }
 
-// MyCredentials lists the applicant's e-permits, newest first, current or
-// not.
+// MyCredentials lists the applicant's e-permits (temporary, and
+// electronic permits if any were issued), newest first, current or not.
 func (a *Authority) MyCredentials(ctx context.Context, token string) ([]permit.Credential, error) {
-	return a.mine(ctx, token, permit.TemporaryEPermit)
+	return a.mine(ctx, token, permit.TemporaryEPermit, permit.ElectronicPermit)
 }
 
-// mine lists the session holder's credentials of a kind.
-func (a *Authority) mine(ctx context.Context, token string, kind permit.Kind) ([]permit.Credential, error) {
+// mine lists the session holder's credentials of the kinds, newest first.
+func (a *Authority) mine(ctx context.Context, token string, kinds ...permit.Kind) ([]permit.Credential, error) {
 	var out []permit.Credential
 	err := a.db.View(ctx, func(tx *store.Tx) error {
 		s, err := a.session(ctx, tx, token)
 		if err != nil {
 			return err
 		}
-		out, err = tx.Credentials(ctx, s.PersonID, kind, false)
-		return err
+		for _, kind := range kinds {
+			cs, err := tx.Credentials(ctx, s.PersonID, kind, false)
+			if err != nil {
+				return err
+			}
+			out = append(out, cs...)
+		}
+		return nil
 	})
+	slices.SortStableFunc(out, func(x, y permit.Credential) int { return y.IssuedAt.Compare(x.IssuedAt) })
 	return out, err
 }
 

@@ -238,9 +238,15 @@ func (a *Authority) TrustList(ctx context.Context) (*credential.JWKSet, error) {
 	return set, nil
 }
 
-// activeSigner returns the active key's record and signer.
+// activeSigner returns the active key's record and signer. Without an
+// active key, or when its signer does not open, the authority cannot
+// issue: that is ECodeNotReady (503), the operator's problem, not the
+// applicant's.
 func (a *Authority) activeSigner(ctx context.Context, tx *store.Tx) (*permit.IssuerKey, crypto.Signer, error) {
 	k, err := tx.ActiveIssuerKey(ctx)
+	if permit.ErrorCode(err) == permit.ECodeNotFound {
+		return nil, nil, permit.Errorf(permit.ECodeNotReady, "no active issuer key: run `epermit keys init`")
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -250,7 +256,8 @@ func (a *Authority) activeSigner(ctx context.Context, tx *store.Tx) (*permit.Iss
 	}
 	s, err := a.keys.Signer(k.Ref)
 	if err != nil {
-		return nil, nil, err
+		a.log.Error("the active issuer key does not open", "kid", k.Kid, "err", err)
+		return nil, nil, permit.Errorf(permit.ECodeNotReady, "the active issuer key %s does not open", k.Kid)
 	}
 	a.signers.Store(k.Ref, s)
 	return k, s, nil

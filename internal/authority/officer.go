@@ -52,7 +52,8 @@ func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (
 	}
 	// The name as typed may be anything, an officer's pasted key even: it is
 	// counted by its hash and audited only if it names an officer.
-	nameKey, addrKey := "officer-signin:name:"+hex.EncodeToString(hashSecret(name)), "officer-signin:addr:"+from
+	// Names compare case-insensitively, so "wong" and "Wong" share a limit.
+	nameKey, addrKey := "officer-signin:name:"+hex.EncodeToString(hashSecret(strings.ToLower(name))), "officer-signin:addr:"+from
 	token := randomText(32)
 	var c *permit.Client
 	var refused error
@@ -69,7 +70,7 @@ func (a *Authority) OfficerSignIn(ctx context.Context, name, key, from string) (
 		}
 		if nName >= maxSignInFailures || nAddr >= maxAddrFailures {
 			refused = permit.Errorf(permit.ECodeTooMany, "too many failed sign-ins; try again in %d minutes", int(signInWindow.Minutes()))
-		} else if c, err = clientByKey(ctx, tx, permit.RoleOfficer, key); permit.ErrorCode(err) == permit.ECodeUnauthorized || err == nil && c.Name != name {
+		} else if c, err = clientByKey(ctx, tx, permit.RoleOfficer, key); permit.ErrorCode(err) == permit.ECodeUnauthorized || err == nil && !strings.EqualFold(c.Name, name) {
 			c, refused = nil, permit.Errorf(permit.ECodeUnauthorized, "a valid officer name and key are required")
 		} else if err != nil {
 			return err
@@ -190,6 +191,13 @@ func (a *Authority) LookUpPerson(ctx context.Context, t permit.DocumentType, num
 		if f.EPermits, err = tx.Credentials(ctx, rec.Person.ID, permit.TemporaryEPermit, false); err != nil {
 			return err
 		}
+		// Electronic permits, issued only under a policy that enables
+		// them, are listed with the e-permits.
+		ep, err := tx.Credentials(ctx, rec.Person.ID, permit.ElectronicPermit, false)
+		if err != nil {
+			return err
+		}
+		f.EPermits = append(f.EPermits, ep...)
 		if f.LinkageProof, err = tx.Credentials(ctx, rec.Person.ID, permit.LinkageProofKind, false); err != nil {
 			return err
 		}

@@ -54,6 +54,27 @@ type ProofingStart struct {
 	Name           string // Chinese name or latin name as registered
 	BirthDate      permit.Date
 	Client         string // the client's address, for rate limiting
+	// Lang is the applicant's language, "en", "zh-Hans" or "zh-Hant" (the
+	// default): the one-time code's message is written in it.
+	Lang string
+}
+
+// codeMessages are the one-time code's message in each language the pages
+// speak; %[1]s is the code, %[2]d its lifetime in minutes.
+var codeMessages = map[string]string{
+	"en":      "Your e-permit verification code is %[1]s. It expires in %[2]d minutes. Never share it.",
+	"zh-Hans": "您的电子通行证验证码为 %[1]s，%[2]d 分钟内有效。切勿告诉他人。",
+	"zh-Hant": "您的電子通行證驗證碼為 %[1]s，%[2]d 分鐘內有效。切勿告訴他人。",
+}
+
+// codeMessage is the one-time code's message in lang, Traditional Chinese
+// for a language the pages do not speak.
+func codeMessage(lang, code string) string {
+	f, ok := codeMessages[lang]
+	if !ok {
+		f = codeMessages["zh-Hant"]
+	}
+	return fmt.Sprintf(f, code, int(CodeTTL.Minutes()))
 }
 
 // ProofingStarted is the answer to a start: a secret the applicant presents
@@ -70,6 +91,13 @@ type ProofingState struct {
 	State     string
 	Token     string
 	ExpiresAt time.Time // of the applicant session, with Token
+	// Refusal, once the code has proven the phone, is why the rules will
+	// not issue to this applicant (permit expired or cancelled, quota
+	// used), so that they learn it before the face check; nil if they may
+	// apply. NextApplication is when the quota allows one again, with
+	// ECodeQuotaExceeded.
+	Refusal         error
+	NextApplication time.Time
 }
 
 func hashSecret(s string) []byte {
@@ -119,9 +147,17 @@ var errMismatch = permit.Errorf(permit.ECodeDetailsMismatch,
 // unknown permit, gets the same details_mismatch error, which never says
 // which field was wrong. Attempts are limited per permit and per client.
 func (a *Authority) StartProofing(ctx context.Context, in ProofingStart) (*ProofingStarted, error) {
+	if a.cfg.Notifier == nil {
+		// Before anything is counted: the applicant loses no attempt to
+		// the operator's missing configuration.
+		return nil, permit.Errorf(permit.ECodeNotReady, "one-time codes cannot be sent now; try again later")
+	}
 	lifetime, _, err := permit.ParseTravelPermitNumber(in.DocumentType, strings.ToUpper(strings.TrimSpace(in.DocumentNumber)))
 	if err != nil {
-		return nil, permit.Errorf(permit.ECodeInvalid, "%s", permit.ErrorMessage(err))
+		// The number's form is public knowledge: saying which field is
+		// wrong tells nothing about the registry.
+		return nil, &permit.Error{Code: permit.ECodeInvalid, Message: permit.ErrorMessage(err),
+			Problems: []permit.Problem{{Field: "document_number", Code: "number_invalid", Reason: permit.ErrorMessage(err)}}}
 	}
 	docKey := "doc:" + in.DocumentType.String() + ":" + lifetime
 	clientKey := "client:" + in.Client
@@ -183,11 +219,76 @@ func (a *Authority) StartProofing(ctx context.Context, in ProofingStart) (*Proof
 	if refused != nil {
 		return nil, refused
 	}
-	msg := fmt.Sprintf("Your e-permit verification code is %s. It expires in %d minutes. Never share it.", code, int(CodeTTL.Minutes()))
+	msg := codeMessage(in.Lang, code)
 	if err := a.cfg.Notifier.Notify(ctx, phone, msg); err != nil {
-		return nil, fmt.Errorf("authority: sending the one-time code: %w", err)
+		// The gateway's failure is the operator's to fix; the applicant
+		// gets a 503 and may try again later.
+		a.log.Error("sending a one-time code failed", "err", err)
+		return nil, permit.Errorf(permit.ECodeNotReady, "the one-time code could not be sent; try again later")
 	}
 	return started, nil
+}
+
+// How often a code may be sent again within one proofing session.
+const (
+	ResendAfter = 30 * time.Second // from the last code sent
+	MaxResends  = 3
+)
+
+// ResendCode sends a new one-time code for a session still waiting for
+// one, in lang: the code before it stops working. It is refused sooner
+// than ResendAfter after the last code (rate_limited) and after
+// MaxResends (too_many_attempts); the tries left are not reset.
+func (a *Authority) ResendCode(ctx context.Context, secret, lang string) (*ProofingStarted, error) {
+	if a.cfg.Notifier == nil {
+		return nil, permit.Errorf(permit.ECodeNotReady, "one-time codes cannot be sent now; try again later")
+	}
+	var phone, code string
+	var out *ProofingStarted
+	err := a.proofingStep(ctx, secret, func(tx *store.Tx, s *store.ProofingSession) (error, error) {
+		switch {
+		case s.State == store.ProofingFailed:
+			return permit.Errorf(permit.ECodeTooMany, "too many wrong codes; start again"), nil
+		case s.State != store.ProofingCodeSent || s.CodeHash == nil:
+			return permit.Errorf(permit.ECodeWrongState, "the code was already accepted"), nil
+		}
+		now := tx.Now()
+		if sent := s.CodeExpiresAt.Add(-CodeTTL); now.Before(sent.Add(ResendAfter)) {
+			return permit.Errorf(permit.ECodeRateLimited, "a new code can be sent %d seconds after the last one",
+				int(ResendAfter.Seconds())), nil
+		}
+		key := fmt.Sprintf("resend:%d", s.ID)
+		n, err := tx.CountAttempts(ctx, key, s.CreatedAt)
+		if err != nil {
+			return nil, err
+		}
+		if n >= MaxResends {
+			return permit.Errorf(permit.ECodeTooMany, "no more codes can be sent for this attempt; start again later"), nil
+		}
+		if err := tx.AddAttempt(ctx, key); err != nil {
+			return nil, err
+		}
+		p, err := tx.ProofingCandidate(ctx, s.DocType, s.DocNumber)
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			return nil, fmt.Errorf("authority: proofing session %d: the permit left the registry", s.ID)
+		}
+		code = randomCode()
+		s.CodeHash, s.CodeExpiresAt = codeHash(secret, code), now.Add(CodeTTL)
+		phone = p.Phone
+		out = &ProofingStarted{PhoneHint: maskPhone(p.Phone), CodeExpiresAt: s.CodeExpiresAt}
+		return nil, tx.UpdateProofingSession(ctx, s)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.cfg.Notifier.Notify(ctx, phone, codeMessage(lang, code)); err != nil {
+		a.log.Error("sending a one-time code failed", "err", err)
+		return nil, permit.Errorf(permit.ECodeNotReady, "the one-time code could not be sent; try again later")
+	}
+	return out, nil
 }
 
 // proofingStep loads the session for secret in a transaction, checks that it
@@ -245,6 +346,12 @@ func (a *Authority) SubmitCode(ctx context.Context, secret, code string) (*Proof
 		}
 		s.State, s.CodeHash = store.ProofingFaceRequired, nil
 		st.State = s.State
+		// The phone is proven: only now may the answer depend on the
+		// person's record (the first step must tell nothing).
+		var err error
+		if st.Refusal, st.NextApplication, err = a.check(ctx, tx, s.PersonID, s.DocType, s.DocNumber); err != nil {
+			return nil, err
+		}
 		return nil, tx.UpdateProofingSession(ctx, s)
 	})
 	if err != nil {

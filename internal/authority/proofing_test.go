@@ -145,6 +145,16 @@ func (d device) sign(t testing.TB, nonce string) []byte {
 }
 
 // apply asks for a nonce, signs it and applies.
+// applyKind applies for a credential of kind, giving no reason.
+func (f *fixture) applyKind(t testing.TB, token string, d device, kind permit.Kind) (*permit.Credential, error) {
+	t.Helper()
+	nonce, _, err := f.a.Nonce(ctx, token)
+	if err != nil {
+		t.Fatalf("nonce: %v", err)
+	}
+	return f.a.Apply(ctx, token, authority.ApplyRequest{Kind: kind, HolderKey: &d.key.PublicKey, Signature: d.sign(t, nonce)})
+}
+
 func (f *fixture) apply(t testing.TB, token string, d device, reason permit.Reason, idem string) (*permit.Credential, error) {
 	t.Helper()
 	nonce, _, err := f.a.Nonce(ctx, token)

@@ -175,7 +175,7 @@ func (a *Authority) signStatusList(ctx context.Context, n int64) (*[2]*StatusTok
 		_, signer, err = a.activeSigner(ctx, tx)
 		return err
 	})
-	if permit.ErrorCode(err) == permit.ECodeNotFound {
+	if permit.ErrorCode(err) == permit.ECodeNotReady {
 		// No active key is the operator's problem, not the client's: the
 		// list exists, so it must not look like an unknown one (%v, not %w).
 		return nil, fmt.Errorf("authority: cannot sign status list %d: %v", n, err)

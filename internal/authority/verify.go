@@ -133,7 +133,7 @@ func (a *Authority) Portrait(ctx context.Context, c *permit.Client, cti []byte) 
 	var image []byte
 	err := a.db.Update(ctx, func(tx *store.Tx) error {
 		cred, err := tx.Credential(ctx, cti)
-		if err == nil && cred.Kind != permit.TemporaryEPermit {
+		if err == nil && cred.Kind != permit.TemporaryEPermit && cred.Kind != permit.ElectronicPermit {
 			// A linkage proof carries no portrait; say no more than for no credential.
 			err = permit.Errorf(permit.ECodeNotFound, "no e-permit %x", cti)
 		}
@@ -155,7 +155,7 @@ func (a *Authority) Portrait(ctx context.Context, c *permit.Client, cti []byte) 
 			return permit.Errorf(permit.ECodePortraitChanged, "the portrait on file is not the one the e-permit was issued with")
 		}
 		image = rec.Person.Portrait
-		return tx.Audit(ctx, event(ctx, "portrait.lookup", "cti:"+hex.EncodeToString(cti),
+		return tx.Audit(ctx, event(WithActor(ctx, "verifier:"+c.Name), "portrait.lookup", "cti:"+hex.EncodeToString(cti),
 			map[string]string{"verifier": c.Name}))
 	})
 	return image, err

@@ -143,12 +143,12 @@ func TestOnlineVerification(t *testing.T) {
 		check(text, verify.UseTrain, verify.Reject, verify.CodeReplayed)
 
 		// The portrait whose digest the credential carries; the lookup is audited.
-		img, err := a.Portrait(authority.WithActor(ctx, "verifier:"+gate.Name), gate, c.ID)
+		img, err := a.Portrait(ctx, gate, c.ID) // named by the client, whatever the context says
 		if err != nil || string(img) != string(rec.Person.Portrait) {
 			t.Fatalf("Portrait: %d bytes, %v", len(img), err)
 		}
 		evs, _ := a.AuditEvents(ctx, "cti:"+hex.EncodeToString(c.ID))
-		if len(evs) == 0 || evs[0].Action != "portrait.lookup" || !strings.Contains(string(evs[0].Details), gate.Name) {
+		if len(evs) == 0 || evs[0].Action != "portrait.lookup" || evs[0].Actor != "verifier:"+gate.Name || !strings.Contains(string(evs[0].Details), gate.Name) {
 			t.Errorf("audit %+v; want a portrait.lookup by %s first", evs, gate.Name)
 		}
 		if _, err := a.Portrait(ctx, gate, make([]byte, 16)); permit.ErrorCode(err) != permit.ECodeNotFound {

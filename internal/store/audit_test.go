@@ -205,6 +205,46 @@ func TestAuditEvents(t *testing.T) {
 	})
 }
 
+func TestSearchAudit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		for _, e := range []audit.Event{
+			{Actor: "cli:wong", Action: "credential.issue", Subject: "hk:A"},
+			{Actor: "cli:wong", Action: "credential.revoke", Subject: "hk:A"},
+			{Actor: "system", Action: "key.rotate", Subject: "kid:K"},
+			{Actor: "cli:li", Action: "credential.issued_x", Subject: "hk:B"},
+		} {
+			appendEvent(t, db, e)
+		}
+		all, err := db.SearchAudit(ctx, store.AuditFilter{Limit: 10})
+		if err != nil || len(all) != 4 {
+			t.Fatalf("SearchAudit(all) = %d events, %v", len(all), err)
+		}
+		mid := all[1].At // the third event's commit time
+		for _, tc := range []struct {
+			f    store.AuditFilter
+			want []int64
+		}{
+			{store.AuditFilter{Action: "credential.issue", Limit: 10}, []int64{1}},
+			{store.AuditFilter{Action: "credential.", Limit: 10}, []int64{4, 2, 1}},
+			{store.AuditFilter{Action: "credential", Limit: 10}, nil}, // not a prefix without the dot
+			{store.AuditFilter{Action: "key.", Subject: "kid:K", Limit: 10}, []int64{3}},
+			{store.AuditFilter{Action: "credential.", Subject: "hk:A", Limit: 1}, []int64{2}},
+			{store.AuditFilter{Since: mid, Limit: 10}, []int64{4, 3}},
+			{store.AuditFilter{Since: mid.Add(time.Hour), Limit: 10}, nil},
+			{store.AuditFilter{Action: "credential.", Before: 4, Limit: 10}, []int64{2, 1}},
+		} {
+			es, err := db.SearchAudit(ctx, tc.f)
+			var seqs []int64
+			for _, e := range es {
+				seqs = append(seqs, e.Seq)
+			}
+			if err != nil || !reflect.DeepEqual(seqs, tc.want) {
+				t.Errorf("SearchAudit(%+v) = %v, %v; want %v", tc.f, seqs, err, tc.want)
+			}
+		}
+	})
+}
+
 // The database itself refuses to change or delete audit events.
 func TestAuditAppendOnly(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {

@@ -82,7 +82,8 @@ func (tx *Tx) UpdateProofingSession(ctx context.Context, p *ProofingSession) err
 		issued = 1
 	}
 	res, err := tx.exec(ctx, `UPDATE proofing_sessions SET state = $2, code_hash = $3, code_tries = $4, selfie = $5,
-		face_note = $6, session_issued = $7 WHERE id = $1`, p.ID, p.State, p.CodeHash, p.CodeTries, p.Selfie, p.FaceNote, issued)
+		face_note = $6, session_issued = $7, code_expires_at = $8 WHERE id = $1`,
+		p.ID, p.State, p.CodeHash, p.CodeTries, p.Selfie, p.FaceNote, issued, p.CodeExpiresAt.Unix())
 	return mustAffect(res, err, "proofing session %d", p.ID)
 }
 

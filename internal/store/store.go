@@ -13,6 +13,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -441,10 +442,51 @@ func auditFacts(ctx context.Context, tx *Tx, cov *audit.Coverage) error {
 // sequence number is below before: the next page starts before the last
 // event of this one. For officers' audit trails.
 func (db *DB) AuditEvents(ctx context.Context, subject string, before int64, limit int) ([]audit.Event, error) {
+	return db.SearchAudit(ctx, AuditFilter{Subject: subject, Before: before, Limit: limit})
+}
+
+// LastAuditDetails returns the details of the newest committed audit
+// event of action, nil if there is none. In a read-write transaction on
+// PostgreSQL it first takes a lock on the action until commit, so that a
+// decision on it (record a new event or not) is not interleaved with
+// another transaction's. (A SQLite write transaction holds the database's
+// lock.)
+func (tx *Tx) LastAuditDetails(ctx context.Context, action string) (json.RawMessage, error) {
+	if tx.db.engine == Postgres && !tx.readOnly {
+		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "audit-action:"+action); err != nil {
+			return nil, err
+		}
+	}
+	var details []byte
+	err := tx.queryRow(ctx, `SELECT details FROM audit_events WHERE action = $1 ORDER BY seq DESC LIMIT 1`, action).Scan(&details)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return details, err
+}
+
+// AuditFilter selects audit events; its zero fields select everything.
+type AuditFilter struct {
+	Subject string    // exactly this subject
+	Action  string    // exactly this action, or every action under it when it ends in "." ("credential.")
+	Since   time.Time // committed at or after this time
+	Before  int64     // sequence number below this (the next page)
+	Limit   int       // at most this many events
+}
+
+// SearchAudit returns the events f selects, newest first.
+func (db *DB) SearchAudit(ctx context.Context, f AuditFilter) ([]audit.Event, error) {
+	var since int64
+	if !f.Since.IsZero() {
+		since = f.Since.UnixMicro()
+	}
 	rows, err := db.read.QueryContext(ctx, `SELECT seq, at, actor, action, subject, details, prev_hash, hash
 		FROM audit_events WHERE ($1 = '' OR subject = $1) AND (CAST($2 AS BIGINT) = 0 OR seq < CAST($2 AS BIGINT))
+		AND (CAST($4 AS TEXT) = '' OR action = CAST($4 AS TEXT)
+			OR (substr(CAST($4 AS TEXT), length(CAST($4 AS TEXT)), 1) = '.' AND substr(action, 1, length(CAST($4 AS TEXT))) = CAST($4 AS TEXT)))
+		AND at >= CAST($5 AS BIGINT)
 		ORDER BY seq DESC LIMIT $3`,
-		subject, before, limit)
+		f.Subject, f.Before, f.Limit, f.Action, since)
 	if err != nil {
 		return nil, err
 	}

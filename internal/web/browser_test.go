@@ -147,10 +147,17 @@ func value[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 // Its public URL is its own address, as the pages' Origin checks need.
 func pagesServer(t *testing.T, db *store.DB) (*httptest.Server, *authority.Authority, *notify.Outbox) {
 	t.Helper()
+	return pagesServerWith(t, db, permit.Policy{})
+}
+
+// pagesServerWith is pagesServer under an issuance policy (the zero
+// Policy for today's rules).
+func pagesServerWith(t *testing.T, db *store.DB, policy permit.Policy) (*httptest.Server, *authority.Authority, *notify.Outbox) {
+	t.Helper()
 	outbox := &notify.Outbox{}
 	srv := httptest.NewUnstartedServer(nil)
 	a, err := authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{PublicURL: "http://" + srv.Listener.Addr().String(),
-		Notifier: outbox, FaceMode: authority.FaceDemo, Demo: true}, nil)
+		Notifier: outbox, FaceMode: authority.FaceDemo, Demo: true, Policy: policy}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,6 +385,11 @@ func TestBrowserWholePath(t *testing.T) {
 		)
 		if state := value(t, ctx, chromedp.Text(id("card-state"))); state != httpx.Messages("en")["card.state.cancelled"] {
 			t.Errorf("wallet after cancel says %q", state)
+		}
+		// A cancelled e-permit has no time left, now or a tick later.
+		time.Sleep(1100 * time.Millisecond)
+		if left := value(t, ctx, chromedp.Text(id("h-left"))); left != "—" {
+			t.Errorf("wallet after cancel shows time left %q; want —", left)
 		}
 		// The device holds the status list it fetched before the cancel,
 		// young enough to use, so the authority is asked online (a setting

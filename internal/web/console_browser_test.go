@@ -75,6 +75,7 @@ func TestBrowserConsole(t *testing.T) {
 		do(t, ctx, "reason", chromedp.SendKeys(id("reason-"+cti), "holder found the permit"))
 		screenshot(t, ctx, "officer-console.png", "")
 		submit(t, ctx, id("revoke-"+cti))
+		submit(t, ctx, id("confirm-revoke"))
 		if st := text(id("cred-state")); st != httpx.Messages("en")["officer.state.revoked"] {
 			t.Errorf("after revoking the credential shows %q", st)
 		}

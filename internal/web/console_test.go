@@ -142,6 +142,7 @@ func TestConsoleSignIn(t *testing.T) {
 			status          int
 		}{
 			{"right name and key", "Wong", e.officerKey, http.StatusSeeOther},
+			{"the name in another case", "WONG", e.officerKey, http.StatusSeeOther},
 			{"admin", "Lee", e.adminKey, http.StatusSeeOther},
 			{"another officer's key", "Wong", e.adminKey, http.StatusUnauthorized},
 			{"wrong key", "Wong", "epo_" + strings.Repeat("A", 43), http.StatusUnauthorized},
@@ -170,7 +171,7 @@ func TestConsoleSignIn(t *testing.T) {
 			if session == nil || session.Path != "/officer/" || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || len(session.Value) < 40 {
 				t.Fatalf("%s: session cookie %+v", tc.name, session)
 			}
-			if r, body := b.get("/officer/"); r.StatusCode != 200 || !strings.Contains(body, tc.user) {
+			if r, body := b.get("/officer/"); r.StatusCode != 200 || !strings.Contains(strings.ToLower(body), strings.ToLower(tc.user)) {
 				t.Errorf("%s: console home = %d", tc.name, r.StatusCode)
 			}
 			// Sign-out ends the session on the server, not only the cookie.
@@ -471,7 +472,19 @@ func TestConsoleActions(t *testing.T) {
 			{"reinstate", 409, permit.CredentialRevoked},
 			{"delete", 400, permit.CredentialRevoked},
 		} {
-			r, body := b.post("/officer/credentials/"+cti, url.Values{"action": {tc.action}, "reason": {"test " + tc.action}})
+			form := url.Values{"action": {tc.action}, "reason": {"test " + tc.action}}
+			if tc.action == "revoke" || tc.action == "suspend" {
+				// First the confirmation page, which changes nothing.
+				r, body := b.post("/officer/credentials/"+cti, form)
+				if r.StatusCode != 200 || !strings.Contains(body, `id="confirm-`+tc.action+`"`) {
+					t.Fatalf("%s without confirm = %d; want the confirmation page\n%s", tc.action, r.StatusCode, body)
+				}
+				if es, _ := e.a.AuditEvents(ctx, "cti:"+cti); strings.HasSuffix(es[0].Action, tc.action) {
+					t.Fatalf("%s was done before it was confirmed", tc.action)
+				}
+				form.Set("confirm", "yes")
+			}
+			r, body := b.post("/officer/credentials/"+cti, form)
 			if r.StatusCode != tc.status {
 				t.Errorf("%s = %d; want %d\n%s", tc.action, r.StatusCode, tc.status, body)
 			}
@@ -483,6 +496,11 @@ func TestConsoleActions(t *testing.T) {
 				t.Errorf("%s audited as %s %s", tc.action, es[0].Actor, es[0].Action)
 			}
 			_, page := b.post("/officer/lookup", url.Values{"doc_type": {"hk"}, "doc_number": {"H12345678"}})
+			// Times carry their zone, documents and states are words.
+			if !regexp.MustCompile(`\d\d:\d\d:\d\d CST`).MatchString(page) || !strings.Contains(page, httpx.Messages("zh-Hant")["officer.doc.hk"]) ||
+				strings.Contains(page, "<td>hk</td>") || strings.Contains(page, "<td>valid</td>") {
+				t.Errorf("the lookup page shows codes or times without a zone")
+			}
 			if !strings.Contains(page, `data-cti="`+cti+`" data-state="`+string(tc.state)+`"`) {
 				t.Errorf("after %s the lookup does not show %s", tc.action, tc.state)
 			}

@@ -271,3 +271,16 @@ func TestPageSignOut(t *testing.T) {
 		}
 	})
 }
+
+// TestZhHantOneWordEach keeps one word for each thing in Traditional
+// Chinese: 您 (not 你), 金鑰 (not 密鑰) for a key, 註銷 (not 取消) for a
+// cancellation.
+func TestZhHantOneWordEach(t *testing.T) {
+	for k, v := range httpx.Messages("zh-Hant") {
+		for _, w := range []string{"你", "密鑰", "取消"} {
+			if strings.Contains(v, w) {
+				t.Errorf("zh-Hant %q says %q: %s", k, w, v)
+			}
+		}
+	}
+}

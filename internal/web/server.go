@@ -12,7 +12,9 @@ import (
 	"embed"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -51,6 +53,14 @@ type Options struct {
 	// on requests that arrive over plain http: only for tests and the local
 	// demo. Behind TLS (or a trusted proxy saying https) cookies stay Secure.
 	InsecureCookies bool
+	// RedirectLoopback sends a browser that reaches the server's pages
+	// under another loopback name (localhost for 127.0.0.1, or back) to
+	// the public URL, where the pages' Origin check accepts its POSTs.
+	// For `epermit demo`, which serves on a loopback address.
+	RedirectLoopback bool
+	// ConsoleZone is the time zone the officer console shows times in;
+	// China time when nil.
+	ConsoleZone *time.Location
 }
 
 // Server serves the authority over HTTP.
@@ -62,6 +72,9 @@ type Server struct {
 	metrics *metrics
 	hsts    bool // the public URL is https
 	site    *httpx.Site
+	// public is the public URL, when page GETs on another loopback name
+	// are redirected to it (Options.RedirectLoopback).
+	public *url.URL
 }
 
 //go:embed static
@@ -78,6 +91,9 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	s := &Server{log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
 		limiter: httpx.NewLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics(),
 		hsts: httpx.PublicHTTPS(a.Config().PublicURL)}
+	if u, err := url.Parse(a.Config().PublicURL); opts.RedirectLoopback && err == nil && isLoopback(u.Hostname()) {
+		s.public = u
+	}
 	static, _ := fs.Sub(staticFS, "static")
 	s.site = &httpx.Site{Log: log, PublicURL: a.Config().PublicURL, TrustProxy: opts.TrustProxy,
 		InsecureCookies: opts.InsecureCookies, Demo: opts.Outbox != nil, Static: static}
@@ -89,9 +105,15 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	applicant.New(site, a, a.Config().PublicURL, static, opts.Outbox).Register(s.mux)
 	gate.New(site, clients, a, static, s.metrics.verifications).Register(s.mux)
 	institution.New(site, clients, a).Register(s.mux)
-	officer.New(site, clients, a).Register(s.mux)
+	o := officer.New(site, clients, a)
+	o.Zone = opts.ConsoleZone
+	o.Register(s.mux)
 	oid4vc.New(site, a).Register(s.mux)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if httpx.WantsPage(r) {
+			site.ErrorPage(w, r, http.StatusNotFound)
+			return
+		}
 		httpx.WriteProblem(w, permit.ECodeNotFound, "no such resource")
 	})
 	return s
@@ -112,6 +134,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Strict-Transport-Security", hstsHeader)
 	}
 
+	if s.public != nil && r.Host != s.public.Host && httpx.WantsPage(r) {
+		if host, port, err := net.SplitHostPort(r.Host); err == nil && isLoopback(host) && port == s.public.Port() {
+			http.Redirect(rec, r, s.public.Scheme+"://"+s.public.Host+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+			return
+		}
+	}
 	_, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		pattern = "unmatched"
@@ -177,4 +205,13 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.requests, m.duration, m.verifications, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// isLoopback reports whether host names this machine's loopback interface.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -39,6 +39,7 @@ var pages = func() map[string]*template.Template {
 type Authority interface {
 	StartProofing(ctx context.Context, in authority.ProofingStart) (*authority.ProofingStarted, error)
 	SubmitCode(ctx context.Context, secret, code string) (*authority.ProofingState, error)
+	ResendCode(ctx context.Context, secret, lang string) (*authority.ProofingStarted, error)
 	SubmitFace(ctx context.Context, secret string, selfie []byte) (*authority.ProofingState, error)
 	ProofingStatus(ctx context.Context, secret string) (*authority.ProofingState, error)
 	Eligibility(ctx context.Context, token string) (*authority.Eligibility, error)
@@ -78,6 +79,7 @@ func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/proofing", s.startProofing(api))
 	mux.HandleFunc("GET /api/v1/proofing", s.proofingStatus(api))
 	mux.HandleFunc("POST /api/v1/proofing/code", s.submitCode(api))
+	mux.HandleFunc("POST /api/v1/proofing/resend", s.resendCode(api))
 	mux.HandleFunc("POST /api/v1/proofing/face", s.submitFace(api))
 	mux.HandleFunc("POST /api/v1/nonce", s.nonce(api))
 	mux.HandleFunc("POST /api/v1/epermits", s.apply(api))
@@ -95,6 +97,7 @@ func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /app/proofing", csrf(s.startProofing(page)))
 	mux.HandleFunc("GET /app/proofing", s.proofingStatus(page))
 	mux.HandleFunc("POST /app/proofing/code", csrf(s.submitCode(page)))
+	mux.HandleFunc("POST /app/proofing/resend", csrf(s.resendCode(page)))
 	mux.HandleFunc("POST /app/proofing/face", csrf(s.submitFace(page)))
 	mux.HandleFunc("GET /app/session", s.signedIn)
 	mux.HandleFunc("GET /app/me", s.eligibility(page))

@@ -43,6 +43,9 @@ func (apiChannel) state(w http.ResponseWriter, r *http.Request, st *authority.Pr
 	if st.Token != "" {
 		out["token"], out["token_expires_at"] = st.Token, st.ExpiresAt
 	}
+	if st.Refusal != nil {
+		out["refusal"] = refusal(st.Refusal, st.NextApplication)
+	}
 	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
@@ -79,7 +82,22 @@ func (c pageChannel) state(w http.ResponseWriter, r *http.Request, st *authority
 		c.site.SetCookie(w, r, SessionCookie, st.Token, "/app/", time.Until(st.ExpiresAt))
 		c.site.SetCookie(w, r, ProofCookie, "", "/app/", 0)
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"state": st.State, "session_expires_at": st.ExpiresAt})
+	out := map[string]any{"state": st.State, "session_expires_at": st.ExpiresAt}
+	if st.Refusal != nil {
+		out["refusal"] = refusal(st.Refusal, st.NextApplication)
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+// refusal is what the rules will refuse, told ahead of the application:
+// the code and message the application would get, and with the quota the
+// first instant it allows one again.
+func refusal(err error, next time.Time) map[string]any {
+	out := map[string]any{"code": permit.ErrorCode(err), "detail": permit.ErrorMessage(err)}
+	if !next.IsZero() {
+		out["next_application_from"] = next
+	}
+	return out
 }
 
 // signedIn answers GET /app/session: whether this browser holds an

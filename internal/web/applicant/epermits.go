@@ -33,7 +33,10 @@ func (s *Handler) nonce(c channel) http.HandlerFunc {
 }
 
 type applyRequest struct {
-	Reason string `json:"reason"`
+	// Kind is "temporary" (the default) or "electronic", when the policy
+	// issues the long-lived electronic permit.
+	Kind   string `json:"kind,omitempty"`
+	Reason string `json:"reason,omitempty"`
 	holderProof
 }
 
@@ -92,15 +95,28 @@ func (s *Handler) applyRequest(c channel, w http.ResponseWriter, r *http.Request
 	if err := httpx.Decode(w, r, httpx.MaxJSONBody, &req); err != nil {
 		return nil, err
 	}
-	reason, err := permit.ParseReason(req.Reason)
-	if err != nil {
-		return nil, err
+	kind := permit.TemporaryEPermit
+	var reason permit.Reason
+	switch req.Kind {
+	case "", "temporary":
+		if reason, err = permit.ParseReason(req.Reason); err != nil {
+			return nil, err
+		}
+	case "electronic":
+		// The electronic permit asks no reason.
+		kind = permit.ElectronicPermit
+		if req.Reason != "" {
+			return nil, permit.Errorf(permit.ECodeReasonInvalid, "the electronic permit takes no reason")
+		}
+	default:
+		return nil, &permit.Error{Code: permit.ECodeInvalid, Message: "unknown kind",
+			Problems: []permit.Problem{{Field: "kind", Code: "kind_invalid", Reason: "temporary or electronic"}}}
 	}
 	pub, sig, err := req.parse()
 	if err != nil {
 		return nil, err
 	}
-	return s.a.Apply(r.Context(), token, authority.ApplyRequest{Reason: reason, HolderKey: pub, Signature: sig,
+	return s.a.Apply(r.Context(), token, authority.ApplyRequest{Kind: kind, Reason: reason, HolderKey: pub, Signature: sig,
 		IdempotencyKey: r.Header.Get("Idempotency-Key")})
 }
 
@@ -200,10 +216,32 @@ func (s *Handler) eligibility(c channel) http.HandlerFunc {
 			left = max(0, e.MonthlyQuota-e.UsedThisMonth)
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		httpx.WriteJSON(w, http.StatusOK, map[string]any{"name": e.Name, "latin_name": e.LatinName,
+		out := map[string]any{"name": e.Name, "latin_name": e.LatinName,
 			"document_type": e.DocumentType.String(), "document_number": e.DocumentNumber,
 			"permit_expires_on": e.PermitExpiresOn.String(), "validity_days": e.ValidityDays,
-			"monthly_quota": e.MonthlyQuota, "left_this_month": left, "scopes": scopes})
+			"monthly_quota": e.MonthlyQuota, "left_this_month": left, "scopes": scopes}
+		if e.Refusal != nil {
+			out["refusal"] = refusal(e.Refusal, e.NextApplication)
+		}
+		if el := e.Electronic; el != nil {
+			// Only when the policy issues it: the long-lived kind, its own
+			// validity, quota and scopes.
+			es := make([]string, len(el.Scopes))
+			for i, sc := range el.Scopes {
+				es[i] = scopeName(sc)
+			}
+			left := -1
+			if el.MonthlyQuota > 0 {
+				left = max(0, el.MonthlyQuota-el.UsedThisMonth)
+			}
+			eo := map[string]any{"validity_days": el.ValidityDays, "monthly_quota": el.MonthlyQuota,
+				"left_this_month": left, "scopes": es}
+			if el.Refusal != nil {
+				eo["refusal"] = refusal(el.Refusal, el.NextApplication)
+			}
+			out["electronic"] = eo
+		}
+		httpx.WriteJSON(w, http.StatusOK, out)
 	}
 }
 

@@ -23,13 +23,27 @@ func (s *Handler) startProofing(c channel) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req startProofingRequest
 		err := httpx.Decode(w, r, httpx.MaxJSONBody, &req)
-		if err == nil && (!req.DocumentType.Valid() || req.DocumentNumber == "" || req.Name == "" || req.BirthDate.IsZero()) {
-			err = permit.Errorf(permit.ECodeInvalid, "document_type, document_number, name and birth_date are required")
+		if err == nil {
+			// Each missing field is named, as every validation error does.
+			var ps []permit.Problem
+			for _, f := range []struct {
+				name    string
+				missing bool
+			}{{"document_type", !req.DocumentType.Valid()}, {"document_number", req.DocumentNumber == ""},
+				{"name", req.Name == ""}, {"birth_date", req.BirthDate.IsZero()}} {
+				if f.missing {
+					ps = append(ps, permit.Problem{Field: f.name, Code: "required", Reason: "required"})
+				}
+			}
+			if ps != nil {
+				err = &permit.Error{Code: permit.ECodeInvalid, Message: "document_type, document_number, name and birth_date are required", Problems: ps}
+			}
 		}
 		var started *authority.ProofingStarted
 		if err == nil {
 			started, err = s.a.StartProofing(r.Context(), authority.ProofingStart{DocumentType: req.DocumentType,
-				DocumentNumber: req.DocumentNumber, Name: req.Name, BirthDate: req.BirthDate, Client: s.site.ClientAddr(r)})
+				DocumentNumber: req.DocumentNumber, Name: req.Name, BirthDate: req.BirthDate, Client: s.site.ClientAddr(r),
+				Lang: httpx.PickLang(r)})
 		}
 		if err != nil {
 			s.site.Error(w, r, err)
@@ -69,6 +83,23 @@ func (s *Handler) submitCode(c channel) http.HandlerFunc {
 	return proofingStep(s, c, httpx.MaxJSONBody, func(ctx context.Context, secret string, req *codeRequest) (*authority.ProofingState, error) {
 		return s.a.SubmitCode(ctx, secret, req.Code)
 	})
+}
+
+// resendCode sends a new one-time code for the session, in the
+// applicant's language.
+func (s *Handler) resendCode(c channel) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		secret, err := c.proofingSecret(r)
+		var sent *authority.ProofingStarted
+		if err == nil {
+			sent, err = s.a.ResendCode(r.Context(), secret, httpx.PickLang(r))
+		}
+		if err != nil {
+			s.site.Error(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"phone_hint": sent.PhoneHint, "code_expires_at": sent.CodeExpiresAt})
+	}
 }
 
 type faceRequest struct {

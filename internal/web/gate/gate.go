@@ -27,6 +27,7 @@ var gatePage = httpx.PageTemplate(templates, "templates/gate.html")
 type Authority interface {
 	VerifyPresentation(ctx context.Context, c *permit.Client, text string, use verify.Use) (*verify.Result, error)
 	Portrait(ctx context.Context, c *permit.Client, cti []byte) ([]byte, error)
+	Policy() permit.Policy
 }
 
 // Scope is the path the gate page's service worker controls: the page
@@ -38,19 +39,37 @@ type Handler struct {
 	site          *httpx.Site
 	clients       *httpx.Clients
 	a             Authority
-	static        fs.FS                  // the pages' assets, static/js/gate-sw.js among them
-	verifications *prometheus.CounterVec // by decision and failure code
+	static        fs.FS                        // the pages' assets, static/js/gate-sw.js among them
+	verifications *prometheus.CounterVec       // by decision and failure code
+	messages      map[string]map[string]string // per language, the catalogue entries the page's scripts use
 }
 
 // New returns the gate's handler. static holds the pages' assets;
 // verifications counts online verifications by decision and failure code.
 func New(site *httpx.Site, clients *httpx.Clients, a Authority, static fs.FS, verifications *prometheus.CounterVec) *Handler {
-	return &Handler{site: site, clients: clients, a: a, static: static, verifications: verifications}
+	return &Handler{site: site, clients: clients, a: a, static: static, verifications: verifications,
+		messages: site.PageMessages(gatePage)}
+}
+
+// gateData is the gate page's data: border control is offered only when the
+// policy allows the border scope.
+type gateData struct {
+	httpx.PageData
+	Border bool
+}
+
+func (s *Handler) page(w http.ResponseWriter, r *http.Request) {
+	if s.site.LangSwitch(w, r) {
+		return
+	}
+	p := s.site.Page(w, r, "gate")
+	p.Messages = s.messages[p.Lang] // the words the page's scripts ask for
+	s.site.Render(w, r, http.StatusOK, gatePage, "layout", p.Lang, gateData{p, s.a.Policy().AllowBorder})
 }
 
 // Register adds the gate's routes to mux.
 func (s *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /gate", s.site.PageHandler(gatePage, "gate"))
+	mux.HandleFunc("GET /gate", s.page)
 	mux.HandleFunc("GET /static/js/gate-sw.js", s.serviceWorker)
 	mux.HandleFunc("POST /api/v1/verify", s.verifyPresentation)
 	mux.HandleFunc("GET /api/v1/credentials/{cti}/portrait", s.portrait)

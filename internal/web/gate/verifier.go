@@ -27,6 +27,12 @@ func (s *Handler) verifyPresentation(w http.ResponseWriter, r *http.Request) {
 		s.site.Error(w, r, permit.Errorf(permit.ECodeInvalid, "use must be flight, train or border"))
 		return
 	}
+	if req.Use == verify.UseBorder && !s.a.Policy().AllowBorder {
+		// Not while the policy keeps e-permits away from border control,
+		// whatever a credential says.
+		s.site.Error(w, r, permit.Errorf(permit.ECodeScopeNotAllowed, "e-permits are not valid at border control under the current policy"))
+		return
+	}
 	res, err := s.a.VerifyPresentation(r.Context(), c, req.QR, req.Use)
 	if err != nil {
 		s.site.Error(w, r, err)

@@ -19,10 +19,10 @@ var (
 	keyPrefix     = regexp.MustCompile(`"([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*\.)"\s*\+`)
 )
 
-// pageMessages returns, per language, the entries the scripts of page
+// PageMessages returns, per language, the entries the scripts of page
 // template t (made by PageTemplate) can ask for. Without the static files
 // it returns the whole catalogues.
-func (s *Site) pageMessages(t *template.Template) map[string]map[string]string {
+func (s *Site) PageMessages(t *template.Template) map[string]map[string]string {
 	if s.Static == nil {
 		return catalogs
 	}

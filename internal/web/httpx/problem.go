@@ -91,6 +91,10 @@ func writeProblem(w http.ResponseWriter, p Problem) {
 func (s *Site) Error(w http.ResponseWriter, r *http.Request, err error) {
 	pe, ok := s.Known(r, err)
 	if !ok {
+		if WantsPage(r) {
+			s.ErrorPage(w, r, http.StatusInternalServerError)
+			return
+		}
 		WriteProblem(w, permit.ECodeInternal, "internal error")
 		return
 	}

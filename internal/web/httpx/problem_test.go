@@ -1,12 +1,16 @@
 package httpx
 
 import (
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"log/slog"
+	"net/http/httptest"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/epermit/epermit/permit"
@@ -66,6 +70,31 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 	for c := range httpStatus {
 		if !seen[c] {
 			t.Errorf("the status table has %q, which permit does not declare", c)
+		}
+	}
+}
+
+// An internal error on a page a browser navigates to is a 500 page in its
+// language; on the API it stays problem+json.
+func TestInternalErrorPage(t *testing.T) {
+	site := &Site{Log: slog.New(slog.DiscardHandler)}
+	for _, tc := range []struct {
+		path, accept, wantType, want string
+	}{
+		{"/wallet", "text/html", "text/html", Messages("en")["err.page.internal.title"]},
+		{"/api/v1/epermits", "text/html", "application/problem+json", `"code":"internal"`},
+		{"/wallet", "application/json", "application/problem+json", `"code":"internal"`},
+	} {
+		r := httptest.NewRequest("GET", tc.path, nil)
+		r.Header.Set("Accept", tc.accept)
+		r.Header.Set("Accept-Language", "en")
+		w := httptest.NewRecorder()
+		site.Error(w, r, errors.New("the disk is on fire"))
+		body := w.Body.String()
+		if w.Code != 500 || !strings.HasPrefix(w.Header().Get("Content-Type"), tc.wantType) || !strings.Contains(body, tc.want) ||
+			strings.Contains(body, "fire") {
+			t.Errorf("GET %s (Accept %s) = %d %s %q; want 500 %s with %q and no detail", tc.path, tc.accept, w.Code,
+				w.Header().Get("Content-Type"), body, tc.wantType, tc.want)
 		}
 	}
 }

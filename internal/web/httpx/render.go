@@ -7,13 +7,41 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
-//go:embed templates/layout.html
+//go:embed templates/layout.html templates/error.html
 var layoutFS embed.FS
 
 // layout is the frame of the public pages (home, apply, wallet, gate).
 var layout = template.Must(template.ParseFS(layoutFS, "templates/layout.html"))
+
+// errorPage is the page browsers get instead of a problem document.
+var errorPage = PageTemplate(layoutFS, "templates/error.html")
+
+// errorData is the error page's data: catalogue keys of its title and text.
+type errorData struct {
+	PageData
+	Title, Text string
+}
+
+// WantsPage reports whether r is a browser navigating to a page, which
+// gets an HTML error page in its language instead of problem+json: a GET
+// or HEAD that accepts text/html, outside the API.
+func WantsPage(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.Contains(r.Header.Get("Accept"), "text/html") &&
+		!strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/app/")
+}
+
+// ErrorPage answers a browser with the HTML page for status (404, or any
+// other as "something went wrong") in its language.
+func (s *Site) ErrorPage(w http.ResponseWriter, r *http.Request, status int) {
+	d := errorData{PageData: s.Page(w, r, "error"), Title: "err.page.notfound.title", Text: "err.page.notfound"}
+	if status != http.StatusNotFound {
+		d.Title, d.Text = "err.page.internal.title", "err.internal"
+	}
+	s.Render(w, r, status, errorPage, "layout", d.Lang, d)
+}
 
 // PageTemplate parses the page file from fsys inside the public pages'
 // layout, whose "layout" template renders it.
@@ -102,7 +130,7 @@ func (s *Site) Render(w http.ResponseWriter, r *http.Request, status int, t *tem
 // language switch, then the page with no data beyond Page's and the words
 // its scripts use.
 func (s *Site) PageHandler(t *template.Template, name string) http.HandlerFunc {
-	msgs := s.pageMessages(t)
+	msgs := s.PageMessages(t)
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.LangSwitch(w, r) {
 			return

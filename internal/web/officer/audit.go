@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/permit"
@@ -46,7 +45,7 @@ func (s *Handler) renderAudit(w http.ResponseWriter, r *http.Request, c *console
 	}
 	v.Events = make([]auditRow, len(es))
 	for i, e := range es {
-		v.Events[i] = auditRow{Seq: e.Seq, At: e.At.UTC().Format(time.DateTime), Actor: e.Actor, Action: e.Action,
+		v.Events[i] = auditRow{Seq: e.Seq, At: s.stamp(e.At), Actor: e.Actor, Action: e.Action,
 			Subject: e.Subject, Details: string(e.Details)}
 	}
 	if len(es) == authority.AuditPageSize && es[len(es)-1].Seq > 1 {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/epermit/epermit/internal/web/httpx"
 	"github.com/epermit/epermit/permit"
@@ -29,7 +28,7 @@ func (s *Handler) renderFaces(w http.ResponseWriter, r *http.Request, c *console
 	}
 	var vs []faceView
 	for _, f := range fs {
-		vs = append(vs, faceView{ID: f.ID, Document: f.Document, Waiting: f.CreatedAt.Format(time.DateTime)})
+		vs = append(vs, faceView{ID: f.ID, Document: f.Document, Waiting: s.stamp(f.CreatedAt)})
 	}
 	d.Data = vs
 	s.render(w, r, status, "faces", c, d)

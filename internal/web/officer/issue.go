@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/epermit/epermit/permit"
 )
@@ -80,7 +79,7 @@ func (s *Handler) consoleIssue(w http.ResponseWriter, r *http.Request, c *consol
 		s.render(w, r, status, "issue", c, consoleData{Error: msg, Data: v})
 		return
 	}
-	iv := &issuedView{CTI: hex.EncodeToString(cred.ID), Kind: "epermit", ExpiresAt: cred.ExpiresAt.Format(time.DateTime),
+	iv := &issuedView{CTI: hex.EncodeToString(cred.ID), Kind: "epermit", ExpiresAt: s.stamp(cred.ExpiresAt),
 		Credential: base64.RawURLEncoding.EncodeToString(cred.Token)}
 	if cred.Kind == permit.LinkageProofKind {
 		iv.Kind, iv.Credential = "linkage", string(cred.Token) // an SD-JWT is already text

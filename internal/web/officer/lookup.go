@@ -23,15 +23,21 @@ type credentialView struct {
 	CTI, Kind, State, Reason string
 	IssuedAt, ExpiresAt      string
 	Expired                  bool
+	// Confirm is the action (revoke, suspend) the officer is asked to
+	// confirm, with Reason, before it is done.
+	Confirm string
 }
 
-func viewCredential(c *permit.Credential, now time.Time) credentialView {
+func (s *Handler) viewCredential(c *permit.Credential, now time.Time) credentialView {
 	kind := "epermit"
-	if c.Kind == permit.LinkageProofKind {
+	switch c.Kind {
+	case permit.LinkageProofKind:
 		kind = "linkage"
+	case permit.ElectronicPermit:
+		kind = "electronic"
 	}
 	return credentialView{CTI: hex.EncodeToString(c.ID), Kind: kind, State: string(c.State), Reason: c.StateReason,
-		IssuedAt: c.IssuedAt.Format(time.DateTime), ExpiresAt: c.ExpiresAt.Format(time.DateTime),
+		IssuedAt: s.stamp(c.IssuedAt), ExpiresAt: s.stamp(c.ExpiresAt),
 		Expired: !now.Before(c.ExpiresAt)}
 }
 
@@ -58,7 +64,7 @@ func (s *Handler) consoleLookup(w http.ResponseWriter, r *http.Request, c *conso
 	now := time.Now()
 	for _, list := range [][]permit.Credential{f.EPermits, f.LinkageProof} {
 		for i := range list {
-			v.Credentials = append(v.Credentials, viewCredential(&list[i], now))
+			v.Credentials = append(v.Credentials, s.viewCredential(&list[i], now))
 		}
 	}
 	s.render(w, r, http.StatusOK, "lookup", c, consoleData{Data: v})

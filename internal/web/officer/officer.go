@@ -19,6 +19,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"net/http"
+	"time"
 
 	"github.com/epermit/epermit/internal/audit"
 	"github.com/epermit/epermit/internal/authority"
@@ -56,6 +57,19 @@ type Handler struct {
 	site    *httpx.Site
 	clients *httpx.Clients
 	a       Authority
+	// Zone is the time zone the console shows times in, each labelled
+	// with it; China time (Asia/Shanghai) when nil.
+	Zone *time.Location
+}
+
+// stamp is an instant as the console shows it: in the console's zone,
+// with the zone's name.
+func (s *Handler) stamp(t time.Time) string {
+	z := s.Zone
+	if z == nil {
+		z = permit.ChinaTime
+	}
+	return t.In(z).Format("2006-01-02 15:04:05 MST")
 }
 
 // New returns the officers' handler.

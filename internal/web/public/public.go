@@ -23,6 +23,7 @@ import (
 // Authority is what the public endpoints ask of the authority.
 type Authority interface {
 	Ready(ctx context.Context) error
+	PolicyHash() string
 	TrustList(ctx context.Context) (*credential.JWKSet, error)
 	StatusListToken(ctx context.Context, n int64, form authority.StatusForm) (*authority.StatusToken, error)
 }
@@ -75,10 +76,14 @@ func (s *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.a.Ready(ctx); err != nil {
 		s.site.Log.Warn("not ready", "err", err)
-		httpx.WriteProblem(w, permit.ECodeNotReady, "the store is unreachable")
+		msg := "the store is unreachable"
+		if permit.ErrorCode(err) == permit.ECodeNotReady {
+			msg = permit.ErrorMessage(err)
+		}
+		httpx.WriteProblem(w, permit.ECodeNotReady, msg)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready", "policy": s.a.PolicyHash()})
 }
 
 func (s *Handler) jwks(w http.ResponseWriter, r *http.Request) {

@@ -3,12 +3,13 @@
 "use strict";
 (function () {
   var t = EP.t;
-  var steps = ["details", "code", "face", "apply"];
+  var steps = ["details", "code", "face", "apply", "ineligible"];
 
   function go(step) {
     steps.forEach(function (s) {
       EP.show("step-" + s, s === step);
       var li = document.querySelector('.steps [data-step="' + s + '"]');
+      if (!li) { return; }
       if (s === step) { li.setAttribute("aria-current", "step"); } else { li.removeAttribute("aria-current"); }
     });
     // Move focus to the new step's heading so screen readers and keyboard
@@ -24,17 +25,47 @@
     ev.preventDefault();
     var f = ev.target, button = document.getElementById("details-submit");
     EP.showError("details-error", null);
+    Array.prototype.forEach.call(f.elements, function (el) { el.removeAttribute("aria-invalid"); });
     var body = { document_type: f.document_type.value, document_number: f.document_number.value.trim().toUpperCase(),
       name: f.name.value.trim(), birth_date: f.birth_date.value };
-    if (!body.document_number || !body.name || !body.birth_date) { EP.showError("details-error", t("err.required")); return; }
+    // The first empty field is marked and named.
+    var missing = ["document_number", "name", "birth_date"].filter(function (n) { return !body[n]; })[0];
+    if (missing) {
+      f.elements[missing].setAttribute("aria-invalid", "true");
+      f.elements[missing].focus();
+      EP.showError("details-error", t("err.field." + missing));
+      return;
+    }
     busy(button, true);
     try {
       var r = await EP.api("POST", "/app/proofing", body);
       document.getElementById("code-sent").textContent = t("code.sent", { phone: r.phone_hint });
       go("code");
       document.getElementById("code").focus();
-    } catch (e) { EP.showError("details-error", e); } finally { busy(button, false); }
+    } catch (e) {
+      // A field the server names is marked and named in the message.
+      var field = e.problem && e.problem.problems && e.problem.problems[0] && e.problem.problems[0].field;
+      var input = field && f.elements[field];
+      if (input) {
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+        EP.showError("details-error", t("err.field." + field));
+      } else { EP.showError("details-error", e); }
+    } finally { busy(button, false); }
   });
+
+  // refused tells an applicant the rules will not issue to them (their
+  // permit, or the month's quota), as soon as the code has proven their
+  // phone: they do not go on to the face check for nothing.
+  function refused(r) {
+    var text = t("err." + r.code);
+    if (r.next_application_from) {
+      text += " " + t("ineligible.next", { date: new Date(r.next_application_from).toLocaleDateString(EP.lang,
+        { year: "numeric", month: "long", day: "numeric", timeZone: "Asia/Shanghai" }) });
+    }
+    document.getElementById("ineligible-text").textContent = text;
+    go("ineligible");
+  }
 
   // Step 2: the code.
   document.getElementById("code-form").addEventListener("submit", async function (ev) {
@@ -46,10 +77,30 @@
     busy(button, true);
     try {
       var r = await EP.api("POST", "/app/proofing/code", { code: code });
+      if (r.refusal) { refused(r.refusal); return; }
       if (r.state === "face_required") { go("face"); }
     } catch (e) {
       EP.showError("code-error", e);
       if (e.code === "too_many_attempts" || e.code === "code_expired" || e.code === "session_expired") { go("details"); EP.showError("details-error", e); }
+    } finally { busy(button, false); }
+  });
+
+  // A new code for the same session: no new attempt is spent, and the
+  // code before it stops working.
+  document.getElementById("code-resend").addEventListener("click", async function () {
+    var button = this;
+    EP.showError("code-error", null);
+    document.getElementById("code-status").textContent = "";
+    busy(button, true);
+    try {
+      var r = await EP.api("POST", "/app/proofing/resend");
+      document.getElementById("code-sent").textContent = t("code.sent", { phone: r.phone_hint });
+      document.getElementById("code-status").textContent = t("code.resent");
+      document.getElementById("code").value = "";
+      document.getElementById("code").focus();
+    } catch (e) {
+      EP.showError("code-error", e.code === "rate_limited" ? t("code.resend.wait") : e);
+      if (e.code === "too_many_attempts" || e.code === "session_expired") { go("details"); EP.showError("details-error", e); }
     } finally { busy(button, false); }
   });
 
@@ -132,20 +183,43 @@
 
   // Step 4: the rules, then apply with a fresh device key.
   async function startApply() {
-    var me = await EP.api("GET", "/app/me");
+    me = await EP.api("GET", "/app/me");
+    // The long-lived electronic permit is offered only when the policy
+    // issues it and its rules would grant it.
+    var el = me.electronic && !me.electronic.refusal ? me.electronic : null;
+    if (me.refusal && !el) { refused(me.refusal); return; }
     document.getElementById("who-name").textContent = [me.name, me.latin_name].filter(Boolean).join(" · ");
     document.getElementById("who-doc").textContent = EP.docLabel(me.document_type, me.document_number);
     document.getElementById("who-expiry").textContent = me.permit_expires_on;
-    var rules = document.getElementById("rules");
-    rules.textContent = "";
-    var items = [t("rules.apply.validity", { days: me.validity_days }),
-      t("rules.apply.cap", { date: me.permit_expires_on }),
-      me.left_this_month < 0 ? t("rules.apply.noquota") : t("rules.apply.quota", { left: me.left_this_month, quota: me.monthly_quota }),
-      t("rules.scope"), t("rules.supersede")];
-    items.forEach(function (s) { var li = document.createElement("li"); li.textContent = s; rules.appendChild(li); });
-    if (me.left_this_month === 0) { EP.showError("apply-error", t("err.quota_exceeded")); }
+    EP.show("kind-field", !!el);
+    if (me.refusal) {
+      document.getElementById("kind-temporary").disabled = true;
+      document.getElementById("kind-electronic").checked = true;
+    }
+    showRules();
     go("apply");
   }
+
+  var me = null;
+  function chosenKind() { return document.getElementById("kind-electronic").checked ? "electronic" : "temporary"; }
+
+  // showRules lists the rules of the kind chosen, with this applicant's
+  // numbers.
+  function showRules() {
+    var k = chosenKind() === "electronic" ? me.electronic : me;
+    var rules = document.getElementById("rules");
+    rules.textContent = "";
+    var items = [t("rules.apply.validity", { days: k.validity_days }),
+      t("rules.apply.cap", { date: me.permit_expires_on }),
+      k.left_this_month < 0 ? t("rules.apply.noquota") : t("rules.apply.quota", { left: k.left_this_month, quota: k.monthly_quota }),
+      k.scopes.indexOf("border") < 0 ? t("rules.scope") : t("rules.apply.uses", { uses: EP.scopesLabel(k.scopes) }),
+      t("rules.supersede")];
+    items.forEach(function (s) { var li = document.createElement("li"); li.textContent = s; rules.appendChild(li); });
+    EP.show("reason-field", chosenKind() === "temporary");
+    EP.showError("apply-error", k.left_this_month === 0 ? t("err.quota_exceeded") : null);
+  }
+  document.getElementById("kind-temporary").addEventListener("change", showRules);
+  document.getElementById("kind-electronic").addEventListener("change", showRules);
 
   // Kept across retries of one visit: a retry with the same idempotency key
   // gets the e-permit issued the first time, bound to the first key.
@@ -166,8 +240,9 @@
       // One idempotency key per page visit: a retry after a lost answer gets
       // the same e-permit instead of spending another application.
       idempotencyKey = idempotencyKey || EPCose.toBase64url(crypto.getRandomValues(new Uint8Array(16)));
-      var c = await EP.api("POST", "/app/epermits", { reason: document.getElementById("reason").value,
-        holder_key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, signature: EPCose.toBase64url(sig) },
+      var body = chosenKind() === "electronic" ? { kind: "electronic" } : { kind: "temporary", reason: document.getElementById("reason").value };
+      var c = await EP.api("POST", "/app/epermits", Object.assign(body, {
+        holder_key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, signature: EPCose.toBase64url(sig) }),
         { "Idempotency-Key": idempotencyKey });
       // Read back the list for the holder data, and keep it with the key.
       var list = await EP.api("GET", "/app/epermits");

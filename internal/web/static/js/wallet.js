@@ -45,6 +45,7 @@
     setText("h-birth", h.birth_date || "");
     setText("h-sex", h.sex ? t("sex." + h.sex) : "");
     setText("h-scopes", EP.scopesLabel(h.scopes));
+    EP.show("h-notborder", (h.scopes || []).indexOf("border") < 0);
     setText("h-until", EP.fmtDateTime(entry.expires_at));
     var state = document.getElementById("card-state"), valid = isValid(entry);
     state.className = "state " + (valid ? "ok" : "bad");
@@ -88,7 +89,9 @@
   async function tick() {
     if (!entry) { return; }
     render();
-    setText("h-left", remaining(Date.parse(entry.expires_at) - Date.now()));
+    // Only a valid e-permit has time left: a cancelled, revoked or
+    // suspended one says so above and counts down nothing.
+    setText("h-left", entry.state === "active" ? remaining(Date.parse(entry.expires_at) - Date.now()) : "—");
     if (!isValid(entry)) { return; }
     if (Date.now() >= nextAt) {
       try { await drawQR(); } catch (e) { setText("qr-countdown", t("err.qr")); return; }
