@@ -48,7 +48,7 @@ type Handler struct {
 // verifications counts online verifications by decision and failure code.
 func New(site *httpx.Site, clients *httpx.Clients, a Authority, static fs.FS, verifications *prometheus.CounterVec) *Handler {
 	return &Handler{site: site, clients: clients, a: a, static: static, verifications: verifications,
-		messages: site.PageMessages(gatePage)}
+		messages: site.PageMessages(gatePage, func(p httpx.PageData) any { return gateData{p, true} })}
 }
 
 // gateData is the gate page's data: border control is offered only when the

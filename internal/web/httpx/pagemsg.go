@@ -20,14 +20,21 @@ var (
 )
 
 // PageMessages returns, per language, the entries the scripts of page
-// template t (made by PageTemplate) can ask for. Without the static files
-// it returns the whole catalogues.
-func (s *Site) PageMessages(t *template.Template) map[string]map[string]string {
+// template t (made by PageTemplate) can ask for. A page whose template
+// takes more than PageData passes data, which wraps the PageData it is
+// given in the page's own type (with every optional part switched on, so
+// that all its scripts are found). Without the static files it returns the
+// whole catalogues.
+func (s *Site) PageMessages(t *template.Template, data func(PageData) any) map[string]map[string]string {
 	if s.Static == nil {
 		return catalogs
 	}
+	var v any = PageData{Lang: languages[0]}
+	if data != nil {
+		v = data(PageData{Lang: languages[0]})
+	}
 	var page bytes.Buffer
-	if err := t.ExecuteTemplate(&page, "layout", PageData{Lang: languages[0]}); err != nil {
+	if err := t.ExecuteTemplate(&page, "layout", v); err != nil {
 		panic("httpx: rendering a page to find its scripts: " + err.Error())
 	}
 	var src bytes.Buffer

@@ -130,7 +130,7 @@ func (s *Site) Render(w http.ResponseWriter, r *http.Request, status int, t *tem
 // language switch, then the page with no data beyond Page's and the words
 // its scripts use.
 func (s *Site) PageHandler(t *template.Template, name string) http.HandlerFunc {
-	msgs := s.PageMessages(t)
+	msgs := s.PageMessages(t, nil)
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.LangSwitch(w, r) {
 			return
