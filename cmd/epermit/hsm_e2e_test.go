@@ -57,7 +57,8 @@ func TestHSMThroughTheCommands(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		root := newRoot(&globals{})
-		root.SetArgs([]string{"serve", "--data", data, "--addr", addr, "--log-level", "error"})
+		// Ready needs a way to send codes; this test sends none.
+		root.SetArgs([]string{"serve", "--data", data, "--addr", addr, "--log-level", "error", "--sms-url", "http://127.0.0.1:9/sms"})
 		root.SetOut(io.Discard)
 		root.SetErr(io.Discard)
 		done <- root.ExecuteContext(srvCtx)

@@ -29,9 +29,6 @@ import (
 //	go test -tags pkcs11 -run - -bench BenchmarkIssueHSM ./internal/authority
 func BenchmarkIssueHSM(b *testing.B) {
 	policy := permit.DefaultPolicy()
-	kp := policy.Kinds[permit.TemporaryEPermit]
-	kp.MonthlyQuota = 0
-	policy.Kinds[permit.TemporaryEPermit] = kp
 	cfg := authority.Config{Policy: policy}
 	const people = 2000
 	hsm := newKeyFixture(b, storetest.Open(b, store.SQLite), cfg, people, hsmStore(b))

@@ -53,9 +53,6 @@ func BenchmarkImportRegistry(b *testing.B) {
 //     without the reads, rules and signing: the floor the schema sets.
 func BenchmarkIssue(b *testing.B) {
 	policy := permit.DefaultPolicy()
-	kp := policy.Kinds[permit.TemporaryEPermit]
-	kp.MonthlyQuota = 0
-	policy.Kinds[permit.TemporaryEPermit] = kp
 	db := storetest.Open(b, store.SQLite)
 	f := newFixtureN(b, db, authority.Config{Policy: policy}, 5000)
 	var eligible []permit.TravelPermit
