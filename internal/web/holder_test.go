@@ -82,6 +82,11 @@ func TestServiceWorker(t *testing.T) {
 			h.Get("Content-Security-Policy") != contentSecurityPolicy {
 			t.Fatalf("GET %s: %d %v", tc.worker, resp.StatusCode, h)
 		}
+		// The page's file names what to keep; the shared core, sent with
+		// it, keeps it.
+		if !strings.Contains(sw, `var CACHE = "epermit-`) || !strings.Contains(sw, `self.addEventListener("fetch"`) {
+			t.Errorf("GET %s: not the page's file followed by the core:\n%s", tc.worker, sw)
+		}
 		_, page := get(t, srv.URL+tc.scope)
 		assets := regexp.MustCompile(`(?:src|href)="(/static/[^"]+)"`).FindAllStringSubmatch(page, -1)
 		if len(assets) < 4 {

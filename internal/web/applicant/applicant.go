@@ -111,7 +111,7 @@ func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /app/linkage/{cti}/cancel", csrf(s.cancel(page)))
 	mux.HandleFunc("POST /app/offers", csrf(s.offer(page)))
 	// More specific than GET /static/, so it wins for this one file.
-	mux.HandleFunc("GET /static/js/sw.js", s.serviceWorker)
+	mux.HandleFunc("GET /static/js/sw.js", s.site.ServiceWorker(s.static, "js/sw.js", WalletScope))
 
 	mux.HandleFunc("GET /linkage/print.css", s.linkageCSS)
 	mux.HandleFunc("GET /linkage/{id}", s.linkagePage)

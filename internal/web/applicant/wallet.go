@@ -1,7 +1,6 @@
 package applicant
 
 import (
-	"io/fs"
 	"net/http"
 
 	"github.com/epermit/epermit/credential"
@@ -58,21 +57,4 @@ func (s *Handler) walletEPermits(c channel) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		httpx.WriteJSON(w, http.StatusOK, map[string]any{"epermits": out})
 	}
-}
-
-// serviceWorker serves static/js/sw.js. A worker's scope may not reach
-// above its own directory (/static/js/) unless the server allows it with
-// Service-Worker-Allowed; no-cache makes the browser ask for a new worker
-// on every check, so a fixed one reaches phones without waiting an hour.
-func (s *Handler) serviceWorker(w http.ResponseWriter, r *http.Request) {
-	b, err := fs.ReadFile(s.static, "js/sw.js")
-	if err != nil {
-		s.site.Error(w, r, err)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/javascript; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("Service-Worker-Allowed", WalletScope)
-	w.Write(b)
 }

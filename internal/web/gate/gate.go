@@ -70,24 +70,7 @@ func (s *Handler) page(w http.ResponseWriter, r *http.Request) {
 // Register adds the gate's routes to mux.
 func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /gate", s.page)
-	mux.HandleFunc("GET /static/js/gate-sw.js", s.serviceWorker)
+	mux.HandleFunc("GET /static/js/gate-sw.js", s.site.ServiceWorker(s.static, "js/gate-sw.js", Scope))
 	mux.HandleFunc("POST /api/v1/verify", s.verifyPresentation)
 	mux.HandleFunc("GET /api/v1/credentials/{cti}/portrait", s.portrait)
-}
-
-// serviceWorker serves static/js/gate-sw.js, which keeps the gate page for
-// offline use. Its scope, /gate, is above its own directory, which the
-// server allows with Service-Worker-Allowed; no-cache makes the browser
-// ask for a new worker on every check, so a fixed one arrives at once.
-func (s *Handler) serviceWorker(w http.ResponseWriter, r *http.Request) {
-	b, err := fs.ReadFile(s.static, "js/gate-sw.js")
-	if err != nil {
-		s.site.Error(w, r, err)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/javascript; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("Service-Worker-Allowed", Scope)
-	w.Write(b)
 }
