@@ -1,14 +1,9 @@
 package verify
 
 import (
-	"context"
-	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
-	"slices"
 	"testing"
-	"time"
 
 	gmsm "github.com/emmansun/gmsm/sm2"
 )
@@ -19,78 +14,44 @@ import (
 // suites). BenchmarkVerifySM2VsBare alternates both in one run and reports
 // the ratio as x-bare.
 
-// benchVerifierSM2 is benchVerifier with an SM2 issuer key.
-func benchVerifierSM2(b *testing.B) (v *Verifier, texts [2]string) {
-	issuer, holder := readSM2Key(b, "sm2-issuer-key.pem"), readKey(b, "holder-key.pem")
-	for i := range texts {
-		c := fixtureClaims(&holder.PublicKey)
-		c.ID[0] = byte(i)
-		texts[i] = present(b, sign(b, c, issuer), holder, vProof)
-	}
-	v = New(trustOf(b, &issuer.PrivateKey), agedStatus{StatusValid, time.Minute}, Policy{Use: UseTrain})
-	v.Replay = NewReplayCache(1)
-	return v, texts
+// sm2Verifier is benchVerifier with an SM2 issuer key.
+func sm2Verifier(b *testing.B) func() bool {
+	issuer := readSM2Key(b, "sm2-issuer-key.pem")
+	return benchVerifier(b, issuer, &issuer.PrivateKey)
 }
 
 // bareVerifySM2 returns one SM2 verification of a precomputed e (SM3 over
 // Z_A and the message already done, as the P-256 floor has its digest) and
 // one P-256 verification, with parsed keys and encoded signatures.
 func bareVerifySM2(b *testing.B) func() bool {
-	k1, k2 := readSM2Key(b, "sm2-issuer-key.pem"), readKey(b, "holder-key.pem")
-	e, err := gmsm.CalculateSM2Hash(&k1.PublicKey, []byte("credential"), nil)
+	k := readSM2Key(b, "sm2-issuer-key.pem")
+	e, err := gmsm.CalculateSM2Hash(&k.PublicKey, []byte("credential"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	d2 := sha256.Sum256([]byte("proof"))
-	s1, err1 := gmsm.SignASN1(rand.Reader, k1, e, nil)
-	s2, err2 := ecdsa.SignASN1(rand.Reader, k2, d2[:])
-	if err1 != nil || err2 != nil {
-		b.Fatal(err1, err2)
+	s, err := gmsm.SignASN1(rand.Reader, k, e, nil)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return func() bool {
-		return gmsm.VerifyASN1(&k1.PublicKey, e, s1) && ecdsa.VerifyASN1(&k2.PublicKey, d2[:], s2)
-	}
+	return both(func() bool { return gmsm.VerifyASN1(&k.PublicKey, e, s) }, bareP256(b, "holder-key.pem", "proof"))
 }
 
 // bareVerifySM2Message is bareVerifySM2 with the SM2 verification of a
 // message (GB/T 32918.2 §7: e computed from Z_A and M, here a message the
 // size of an e-permit's Sig_structure) rather than of a precomputed e.
 func bareVerifySM2Message(b *testing.B) func() bool {
-	k1, k2 := readSM2Key(b, "sm2-issuer-key.pem"), readKey(b, "holder-key.pem")
+	k := readSM2Key(b, "sm2-issuer-key.pem")
 	msg := make([]byte, 360)
-	d2 := sha256.Sum256([]byte("proof"))
-	s1, err1 := k1.Sign(rand.Reader, msg, gmsm.DefaultSM2SignerOpts)
-	s2, err2 := ecdsa.SignASN1(rand.Reader, k2, d2[:])
-	if err1 != nil || err2 != nil {
-		b.Fatal(err1, err2)
+	s, err := k.Sign(rand.Reader, msg, gmsm.DefaultSM2SignerOpts)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return func() bool {
-		return gmsm.VerifyASN1WithSM2(&k1.PublicKey, nil, msg, s1) && ecdsa.VerifyASN1(&k2.PublicKey, d2[:], s2)
-	}
+	return both(func() bool { return gmsm.VerifyASN1WithSM2(&k.PublicKey, nil, msg, s) }, bareP256(b, "holder-key.pem", "proof"))
 }
 
-func BenchmarkVerifySM2(b *testing.B) {
-	v, texts := benchVerifierSM2(b)
-	ctx := context.Background()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if r := v.Verify(ctx, texts[i%2], vScan); r.Decision != Accept {
-			b.Fatalf("%s %s", r.Decision, r.Code)
-		}
-		i++
-	}
-}
+func BenchmarkVerifySM2(b *testing.B) { loop(b, sm2Verifier(b)) }
 
-func BenchmarkBareSM2PlusP256Verify(b *testing.B) {
-	bare := bareVerifySM2(b)
-	b.ReportAllocs()
-	for b.Loop() {
-		if !bare() {
-			b.Fatal("verify failed")
-		}
-	}
-}
+func BenchmarkBareSM2PlusP256Verify(b *testing.B) { loop(b, bareVerifySM2(b)) }
 
 // BenchmarkVerifySM2VsBare alternates both workloads in each iteration and
 // reports x-bare, the ratio of their times (goal ≤ 1.10), and
@@ -102,38 +63,15 @@ func BenchmarkBareSM2PlusP256Verify(b *testing.B) {
 // a preempted iteration skews the sums behind x-bare; x-bare-p50, the
 // median of the iterations' own ratios, is the steadier figure.
 func BenchmarkVerifySM2VsBare(b *testing.B) {
-	v, texts := benchVerifierSM2(b)
-	bare, bareMsg := bareVerifySM2(b), bareVerifySM2Message(b)
 	holder := readKey(b, "holder-key.pem")
 	cnf := elliptic.MarshalCompressed(elliptic.P256(), holder.X, holder.Y)
-	ctx := context.Background()
-	var full, floor, decompress time.Duration
-	var ratios, msgRatios []float64
-	i := 0
-	for b.Loop() {
-		t0 := time.Now()
-		r := v.Verify(ctx, texts[i%2], vScan)
-		t1 := time.Now()
-		ok := bare()
-		t2 := time.Now()
+	decompress := func() bool {
 		x, _ := elliptic.UnmarshalCompressed(elliptic.P256(), cnf)
-		t3 := time.Now()
-		okMsg := bareMsg()
-		t4 := time.Now()
-		if r.Decision != Accept || !ok || x == nil || !okMsg {
-			b.Fatal("verification failed")
-		}
-		full += t1.Sub(t0)
-		floor += t2.Sub(t1)
-		decompress += t3.Sub(t2)
-		ratios = append(ratios, float64(t1.Sub(t0))/float64(t2.Sub(t1)))
-		msgRatios = append(msgRatios, float64(t1.Sub(t0))/float64(t4.Sub(t3)))
-		i++
+		return x != nil
 	}
-	slices.Sort(ratios)
-	slices.Sort(msgRatios)
-	b.ReportMetric(float64(full)/float64(floor), "x-bare")
-	b.ReportMetric(ratios[len(ratios)/2], "x-bare-p50")
-	b.ReportMetric(msgRatios[len(msgRatios)/2], "x-bare-msg-p50")
-	b.ReportMetric(float64(decompress)/float64(full), "cnf-share")
+	full, floor, p50 := vsBare(b, sm2Verifier(b), bareVerifySM2(b), decompress, bareVerifySM2Message(b))
+	b.ReportMetric(float64(full)/float64(floor[0]), "x-bare")
+	b.ReportMetric(p50[0], "x-bare-p50")
+	b.ReportMetric(p50[2], "x-bare-msg-p50")
+	b.ReportMetric(float64(floor[1])/float64(full), "cnf-share")
 }
