@@ -16,14 +16,7 @@ import (
 // the institution commands that come with clientCmd.
 func TestLinkageCommands(t *testing.T) {
 	ctx := context.Background()
-	data, dir := newStore(t), t.TempDir()
-	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
-	if _, err := run(t, ctx, "keys", "init", "--data", data); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := run(t, ctx, "registry", "import", example, "--data", data); err != nil {
-		t.Fatal(err)
-	}
+	data, dir := newIssuingStore(t), t.TempDir()
 	holderPriv, holderPub := holderKeyFiles(t, dir, "holder")
 	otherPriv, _ := holderKeyFiles(t, dir, "other")
 	cred := filepath.Join(dir, "linkage.sdjwt")

@@ -44,6 +44,21 @@ func newStore(t *testing.T) string {
 	return data
 }
 
+// newIssuingStore returns newStore's directory with an issuer key and the
+// example registry imported: what issuing an e-permit needs.
+func newIssuingStore(t *testing.T) string {
+	t.Helper()
+	data, ctx := newStore(t), context.Background()
+	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
+	if _, err := run(t, ctx, "keys", "init", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, ctx, "registry", "import", example, "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 // runAnon is run without --officer.
 func runAnon(t *testing.T, ctx context.Context, args ...string) (string, error) {
 	t.Helper()

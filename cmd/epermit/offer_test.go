@@ -30,14 +30,7 @@ func TestOfferCommand(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer gw.Close()
-	data, dir := newStore(t), t.TempDir()
-	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
-	if _, err := run(t, ctx, "keys", "init", "--data", data); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := run(t, ctx, "registry", "import", example, "--data", data); err != nil {
-		t.Fatal(err)
-	}
+	data, dir := newIssuingStore(t), t.TempDir()
 	png := filepath.Join(dir, "offer.png")
 	out, err := run(t, ctx, "offer", "--data", data, "--sms-url", gw.URL, "--public-url", "https://epermit.test", "--kind", "linkage",
 		"--document-type", "hk", "--document-number", "H20000037", "--png", png)

@@ -18,16 +18,9 @@ import (
 // file that widens without its switch stops the command.
 func TestPolicySwitches(t *testing.T) {
 	ctx := context.Background()
-	data, dir := newStore(t), t.TempDir()
+	data, dir := newIssuingStore(t), t.TempDir()
 	policies := filepath.Join("..", "..", "permit", "testdata", "policy")
 	both := filepath.Join(policies, "both.json")
-	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
-	if _, err := run(t, ctx, "keys", "init", "--data", data); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := run(t, ctx, "registry", "import", example, "--data", data); err != nil {
-		t.Fatal(err)
-	}
 	holderPriv, holderPub := holderKeyFiles(t, dir, "holder")
 	issue := func(extra ...string) (string, error) {
 		return run(t, ctx, append([]string{"issue", "--data", data, "--document-type", "hk", "--document-number", "H12345678",

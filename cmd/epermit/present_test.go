@@ -26,15 +26,8 @@ import (
 // decoder.
 func TestPresent(t *testing.T) {
 	ctx := context.Background()
-	data := newStore(t)
+	data := newIssuingStore(t)
 	dir := t.TempDir()
-	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
-	if _, err := run(t, ctx, "keys", "init", "--data", data); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := run(t, ctx, "registry", "import", example, "--data", data); err != nil {
-		t.Fatal(err)
-	}
 	issuer := issuerKey(t, data)
 	holderPriv, holderPub := holderKeyFiles(t, dir, "holder")
 	otherPriv, _ := holderKeyFiles(t, dir, "other")

@@ -21,40 +21,9 @@ import (
 // or suspended after it.
 func TestRevocationReachesTheGate(t *testing.T) {
 	ctx := context.Background()
-	data := newStore(t)
-	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
-	if _, err := run(t, ctx, "keys", "init", "--data", data); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := run(t, ctx, "registry", "import", example, "--data", data); err != nil {
-		t.Fatal(err)
-	}
-
-	// The server, on the same data, at a URL known before it starts so that
-	// credentials point their status lists at it.
-	srv := httptest.NewUnstartedServer(nil)
-	url := "http://" + srv.Listener.Addr().String()
-	g := &globals{data: data, publicURL: url, logFormat: "text", logLevel: "error"}
-	if err := g.setup(&strings.Builder{}); err != nil {
-		t.Fatal(err)
-	}
-	a, closeStore, err := g.authority(ctx, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeStore()
-	srv.Config.Handler = web.New(a, slog.New(slog.DiscardHandler), web.Options{RateLimit: 1000, RateBurst: 1000})
-	srv.Start()
-	defer srv.Close()
-
-	priv, pub := holderKeyFiles(t, t.TempDir(), "holder")
-	cred := filepath.Join(t.TempDir(), "cred.cose")
-	if _, err := run(t, ctx, "issue", "--data", data, "--public-url", url, "--document-type", "hk",
-		"--document-number", "H12345678", "--reason", "lost", "--holder-key", pub, "--out", cred); err != nil {
-		t.Fatal(err)
-	}
+	e := serveEPermit(t)
 	now := time.Now().UTC().Truncate(time.Second)
-	text, err := run(t, ctx, "present", "--credential", cred, "--holder-key", priv, "--at", now.Format(time.RFC3339))
+	text, err := run(t, ctx, "present", "--credential", e.cred, "--holder-key", e.priv, "--at", now.Format(time.RFC3339))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +38,7 @@ func TestRevocationReachesTheGate(t *testing.T) {
 	// status list anew, as a gate does once its copy is older than the ttl.
 	gate := func(wantExit int, wantDecision, wantCode string) {
 		t.Helper()
-		out, err := run(t, ctx, "verify", "--authority", url, "--use", "train", "--at", now.Add(5*time.Second).Format(time.RFC3339), text)
+		out, err := run(t, ctx, "verify", "--authority", e.url, "--use", "train", "--at", now.Add(5*time.Second).Format(time.RFC3339), text)
 		var r struct {
 			Decision string   `json:"decision"`
 			Code     string   `json:"code"`
@@ -84,7 +53,7 @@ func TestRevocationReachesTheGate(t *testing.T) {
 	}
 	officer := func(args ...string) {
 		t.Helper()
-		if _, err := run(t, ctx, append(args, "--data", data, "--cti", cti, "--reason", "test")...); err != nil {
+		if _, err := run(t, ctx, append(args, "--data", e.data, "--cti", cti, "--reason", "test")...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,4 +65,44 @@ func TestRevocationReachesTheGate(t *testing.T) {
 	gate(0, "accept", "")
 	officer("revoke")
 	gate(exitFailure, "reject", "revoked")
+}
+
+// servedEPermit is an authority on its own store, served over HTTP, and an
+// e-permit it issued: what a gate meets in the end-to-end tests.
+type servedEPermit struct {
+	data, url  string // the store's directory; the server's base URL
+	srv        *httptest.Server
+	priv, cred string // the holder's private key file; the e-permit (COSE) file
+}
+
+// serveEPermit starts the server on a new store at a URL known before it
+// starts, so that the e-permit it then issues points its status list at
+// it. Both stop when t ends.
+func serveEPermit(t *testing.T) *servedEPermit {
+	t.Helper()
+	ctx := context.Background()
+	e := &servedEPermit{data: newIssuingStore(t)}
+	e.srv = httptest.NewUnstartedServer(nil)
+	e.url = "http://" + e.srv.Listener.Addr().String()
+	g := &globals{data: e.data, publicURL: e.url, logFormat: "text", logLevel: "error"}
+	if err := g.setup(&strings.Builder{}); err != nil {
+		t.Fatal(err)
+	}
+	a, closeStore, err := g.authority(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeStore)
+	e.srv.Config.Handler = web.New(a, slog.New(slog.DiscardHandler), web.Options{RateLimit: 1000, RateBurst: 1000})
+	e.srv.Start()
+	t.Cleanup(e.srv.Close)
+
+	var pub string
+	e.priv, pub = holderKeyFiles(t, t.TempDir(), "holder")
+	e.cred = filepath.Join(t.TempDir(), "cred.cose")
+	if _, err := run(t, ctx, "issue", "--data", e.data, "--public-url", e.url, "--document-type", "hk",
+		"--document-number", "H12345678", "--reason", "lost", "--holder-key", pub, "--out", e.cred); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

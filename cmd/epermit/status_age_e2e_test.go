@@ -5,16 +5,12 @@ import (
 	"crypto/ecdsa"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/epermit/epermit/credential"
-	"github.com/epermit/epermit/internal/web"
 	"github.com/epermit/epermit/verify"
 )
 
@@ -24,35 +20,8 @@ import (
 // as of --at against a running authority.
 func TestGateStatusAgeIsSinceIssuedAt(t *testing.T) {
 	ctx := context.Background()
-	data := newStore(t)
-	example := filepath.Join("..", "..", "internal", "registry", "testdata", "example.jsonl")
-	if _, err := run(t, ctx, "keys", "init", "--data", data); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := run(t, ctx, "registry", "import", example, "--data", data); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(nil)
-	url := "http://" + srv.Listener.Addr().String()
-	g := &globals{data: data, publicURL: url, logFormat: "text", logLevel: "error"}
-	if err := g.setup(&strings.Builder{}); err != nil {
-		t.Fatal(err)
-	}
-	a, closeStore, err := g.authority(ctx, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeStore()
-	srv.Config.Handler = web.New(a, slog.New(slog.DiscardHandler), web.Options{RateLimit: 1000, RateBurst: 1000})
-	srv.Start()
-	defer srv.Close()
-
-	priv, pub := holderKeyFiles(t, t.TempDir(), "holder")
-	cred := filepath.Join(t.TempDir(), "cred.cose")
-	if _, err := run(t, ctx, "issue", "--data", data, "--public-url", url, "--document-type", "hk",
-		"--document-number", "H12345678", "--reason", "lost", "--holder-key", pub, "--out", cred); err != nil {
-		t.Fatal(err)
-	}
+	e := serveEPermit(t)
+	srv, url := e.srv, e.url
 
 	// The list as the authority serves it now, and its iat.
 	trust, err := verify.FetchTrustList(ctx, srv.Client(), url)
@@ -85,7 +54,7 @@ func TestGateStatusAgeIsSinceIssuedAt(t *testing.T) {
 	}
 	gate := func(at time.Time) result {
 		t.Helper()
-		text, err := run(t, ctx, "present", "--credential", cred, "--holder-key", priv, "--at", at.Format(time.RFC3339))
+		text, err := run(t, ctx, "present", "--credential", e.cred, "--holder-key", e.priv, "--at", at.Format(time.RFC3339))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +69,7 @@ func TestGateStatusAgeIsSinceIssuedAt(t *testing.T) {
 		return r
 	}
 
-	pr, err := run(t, ctx, "present", "--credential", cred, "--holder-key", priv)
+	pr, err := run(t, ctx, "present", "--credential", e.cred, "--holder-key", e.priv)
 	if err != nil {
 		t.Fatal(err)
 	}
