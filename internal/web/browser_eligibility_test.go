@@ -32,17 +32,7 @@ func TestBrowserEarlyRefusal(t *testing.T) {
 			}
 		}
 		type id = chromedp.ID
-		do(t, ctx, "details step",
-			acceptLanguage("en"),
-			chromedp.Navigate(srv.URL+"/apply"),
-			chromedp.WaitVisible(id("details-form")),
-			chromedp.SetValue(id("doc-type"), "hk"),
-			chromedp.SendKeys(id("doc-number"), "H12345678"),
-			chromedp.SendKeys(id("name"), "CHAN TAI MAN"),
-			chromedp.SetValue(id("birth-date"), "1990-01-01"),
-			chromedp.Click(id("details-submit")),
-			chromedp.WaitVisible(id("code")),
-		)
+		enterDetails(t, ctx, srv, "H12345678")
 		do(t, ctx, "code step",
 			chromedp.SendKeys(id("code"), sixDigits.FindString(outbox.Messages()[0].Text)),
 			chromedp.Click(id("code-submit")),

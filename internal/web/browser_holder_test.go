@@ -32,18 +32,33 @@ import (
 // demo record 0, up to the application form: the session cookie is set.
 func proveInBrowser(t *testing.T, ctx context.Context, srv *httptest.Server, outbox *notify.Outbox) {
 	t.Helper()
+	enterDetails(t, ctx, srv, "H12345678")
+	codeAndFace(t, ctx, outbox)
+}
+
+// enterDetails opens /apply in English and sends demo record 0's details
+// with docNumber as written, up to the code field.
+func enterDetails(t *testing.T, ctx context.Context, srv *httptest.Server, docNumber string) {
+	t.Helper()
 	type id = chromedp.ID
 	do(t, ctx, "details step",
 		acceptLanguage("en"),
 		chromedp.Navigate(srv.URL+"/apply"),
 		chromedp.WaitVisible(id("details-form")),
 		chromedp.SetValue(id("doc-type"), "hk"),
-		chromedp.SendKeys(id("doc-number"), "H12345678"),
+		chromedp.SendKeys(id("doc-number"), docNumber),
 		chromedp.SendKeys(id("name"), "CHAN TAI MAN"),
 		chromedp.SetValue(id("birth-date"), "1990-01-01"),
 		chromedp.Click(id("details-submit")),
 		chromedp.WaitVisible(id("code")),
 	)
+}
+
+// codeAndFace enters the newest code in the outbox and takes the face
+// photo, up to the application form.
+func codeAndFace(t *testing.T, ctx context.Context, outbox *notify.Outbox) {
+	t.Helper()
+	type id = chromedp.ID
 	msgs := outbox.Messages()
 	if len(msgs) == 0 {
 		t.Fatal("no one-time code in the outbox")

@@ -42,25 +42,8 @@ func TestBrowserPolicySwitches(t *testing.T) {
 		}
 		type id = chromedp.ID
 		en := httpx.Messages("en")
-		do(t, ctx, "details step",
-			acceptLanguage("en"),
-			chromedp.Navigate(srv.URL+"/apply"),
-			chromedp.WaitVisible(id("details-form")),
-			chromedp.SetValue(id("doc-type"), "hk"),
-			chromedp.SendKeys(id("doc-number"), "H12345678"),
-			chromedp.SendKeys(id("name"), "CHAN TAI MAN"),
-			chromedp.SetValue(id("birth-date"), "1990-01-01"),
-			chromedp.Click(id("details-submit")),
-			chromedp.WaitVisible(id("code")),
-		)
-		do(t, ctx, "code and face steps",
-			chromedp.SendKeys(id("code"), sixDigits.FindString(outbox.Messages()[0].Text)),
-			chromedp.Click(id("code-submit")),
-			chromedp.WaitVisible(id("camera-start")),
-			chromedp.Click(id("camera-start")),
-			chromedp.WaitEnabled(id("camera-shoot")),
-			chromedp.Click(id("camera-shoot")),
-			chromedp.WaitVisible(id("apply-form")),
+		proveInBrowser(t, ctx, srv, outbox)
+		do(t, ctx, "kind of permit",
 			chromedp.WaitVisible(id("kind-field")),
 			chromedp.Click(id("kind-electronic")),
 			chromedp.WaitNotVisible(id("reason-field")),

@@ -264,30 +264,13 @@ func TestBrowserWholePath(t *testing.T) {
 		type id = chromedp.ID
 
 		// 1. Identity: details, the code from the outbox, the camera.
-		do(t, ctx, "details step",
-			acceptLanguage("en"),
-			chromedp.Navigate(srv.URL+"/apply"),
-			chromedp.WaitVisible(id("details-form")),
-			chromedp.SetValue(id("doc-type"), "hk"),
-			chromedp.SendKeys(id("doc-number"), "h12345678"),
-			chromedp.SendKeys(id("name"), "CHAN TAI MAN"),
-			chromedp.SetValue(id("birth-date"), "1990-01-01"),
-			chromedp.Click(id("details-submit")),
-			chromedp.WaitVisible(id("code")),
-		)
-		msgs := outbox.Messages()
-		if len(msgs) != 1 {
-			t.Fatalf("outbox holds %d messages; want the one code", len(msgs))
+		// The number in lower case, as a phone's keyboard may type it: the
+		// server reads it in upper case.
+		enterDetails(t, ctx, srv, "h12345678")
+		if n := len(outbox.Messages()); n != 1 {
+			t.Fatalf("outbox holds %d messages; want the one code", n)
 		}
-		do(t, ctx, "code and face steps",
-			chromedp.SendKeys(id("code"), sixDigits.FindString(msgs[0].Text)),
-			chromedp.Click(id("code-submit")),
-			chromedp.WaitVisible(id("camera-start")),
-			chromedp.Click(id("camera-start")),
-			chromedp.WaitEnabled(id("camera-shoot")),
-			chromedp.Click(id("camera-shoot")),
-			chromedp.WaitVisible(id("apply-form")),
-		)
+		codeAndFace(t, ctx, outbox)
 		// The rules in plain words, with this applicant's numbers.
 		rules := strings.Join(value(t, ctx, chromedp.Evaluate[[]string](
 			`Array.from(document.querySelectorAll("#rules li")).map(li => li.textContent)`)), "\n")
