@@ -74,6 +74,27 @@ func codeAndFace(t *testing.T, ctx context.Context, outbox *notify.Outbox) {
 	)
 }
 
+// shownRules is the rules the application form states, a line each.
+func shownRules(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return strings.Join(value(t, ctx, chromedp.Evaluate[[]string](
+		`Array.from(document.querySelectorAll("#rules li")).map(li => li.textContent)`)), "\n")
+}
+
+// applyInBrowser acknowledges the rules and applies: the browser makes its
+// key and signs the nonce, and the wallet draws its first QR. then runs
+// after that, in the same step.
+func applyInBrowser(t *testing.T, ctx context.Context, then ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	type id = chromedp.ID
+	do(t, ctx, "apply", append([]chromedp.Action[chromedp.Void]{
+		chromedp.Click(id("ack")),
+		chromedp.Click(id("apply-submit")),
+		chromedp.WaitVisible(id("qr")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("qr").dataset.iat`),
+	}, then...)...)
+}
+
 // trustOf is the authority's trust list as a verifier would load it.
 func trustOf(t *testing.T, a *authority.Authority) *verify.TrustList {
 	t.Helper()
@@ -344,11 +365,7 @@ func TestBrowserWalletOffline(t *testing.T) {
 		srv, a, outbox := pagesServer(t, db)
 		type id = chromedp.ID
 		proveInBrowser(t, ctx, srv, outbox)
-		do(t, ctx, "apply",
-			chromedp.Click(id("ack")),
-			chromedp.Click(id("apply-submit")),
-			chromedp.WaitVisible(id("qr")),
-			chromedp.Poll[chromedp.Void](`document.getElementById("qr").dataset.iat`),
+		applyInBrowser(t, ctx,
 			// The worker controls the page and has kept its files.
 			chromedp.WaitVisible(id("offline-ready")),
 			chromedp.Poll[chromedp.Void](`navigator.serviceWorker.controller !== null`),

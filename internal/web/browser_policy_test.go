@@ -48,19 +48,13 @@ func TestBrowserPolicySwitches(t *testing.T) {
 			chromedp.Click(id("kind-electronic")),
 			chromedp.WaitNotVisible(id("reason-field")),
 		)
-		rules := strings.Join(value(t, ctx, chromedp.Evaluate[[]string](
-			`Array.from(document.querySelectorAll("#rules li")).map(li => li.textContent)`)), "\n")
+		rules := shownRules(t, ctx)
 		for _, want := range []string{"valid for 365 days", "1 of 1 applications left", en["use.border"]} {
 			if !strings.Contains(rules, want) {
 				t.Errorf("rules of the electronic permit lack %q:\n%s", want, rules)
 			}
 		}
-		do(t, ctx, "apply",
-			chromedp.Click(id("ack")),
-			chromedp.Click(id("apply-submit")),
-			chromedp.WaitVisible(id("qr")),
-			chromedp.Poll[chromedp.Void](`document.getElementById("qr").dataset.iat`),
-		)
+		applyInBrowser(t, ctx)
 		if s := value(t, ctx, chromedp.Text(id("h-scopes"))); !strings.Contains(s, en["use.border"]) {
 			t.Errorf("the wallet shows uses %q; want border control among them", s)
 		}

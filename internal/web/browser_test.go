@@ -272,8 +272,7 @@ func TestBrowserWholePath(t *testing.T) {
 		}
 		codeAndFace(t, ctx, outbox)
 		// The rules in plain words, with this applicant's numbers.
-		rules := strings.Join(value(t, ctx, chromedp.Evaluate[[]string](
-			`Array.from(document.querySelectorAll("#rules li")).map(li => li.textContent)`)), "\n")
+		rules := shownRules(t, ctx)
 		for _, want := range []string{"valid for 7 days", "2 of 2 applications left", "only for domestic flights and trains", "not for exit or entry at border control"} {
 			if !strings.Contains(rules, want) {
 				t.Errorf("rules shown before applying lack %q:\n%s", want, rules)
@@ -281,12 +280,7 @@ func TestBrowserWholePath(t *testing.T) {
 		}
 
 		// 2. Apply: the browser makes its key and signs the nonce.
-		do(t, ctx, "apply",
-			chromedp.Click(id("ack")),
-			chromedp.Click(id("apply-submit")),
-			chromedp.WaitVisible(id("qr")),
-			chromedp.Poll[chromedp.Void](`document.getElementById("qr").dataset.iat`),
-		)
+		applyInBrowser(t, ctx)
 		if loc := value(t, ctx, chromedp.Location()); !strings.HasSuffix(loc, "/wallet") {
 			t.Errorf("after applying the browser is at %s; want /wallet", loc)
 		}

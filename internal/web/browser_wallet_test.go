@@ -24,12 +24,7 @@ func TestBrowserNewCodeTwice(t *testing.T) {
 	}
 	type id = chromedp.ID
 	proveInBrowser(t, ctx, srv, outbox)
-	do(t, ctx, "apply",
-		chromedp.Click(id("ack")),
-		chromedp.Click(id("apply-submit")),
-		chromedp.WaitVisible(id("qr")),
-		chromedp.Poll[chromedp.Void](`document.getElementById("qr").dataset.iat`),
-	)
+	applyInBrowser(t, ctx)
 	// Record every QR text the wallet makes from here on, then tap twice.
 	do(t, ctx, "tap twice",
 		chromedp.Evaluate[chromedp.Void](`(() => {

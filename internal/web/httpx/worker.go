@@ -17,22 +17,19 @@ const workerCore = "js/sw-core.js"
 // fixed one (page file or core) reaches phones without waiting an hour.
 func (s *Site) ServiceWorker(static fs.FS, name, scope string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		page, err := fs.ReadFile(static, name)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		core, err := fs.ReadFile(static, workerCore)
-		if err != nil {
-			s.Error(w, r, err)
-			return
+		var body []byte
+		for _, f := range []string{name, workerCore} {
+			b, err := fs.ReadFile(static, f)
+			if err != nil {
+				s.Error(w, r, err)
+				return
+			}
+			body = append(append(body, b...), '\n')
 		}
 		h := w.Header()
 		h.Set("Content-Type", "text/javascript; charset=utf-8")
 		h.Set("Cache-Control", "no-cache")
 		h.Set("Service-Worker-Allowed", scope)
-		w.Write(page)
-		w.Write([]byte("\n"))
-		w.Write(core)
+		w.Write(body)
 	}
 }
