@@ -168,17 +168,26 @@ func runInPage(t *testing.T, ctx context.Context, cases []pageCase) []pageResult
 	return value(t, ctx, chromedp.Evaluate[[]pageResult](fmt.Sprintf(runPageCases, arg), chromedp.EvalAwaitPromise))
 }
 
+// verifierPage opens the gate page, whose verifier (EP1) the tests call
+// in the page; on SQLite only (it skips t on any other engine), since the
+// page's verifier does not touch the store.
+func verifierPage(t *testing.T, db *store.DB) context.Context {
+	t.Helper()
+	if db.Engine() != store.SQLite {
+		t.Skip("the page's verifier does not touch the store: one engine is enough")
+	}
+	ctx := browser(t)
+	srv, _, _ := pagesServer(t, db)
+	do(t, ctx, "open the gate", chromedp.Navigate(srv.URL+"/gate"), chromedp.Poll[chromedp.Void](`typeof EP1 === "object"`))
+	return ctx
+}
+
 // TestBrowserGateVerifierVectors: every vector through the gate page's
 // verifier in Chromium gives the Go verifier's decision, code, warnings and
 // status age.
 func TestBrowserGateVerifierVectors(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		if db.Engine() != store.SQLite {
-			t.Skip("the page's verifier does not touch the store: one engine is enough")
-		}
-		ctx := browser(t)
-		srv, _, _ := pagesServer(t, db)
-		do(t, ctx, "open the gate", chromedp.Navigate(srv.URL+"/gate"), chromedp.Poll[chromedp.Void](`typeof EP1 === "object"`))
+		ctx := verifierPage(t, db)
 		cases := append(vectorPageCases(t), mutantPageCases(t)...)
 		got := runInPage(t, ctx, cases)
 		if len(got) != len(cases) {
@@ -334,12 +343,7 @@ func TestBrowserGateVerifierSM2(t *testing.T) {
 		cases = append(cases, c.pageCase)
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		if db.Engine() != store.SQLite {
-			t.Skip("the page's verifier does not touch the store: one engine is enough")
-		}
-		ctx := browser(t)
-		srv, _, _ := pagesServer(t, db)
-		do(t, ctx, "open the gate", chromedp.Navigate(srv.URL+"/gate"), chromedp.Poll[chromedp.Void](`typeof EP1 === "object"`))
+		ctx := verifierPage(t, db)
 		got := runInPage(t, ctx, cases)
 		for i, c := range vf.Cases {
 			want := pageResult{Decision: c.Decision, Code: c.Code, Warnings: c.Warnings}

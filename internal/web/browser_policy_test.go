@@ -75,15 +75,7 @@ func TestBrowserPolicySwitches(t *testing.T) {
 		}
 
 		// The gate page, border control.
-		gate, cancelGate := chromedp.NewContext(ctx)
-		defer cancelGate()
-		do(t, gate, "gate page",
-			acceptLanguage("en"),
-			chromedp.Navigate(srv.URL+"/gate"),
-			chromedp.WaitVisible(id("gate-form")),
-			chromedp.WaitVisible(id("use-border")),
-			chromedp.SendKeys(id("api-key"), verifierKey),
-		)
+		gate := gateTab(t, ctx, srv, verifierKey, chromedp.WaitVisible(id("use-border")))
 		if d, c, reason := gateCheck(t, gate, qr, "border"); d != "accept" {
 			t.Fatalf("gate, border control, electronic permit: %s %s (%s); want accept", d, c, reason)
 		}

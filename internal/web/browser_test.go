@@ -232,6 +232,22 @@ func screenshot(t *testing.T, ctx context.Context, name string, from string) {
 	}
 }
 
+// gateTab opens the gate page of srv in English in a new tab of ctx's
+// browser and enters the verifier's key; wait holds what else the page
+// must show before that. The tab closes when t ends.
+func gateTab(t *testing.T, ctx context.Context, srv *httptest.Server, key string, wait ...chromedp.Action[chromedp.Void]) context.Context {
+	t.Helper()
+	gate, cancel := chromedp.NewContext(ctx)
+	t.Cleanup(cancel)
+	steps := []chromedp.Action[chromedp.Void]{
+		acceptLanguage("en"),
+		chromedp.Navigate(srv.URL + "/gate"),
+		chromedp.WaitVisible(chromedp.ID("gate-form")),
+	}
+	do(t, gate, "gate page", append(append(steps, wait...), chromedp.SendKeys(chromedp.ID("api-key"), key))...)
+	return gate
+}
+
 // gateCheck submits QR text on the gate page and returns the decision and
 // code the page shows.
 func gateCheck(t *testing.T, ctx context.Context, text, use string) (decision, code, reason string) {
@@ -311,14 +327,7 @@ func TestBrowserWholePath(t *testing.T) {
 		screenshot(t, ctx, "wallet.png", "")
 
 		// 4. The gate page accepts it, online.
-		gate, cancelGate := chromedp.NewContext(ctx)
-		defer cancelGate()
-		do(t, gate, "gate page",
-			acceptLanguage("en"),
-			chromedp.Navigate(srv.URL+"/gate"),
-			chromedp.WaitVisible(id("gate-form")),
-			chromedp.SendKeys(id("api-key"), verifierKey),
-		)
+		gate := gateTab(t, ctx, srv, verifierKey)
 		if d, c, reason := gateCheck(t, gate, qr1, "train"); d != "accept" {
 			t.Fatalf("gate on a fresh QR: %s %s (%s); want accept", d, c, reason)
 		}

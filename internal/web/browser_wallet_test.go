@@ -44,14 +44,7 @@ func TestBrowserNewCodeTwice(t *testing.T) {
 	if codes[0].Iat == codes[1].Iat {
 		t.Errorf("two taps made two proofs with iat %d", codes[0].Iat)
 	}
-	gate, cancelGate := chromedp.NewContext(ctx)
-	defer cancelGate()
-	do(t, gate, "gate page",
-		acceptLanguage("en"),
-		chromedp.Navigate(srv.URL+"/gate"),
-		chromedp.WaitVisible(id("gate-form")),
-		chromedp.SendKeys(id("api-key"), verifierKey),
-	)
+	gate := gateTab(t, ctx, srv, verifierKey)
 	for i, c := range codes {
 		if d, code, reason := gateCheck(t, gate, c.Text, "train"); d != "accept" {
 			t.Errorf("gate on code %d (iat %d): %s %s (%s); want accept", i+1, c.Iat, d, code, reason)

@@ -52,10 +52,7 @@ func TestBrowserOID4VC(t *testing.T) {
 			chromedp.WaitVisible(id("offer-panel")), chromedp.SendKeys(id("tx-code"), lastCode()), chromedp.Click(id("offer-redeem")),
 			chromedp.WaitVisible(id("card")))
 		qr := qrOf(t, wallet)
-		gate, cancelGate := chromedp.NewContext(officer) // the gate staff's tab
-		defer cancelGate()
-		do(t, gate, "gate page", acceptLanguage("en"), chromedp.Navigate(srv.URL+"/gate"), chromedp.WaitVisible(id("gate-form")),
-			chromedp.SendKeys(id("api-key"), gateKey))
+		gate := gateTab(t, officer, srv, gateKey) // the gate staff's tab
 		if d, c, reason := gateCheck(t, gate, qr, "flight"); d != "accept" {
 			t.Fatalf("the gate page on the wallet's QR: %s %s (%s)", d, c, reason)
 		}
