@@ -25,16 +25,23 @@ import (
 	"github.com/epermit/epermit/verify"
 )
 
-// holderOf is an e-permit issued at the counter to the i-th person of the
-// demo registry (pagesServer seeds the first five), with its device key.
+// heldPermit is an e-permit issued at the counter, with its device key.
 type heldPermit struct {
 	cred *permit.Credential
 	key  *ecdsa.PrivateKey
 }
 
+// issueTo issues to the i-th person of the demo registry (pagesServer
+// seeds the first five).
 func issueTo(t *testing.T, a *authority.Authority, i int) heldPermit {
 	t.Helper()
-	rec := demo.Registry(5)[i]
+	return issueToRecord(t, a, demo.Registry(5)[i])
+}
+
+// issueToRecord issues at the counter to rec, on its first travel permit,
+// for a new device key.
+func issueToRecord(t *testing.T, a *authority.Authority, rec permit.Record) heldPermit {
+	t.Helper()
 	key := must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
 	tp := rec.TravelPermits[0]
 	c, err := a.IssueAtCounter(authority.WithActor(context.Background(), "test"), tp.Type, tp.Number, permit.ReasonForgotten, &key.PublicKey)

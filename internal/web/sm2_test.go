@@ -2,9 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"io"
 	"net/http"
 	"strings"
@@ -35,17 +32,9 @@ func TestSM2OverHTTP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		holder, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tp := rec.TravelPermits[0]
-		c, err := a.IssueAtCounter(ctx, tp.Type, tp.Number, permit.ReasonForgotten, &holder.PublicKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := credential.Present(c.Token, holder, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		status, body := call(t, "POST", srv.URL+"/api/v1/verify", key, map[string]string{"qr": credential.EncodeQR(p), "use": "train"}, nil)
+		h := issueToRecord(t, a, rec)
+		c := h.cred
+		status, body := call(t, "POST", srv.URL+"/api/v1/verify", key, map[string]string{"qr": h.qrAt(t, time.Now()), "use": "train"}, nil)
 		if status != 200 || body["decision"] != "accept" {
 			t.Fatalf("verify: %d %v", status, body)
 		}

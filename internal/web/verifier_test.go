@@ -3,9 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -13,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/demo"
 	"github.com/epermit/epermit/internal/registry"
@@ -34,17 +30,8 @@ func TestOnlineVerificationAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		holder, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tp := rec.TravelPermits[0]
-		c, err := a.IssueAtCounter(ctx, tp.Type, tp.Number, permit.ReasonForgotten, &holder.PublicKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := credential.Present(c.Token, holder, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		qr := credential.EncodeQR(p)
+		h := issueToRecord(t, a, rec)
+		c, qr := h.cred, h.qrAt(t, time.Now())
 		url := srv.URL + "/api/v1/verify"
 
 		tests := []struct {
@@ -81,7 +68,7 @@ func TestOnlineVerificationAPI(t *testing.T) {
 			}
 			if tc.decision == "accept" {
 				h, _ := body["holder"].(map[string]any)
-				if h["document_number"] != tp.Number {
+				if h["document_number"] != rec.TravelPermits[0].Number {
 					t.Errorf("%s: holder %v", tc.name, h)
 				}
 			}
