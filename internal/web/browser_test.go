@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"image/png"
 	"log/slog"
@@ -309,16 +308,7 @@ func TestBrowserWholePath(t *testing.T) {
 		// 3. The QR as a scanner reads it, checked by the verify library
 		// against the authority's trust list.
 		qr1 := qrOf(t, ctx)
-		set, err := a.TrustList(actx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		jwks, _ := json.Marshal(set)
-		trust, err := verify.ParseTrustList(jwks, "test", time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := verify.New(trust, nil, verify.Policy{Use: verify.UseTrain}).Verify(context.Background(), qr1, time.Now())
+		r := verify.New(trustOf(t, a), nil, verify.Policy{Use: verify.UseTrain}).Verify(context.Background(), qr1, time.Now())
 		// Offline (no status source) the honest answer is "accepted, status
 		// unknown".
 		if r.Decision != verify.AcceptWithWarning || r.Holder == nil || r.Holder.DocumentNumber != "H12345678" {
