@@ -29,7 +29,9 @@ func TestPendingKeyCertifyActivate(t *testing.T) {
 		if !reflect.DeepEqual(got, p) {
 			t.Errorf("PendingIssuerKey = %+v, want %+v", got, p)
 		}
-		err := db.Update(ctx, func(tx *store.Tx) error { return tx.CertifyIssuerKey(ctx, "kid-x", []byte{1}, t0, t0.Add(time.Hour), t0, t0) })
+		err := db.Update(ctx, func(tx *store.Tx) error {
+			return tx.CertifyIssuerKey(ctx, "kid-x", []byte{1}, t0, t0.Add(time.Hour), t0, t0)
+		})
 		wantCode(t, "CertifyIssuerKey of an unknown key", err, permit.ECodeNotFound)
 		err = db.Update(ctx, func(tx *store.Tx) error { return tx.CertifyIssuerKey(ctx, p.Kid, nil, t0, time.Time{}, t0, t0) })
 		wantCode(t, "CertifyIssuerKey without a certificate", err, permit.ECodeInvalid)
