@@ -67,17 +67,20 @@ func (tx *Tx) RevokeIssuerKey(ctx context.Context, kid string) error {
 	return mustAffect(res, err, "retired, unrevoked key %s", kid)
 }
 
-const issuerKeyQuery = `SELECT k.kid, k.key_ref, k.public_key, k.state, k.created_at, k.retired_at, k.revoked_at,
+const issuerKeyColumns = `k.kid, k.key_ref, k.public_key, k.state, k.created_at, k.retired_at, k.revoked_at,
 		(SELECT MAX(c.expires_at) FROM credentials c WHERE c.kid = k.kid),
-		k.certificate, k.cert_not_before, k.cert_not_after, k.usage_not_before, k.usage_not_after
-	FROM issuer_keys k`
+		k.certificate, k.cert_not_before, k.cert_not_after, k.usage_not_before, k.usage_not_after`
 
-func scanIssuerKey(s scanner) (*permit.IssuerKey, error) {
+const issuerKeyQuery = `SELECT ` + issuerKeyColumns + ` FROM issuer_keys k`
+
+// scanIssuerKey reads a row of issuerKeyColumns, then into extra any
+// columns the query adds after them.
+func scanIssuerKey(s scanner, extra ...any) (*permit.IssuerKey, error) {
 	var k permit.IssuerKey
 	var created int64
 	var retired, revoked, last, certNB, certNA, useNB, useNA sql.NullInt64
-	if err := s.Scan(&k.Kid, &k.Ref, &k.PublicKey, &k.State, &created, &retired, &revoked, &last,
-		&k.Certificate, &certNB, &certNA, &useNB, &useNA); err != nil {
+	if err := s.Scan(append([]any{&k.Kid, &k.Ref, &k.PublicKey, &k.State, &created, &retired, &revoked, &last,
+		&k.Certificate, &certNB, &certNA, &useNB, &useNA}, extra...)...); err != nil {
 		return nil, err
 	}
 	k.CreatedAt, k.RetiredAt, k.LastExpiry = time.Unix(created, 0).UTC(), unixOrZero(retired), unixOrZero(last)
@@ -96,6 +99,19 @@ func (tx *Tx) ActiveIssuerKey(ctx context.Context) (*permit.IssuerKey, error) {
 		return nil, notFound(err, "no active issuer key: run `epermit keys init`")
 	}
 	return k, nil
+}
+
+// SigningIssuerKey is ActiveIssuerKey, also saying whether a root of trust
+// is recorded (the signing rule, permit.CanSign, then applies), in one
+// statement: issuance reads it every time.
+func (tx *Tx) SigningIssuerKey(ctx context.Context) (k *permit.IssuerKey, rooted bool, err error) {
+	var roots int
+	k, err = scanIssuerKey(tx.queryRow(ctx, `SELECT `+issuerKeyColumns+`, (SELECT COUNT(*) FROM trust_roots)
+		FROM issuer_keys k WHERE k.state = 'active'`), &roots)
+	if err != nil {
+		return nil, false, notFound(err, "no active issuer key: run `epermit keys init`")
+	}
+	return k, roots > 0, nil
 }
 
 // IssuerKeys returns every key on record, newest first.
