@@ -181,7 +181,7 @@ type jwsHeader struct {
 	Alg  string           `json:"alg"`
 	Typ  string           `json:"typ"`
 	Kid  string           `json:"kid,omitempty"`
-	X5C  []string         `json:"x5c,omitempty"` // std base64 DER certificates, the issuer key's first
+	X5C  []string         `json:"x5c,omitempty"`  // std base64 DER certificates, the issuer key's first
 	Crit *json.RawMessage `json:"crit,omitempty"` // refused: epermit understands no extensions
 }
 

@@ -130,7 +130,7 @@ func (a *Authority) issueLinkage(ctx context.Context, tx *store.Tx, personID int
 	sd, err := credential.IssueLinkage(credential.LinkageClaims{
 		Issuer: a.cfg.PublicURL, IssuedAt: now, Expiry: exp, Holder: holder,
 		Status: credential.StatusRef{Idx: uint64(idx), URI: a.StatusListURI(list)}, X5C: x5c,
-		Name:   p.Name, LatinName: p.LatinName, BirthDate: p.BirthDate.String(), Sex: WireSex(p.Sex),
+		Name: p.Name, LatinName: p.LatinName, BirthDate: p.BirthDate.String(), Sex: WireSex(p.Sex),
 		TravelPermitType: t.String(), TravelPermitNumber: number, ResidencePermitNumber: rp.Number,
 	}, key.Kid, signer)
 	if err != nil {
