@@ -257,7 +257,7 @@ func demoRoot(ctx context.Context, a *authority.Authority, data string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := a.CertifyKey(ctx, k.Kid, cert, r.cert.Raw); err != nil {
+		if _, err := a.CertifyKey(ctx, k.Kid, cert, r.cert.Raw, nil); err != nil {
 			return err
 		}
 	}

@@ -435,6 +435,7 @@ func rootSignCmd() *cobra.Command {
 func rootSignListCmd() *cobra.Command {
 	var dir, request, out string
 	var next time.Duration
+	var withoutCross bool
 	cmd := &cobra.Command{
 		Use:   "sign-list --dir DIR --request FILE",
 		Short: "Sign the trust list (`epermit trust-list request`) with the next sequence number",
@@ -462,6 +463,9 @@ func rootSignListCmd() *cobra.Command {
 				return err
 			}
 			defer r.close()
+			if withoutCross {
+				r.state.Cross = "" // gates have moved to this root
+			}
 			list, err := r.signList(claims, next, officerName(cmd))
 			if err != nil {
 				return err
@@ -475,6 +479,7 @@ func rootSignListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&request, "request", "", "the request from `epermit trust-list request` (required)")
 	cmd.Flags().StringVar(&out, "out", "", "write the signed list here (default standard output)")
 	daysFlag(cmd, &next, "next-update", 30*24*time.Hour, "the list's exp: gates refuse it after this, so sign the next one before")
+	cmd.Flags().BoolVar(&withoutCross, "without-cross", false, "after a rollover, once every gate holds a list of the new root: stop carrying the cross certificate (for good)")
 	markRequired(cmd, "dir", "request")
 	return changesState(cmd)
 }

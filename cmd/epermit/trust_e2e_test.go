@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -191,6 +194,41 @@ func TestRootOfTrustCeremony(t *testing.T) {
 		t.Errorf("the retired key in the second list: %s", code)
 	}
 
+	// A linkage proof of the certified key carries its certificate in x5c
+	// (HAIP), chaining to the root, and verifies under the signed list.
+	proof := file("linkage.sdjwt")
+	cli("linkage", "issue", "--document-type", "hk", "--document-number", "H20000037", "--holder-key", holderPub, "--out", proof)
+	sd, err := os.ReadFile(proof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, _ := base64.RawURLEncoding.DecodeString(strings.SplitN(string(sd), ".", 2)[0])
+	var header struct {
+		Kid string   `json:"kid"`
+		X5C []string `json:"x5c"`
+	}
+	if err := json.Unmarshal(hb, &header); err != nil || header.Kid != kid2 || len(header.X5C) != 1 {
+		t.Fatalf("linkage proof header %s: %v", hb, err)
+	}
+	ds, err := base64.StdEncoding.DecodeString(header.X5C[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := pki.ParseCertificate(ds); err != nil || c.KeyID != kid2 || c.CheckSignatureFrom(root) != nil {
+		t.Errorf("x5c of the linkage proof: %+v, %v; want kid2's certificate from the root", c, err)
+	}
+	now := time.Now().Truncate(time.Second)
+	pres, err := run(t, ctx, "linkage", "present", "--credential", proof, "--holder-key", holderPriv, "--aud", "bank-1",
+		"--nonce", "n-1", "--disclose", "travel_permit_number", "--at", now.Format(time.RFC3339))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr := verify.VerifyLinkage(ctx, list2, nil, strings.TrimSpace(pres), verify.LinkagePolicy{Audience: "bank-1", Nonce: "n-1",
+		Required: []string{"travel_permit_number"}}, now)
+	if !lr.Accepted() {
+		t.Errorf("the linkage proof under the signed list: %+v", lr)
+	}
+
 	// A revoked key is in the next list's revoked.
 	cli("keys", "revoke", "--kid", kid1, "--reason", "leaked in a test")
 	signList("3")
@@ -209,6 +247,49 @@ func TestRootOfTrustCeremony(t *testing.T) {
 	}
 	if out := cli("trust-list", "import", file("list3.jwt")); !strings.Contains(out, "imported already") {
 		t.Errorf("importing the newest list again: %q", out)
+	}
+
+	// Root rollover: a new root cross-certified by the old; the key is
+	// certified anew by it, and its first list, carrying the cross
+	// certificate, reaches a gate that holds the old root's list, which
+	// takes on the new root; the next list, without the cross certificate,
+	// is accepted by that gate and refused by one that only knows the old
+	// root.
+	root2Dir := filepath.Join(work, "root2")
+	rootCLI("root", "rollover", "--dir", rootDir, "--new", root2Dir, "--name", "Test epermit root 2")
+	cli("keys", "csr", "--kid", kid2, "--out", file("k2b.csr"))
+	rootCLI("root", "sign", "--dir", root2Dir, "--csr", file("k2b.csr"), "--out", file("k2b.pem"))
+	if _, err := run(t, ctx, "keys", "certify", "--kid", kid2, "--cert", file("k2b.pem"), "--data", data, "--public-url", url); err == nil {
+		t.Fatal("a certificate from the new root was taken without its cross certificate")
+	}
+	cli("keys", "certify", "--kid", kid2, "--cert", file("k2b.pem"), "--cross", filepath.Join(root2Dir, "cross.pem"))
+	cli("trust-list", "request", "--out", file("req4.json"))
+	rootCLI("root", "sign-list", "--dir", root2Dir, "--request", file("req4.json"), "--out", file("list4.jwt"))
+	cli("trust-list", "import", file("list4.jwt"), "--root", filepath.Join(root2Dir, "root.pem"))
+	list4 := gateList(list3)
+	root2, err := verify.LoadRoot(filepath.Join(root2Dir, "root.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list4.Seq() != 4 || list4.Root().KeyID != root2.KeyID {
+		t.Errorf("the new root's first list: seq %d, anchor %s; want 4 and %s", list4.Seq(), list4.Root().KeyID, root2.KeyID)
+	}
+	if _, code := list4.KeyFor(kid2, time.Now(), time.Now(), verify.DefaultSkew); code != "" {
+		t.Errorf("key %s under the new root: %s", kid2, code)
+	}
+	if got := get("/.well-known/epermit-root.pem", "application/x-pem-file"); !bytes.Equal(got, pki.EncodePEM(pki.PEMCertificate, root2.Raw)) {
+		t.Errorf("served root after the rollover:\n%s", got)
+	}
+	cli("trust-list", "request", "--out", file("req5.json"))
+	rootCLI("root", "sign-list", "--dir", root2Dir, "--request", file("req5.json"), "--without-cross", "--out", file("list5.jwt"))
+	cli("trust-list", "import", file("list5.jwt"))
+	if l := gateList(list4); l.Seq() != 5 {
+		t.Errorf("the list after the rollover: seq %d", l.Seq())
+	}
+	doc5, _ := os.ReadFile(file("list5.jwt"))
+	var tle *verify.TrustListError
+	if _, err := verify.ParseSignedTrustList(bytes.TrimSpace(doc5), root, nil, "list5", time.Now()); !errors.As(err, &tle) || tle.Code != verify.CodeTrustListSignature {
+		t.Errorf("the new root's list without the cross certificate at a gate knowing only the old root: %v", err)
 	}
 
 	// Past its usage period the key signs nothing, and /readyz says why.
