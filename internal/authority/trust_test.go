@@ -355,3 +355,25 @@ func TestTrustConcurrent(t *testing.T) {
 }
 
 func base64Std(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+// The root machine reads trust list requests carried from the serving
+// side: a request either parses strictly or is refused, never a panic,
+// and what parses keeps its type and issuer.
+func FuzzParseTrustListRequest(f *testing.F) {
+	f.Add([]byte(`{"type":"epermit-trust-list-request","iss":"https://epermit.test","certificates":["MAMCAQc="],"revoked":[{"kid":"k","revoked_at":1}]}`))
+	f.Add([]byte(`{"type":"epermit-trust-list-request","iss":"","certificates":[],"revoked":[]}`))
+	f.Add([]byte(`{"type":"x","extra":1}`))
+	f.Add([]byte(`{"type":"epermit-trust-list-request","iss":"https://epermit.test","certificates":[],"revoked":[]} {}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := authority.ParseTrustListRequest(data)
+		if err != nil {
+			if permit.ErrorCode(err) != permit.ECodeInvalid {
+				t.Fatalf("refusal without code invalid: %v", err)
+			}
+			return
+		}
+		if r.Type != authority.TrustListRequestType || r.Issuer == "" {
+			t.Fatalf("accepted %+v", r)
+		}
+	})
+}
