@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/credential/pki"
 )
 
@@ -288,4 +290,43 @@ func FuzzParseSignedTrustList(f *testing.F) {
 			t.Fatalf("accepted a list with seq %d, exp %v", l.Seq(), l.Expiry())
 		}
 	})
+}
+
+// A linkage proof of a certified key carries its DS certificate in x5c
+// (spec §6, HAIP): the certificate is the key's and chains to the root, and
+// the proof verifies as any other.
+func TestLinkageX5C(t *testing.T) {
+	issuer, holder := readKey(t, "issuer-key.pem"), readKey(t, "holder-key.pem")
+	r := makeRoot(t, newKey(t), lIssued.AddDate(-1, 0, 0))
+	ds := certify(t, r, issuer, lIssued.AddDate(0, 0, -1), lIssued.AddDate(0, 0, 89), lIssued.AddDate(0, 0, 119))
+	sd, err := credential.IssueLinkageWithChain(linkageClaims(&holder.PublicKey), kidOf(t, issuer), issuer, [][]byte{ds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := presentLinkage(t, sd, holder, lAud, lNonce, lProof)
+	s, err := credential.ParseSDJWT(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.X5C) != 1 {
+		t.Fatalf("x5c %v", s.X5C)
+	}
+	der, err := base64.StdEncoding.DecodeString(s.X5C[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := pki.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cert.KeyID != s.Kid || cert.CheckSignatureFrom(r.cert) != nil || s.VerifyIssuer(cert.PublicKey) != nil {
+		t.Fatal("x5c does not resolve the issuer key to the root")
+	}
+	if _, err := credential.IssueLinkageWithChain(linkageClaims(&holder.PublicKey), kidOf(t, issuer), issuer, nil); err == nil {
+		t.Fatal("issued with an empty chain")
+	}
+	trust := signedTrustOf(t, lNow, lIssued.AddDate(0, 0, -1), lIssued.AddDate(0, 0, 89), nil, issuer)
+	if r := VerifyLinkage(context.Background(), trust, fixedStatus("valid"), text, LinkagePolicy{Audience: lAud, Nonce: lNonce}, lNow); r.Decision != Accept {
+		t.Fatalf("%s %s", r.Decision, r.Code)
+	}
 }
