@@ -420,4 +420,11 @@ func writeTrustVectors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join("testdata", trustVectorsName), append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The root and list the package example configures a gate with.
+	if err := os.WriteFile(filepath.Join("testdata", "example-root.pem"), []byte(vf.Roots["root"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("testdata", "example-trust-list.jwt"), []byte(vf.Lists["L7"]+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
