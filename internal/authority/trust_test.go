@@ -282,6 +282,18 @@ func TestRotationUnderRoot(t *testing.T) {
 		if ev, err := a.AuditEvents(ctx, "kid:"+p.Kid); err != nil || ev[0].Action != "key.activate" {
 			t.Errorf("audit of the activation: %+v, %v", ev, err)
 		}
+		// A pending key given up before activation is revoked and goes into
+		// the next list's revoked.
+		p3, err := a.RotateKey(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.RevokeKey(ctx, p3.Kid, "given up"); err != nil {
+			t.Fatalf("revoking a pending key: %v", err)
+		}
+		if req, err := a.RequestTrustList(ctx); err != nil || len(req.Revoked) != 1 || req.Revoked[0].Kid != p3.Kid {
+			t.Errorf("request after revoking the pending key: %+v, %v", req, err)
+		}
 		a.SetClock(func() time.Time { return trustNow.Add(91 * 24 * time.Hour) })
 		if err := a.Ready(ctx); permit.ErrorCode(err) != permit.ECodeNotReady || !strings.Contains(err.Error(), "stopped signing") {
 			t.Errorf("ready past the usage period: %v", err)
