@@ -229,7 +229,13 @@ func (db *DB) StatusListVersion(ctx context.Context, list int64) (int64, error) 
 	return v, notFound(err, "no status list %d", list)
 }
 
-// LoadStatusList reads a whole list in one consistent snapshot.
+// setEntriesQuery reads the entries of a list that are not 0, through the
+// partial index status_entries_set (migration 032): its condition must
+// stay the index's, literally, for the planner to use it.
+const setEntriesQuery = `SELECT idx, status FROM status_entries WHERE list_id = $1 AND status <> 0`
+
+// LoadStatusList reads a whole list in one consistent snapshot: its size,
+// version and the entries that are not 0, which are all it reads.
 func (db *DB) LoadStatusList(ctx context.Context, list int64) (*StatusList, error) {
 	sl := &StatusList{ID: list, Entries: map[int64]int{}}
 	err := db.View(ctx, func(tx *Tx) error {
@@ -237,7 +243,7 @@ func (db *DB) LoadStatusList(ctx context.Context, list int64) (*StatusList, erro
 		if err != nil {
 			return notFound(err, "no status list %d", list)
 		}
-		rows, err := tx.query(ctx, `SELECT idx, status FROM status_entries WHERE list_id = $1 AND status <> 0`, list)
+		rows, err := tx.query(ctx, setEntriesQuery, list)
 		if err != nil {
 			return err
 		}
