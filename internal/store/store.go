@@ -55,6 +55,12 @@ type DB struct {
 
 	// statements counts the statements transactions ran (see Statements).
 	statements atomic.Int64
+
+	// On PostgreSQL, status list room is reserved in blocks (statusBlock)
+	// on a connection of its own, reserve, so that concurrent issuances do
+	// not queue on the list's counter row (see AllocateStatus).
+	reserve *sql.DB
+	blocks  statusBlocks
 }
 
 // Statements returns how many SQL statements transactions have run on db
@@ -111,6 +117,9 @@ func (db *DB) Close() error {
 		return true
 	})
 	err := db.write.Close()
+	if db.reserve != nil {
+		err = errors.Join(err, db.reserve.Close())
+	}
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
@@ -140,6 +149,10 @@ type Tx struct {
 
 	// Events appended by Audit, sealed and written at commit.
 	auditPending []audit.Event
+
+	// Lists this transaction took status list room from in DB.blocks,
+	// given back if it does not commit.
+	statusTaken []int64
 }
 
 // Now is the time the transaction started, used for the audit timestamp and
@@ -184,6 +197,12 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 	}
 	tx := &Tx{tx: sqlTx, db: db, pool: pool, now: db.now(), readOnly: readOnly}
 	defer func() { db.prepare(ctx, pool, tx.unprepared) }()
+	committed := false
+	defer func() {
+		if !committed {
+			db.blocks.giveBack(tx.statusTaken) // its entries were rolled back
+		}
+	}()
 	// Rolling back after Commit is a no-op; the deferred call also ends the
 	// transaction when fn panics, which would otherwise hold the write lock.
 	defer sqlTx.Rollback()
@@ -196,6 +215,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	committed = true
 	return nil
 }
 
