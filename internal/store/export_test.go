@@ -13,3 +13,11 @@ func (db *DB) CountStatusInTx(on bool) (restore func()) {
 	}
 	return func() { db.reserve = reserve }
 }
+
+// AuditHeadApart makes db write the audit head in a statement of its own
+// on PostgreSQL too (on), or with the last events again (off): for the
+// benchmark comparing them.
+func (db *DB) AuditHeadApart(on bool) (restore func()) {
+	db.auditHeadApart = on
+	return func() { db.auditHeadApart = false }
+}

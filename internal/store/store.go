@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,10 @@ type DB struct {
 	// not queue on the list's counter row (see AllocateStatus).
 	reserve *sql.DB
 	blocks  statusBlocks
+
+	// auditHeadApart writes the audit head in a statement of its own on
+	// PostgreSQL too, as on SQLite (benchmarks only).
+	auditHeadApart bool
 }
 
 // Statements returns how many SQL statements transactions have run on db
@@ -312,6 +317,16 @@ const auditBatch = 100
 
 var auditInserts = map[int]string{1: auditInsert(1), auditBatch: auditInsert(auditBatch)}
 
+// auditInsertsWithHead, on PostgreSQL, write a transaction's last events
+// and the chain's new head in one statement: one round trip fewer while
+// the head is locked, which every audited change waits for.
+var auditInsertsWithHead = map[int]string{1: auditInsertWithHead(1), auditBatch: auditInsertWithHead(auditBatch)}
+
+func auditInsertWithHead(rows int) string {
+	return `WITH events AS (` + auditInsert(rows) + `) UPDATE audit_head SET seq = $` + strconv.Itoa(8*rows+1) +
+		`, hash = $` + strconv.Itoa(8*rows+2) + ` WHERE id = 1`
+}
+
 func auditInsert(rows int) string {
 	var q strings.Builder
 	q.WriteString(`INSERT INTO audit_events (seq, at, actor, action, subject, details, prev_hash, hash) VALUES `)
@@ -341,21 +356,29 @@ func (tx *Tx) writeAudit(ctx context.Context) error {
 		e.Seal(seq, hash)
 		seq, hash = e.Seq, e.Hash
 	}
+	headWritten := false
 	for es := tx.auditPending; len(es) > 0; {
 		n := 1
 		if len(es) >= auditBatch {
 			n = auditBatch
 		}
-		args := make([]any, 0, 8*n)
+		args := make([]any, 0, 8*n+2)
 		for _, e := range es[:n] {
 			args = append(args, e.Seq, e.At.UnixMicro(), e.Actor, e.Action, e.Subject, []byte(e.Details), e.PrevHash, e.Hash)
 		}
-		if _, err := tx.exec(ctx, auditInserts[n], args...); err != nil {
+		q := auditInserts[n]
+		if withHead := tx.db.engine == Postgres && !tx.db.auditHeadApart && n == len(es); withHead {
+			q, args, headWritten = auditInsertsWithHead[n], append(args, seq, hash), true
+		}
+		if _, err := tx.exec(ctx, q, args...); err != nil {
 			return fmt.Errorf("store: audit append: %w", err)
 		}
 		es = es[n:]
 	}
 	tx.auditPending = nil
+	if headWritten {
+		return nil
+	}
 	if _, err := tx.exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, seq, hash); err != nil {
 		return fmt.Errorf("store: audit head: %w", err)
 	}
