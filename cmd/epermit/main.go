@@ -56,6 +56,7 @@ type globals struct {
 	smsURL, smsToken             string
 
 	statusTTL, statusValidity time.Duration
+	clientKeyCache            time.Duration
 
 	// mayCreate lets the command create the store: only init, demo and
 	// migrate may, so that a mistyped --data or --db is an error, not a
@@ -154,6 +155,7 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringVar(&g.smsToken, "sms-token", "", "SMS gateway bearer token (prefer EPERMIT_SMS_TOKEN)")
 	f.DurationVar(&g.statusTTL, "status-ttl", authority.DefaultStatusTTL, "ttl of published status lists (each is signed again every half of it)")
 	f.DurationVar(&g.statusValidity, "status-validity", authority.DefaultStatusValidity, "exp − iat of published status lists (at most 24h)")
+	f.DurationVar(&g.clientKeyCache, "client-key-cache", authority.DefaultClientKeyCache, "how long an API key that authenticated is accepted again without asking the store (0: ask every time)")
 	f.StringVar(&g.policy, "policy", "", "issuance policy file (docs/policy.md); default today's rules")
 	f.StringVar(&g.officer, "officer", "", "the officer running a command that changes state, named in the audit log (required for those, except in the demo)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
@@ -175,7 +177,7 @@ var flagGroups = map[string][]string{
 	"log":     {"log-format", "log-level"},
 	"officer": {"officer"},
 	"issuing": {"issuer-id", "public-url", "status-url", "policy"},
-	"server":  {"face-mode", "face-url", "face-token", "sms-url", "sms-token", "status-ttl", "status-validity"},
+	"server":  {"face-mode", "face-url", "face-token", "sms-url", "sms-token", "status-ttl", "status-validity", "client-key-cache"},
 }
 
 // usesFlags sets the flag groups a command's help shows.
@@ -408,7 +410,11 @@ func (g *globals) authority(ctx context.Context, migrate bool) (*authority.Autho
 			return nil, nil, usageError{fmt.Errorf("--policy %s: %w", g.policy, err)}
 		}
 	}
-	cfg := authority.Config{FaceMode: g.faceMode, Demo: g.demo, StatusTTL: g.statusTTL, StatusValidity: g.statusValidity, Policy: policy}
+	cfg := authority.Config{FaceMode: g.faceMode, Demo: g.demo, StatusTTL: g.statusTTL, StatusValidity: g.statusValidity,
+		ClientKeyCache: g.clientKeyCache, Policy: policy}
+	if g.clientKeyCache <= 0 {
+		cfg.ClientKeyCache = -1 // the flag's 0 is "off", the Config's 0 "default"
+	}
 	// What `epermit init` recorded wins, so that every command and replica
 	// writes the same URIs into credentials; a flag that says otherwise is
 	// refused, unless `epermit settings set` is recording it.

@@ -66,6 +66,12 @@ type Config struct {
 	// DefaultStatusValidity, 24 hours; at most RetiredKeyGrace, so that a
 	// token never outlives its key's place in the trust list).
 	StatusValidity time.Duration
+	// ClientKeyCache is how long an API key that authenticated is accepted
+	// again without asking the store (default DefaultClientKeyCache, 5 s;
+	// negative: ask on every request). It bounds how long a client disabled
+	// or given a new key by another process (a replica, the CLI) still
+	// works here; changes made through this Authority apply at once.
+	ClientKeyCache time.Duration
 
 	Notifier  Notifier    // delivers one-time codes; required for proofing
 	FaceMode  string      // FaceHTTP, FaceOfficer or FaceDemo
@@ -86,6 +92,8 @@ type Authority struct {
 	replays   replayCaches
 	published atomic.Pointer[cachedKeys] // published keys, for online verification
 	pub       publisher
+	// clientKeys remembers API keys that authenticated (clientCache).
+	clientKeys clientCache
 }
 
 // New returns an Authority, after checking that the configuration is
@@ -112,6 +120,9 @@ func New(db *store.DB, keys KeyStore, cfg Config, log *slog.Logger) (*Authority,
 	if cfg.StatusValidity == 0 {
 		cfg.StatusValidity = DefaultStatusValidity
 	}
+	if cfg.ClientKeyCache == 0 {
+		cfg.ClientKeyCache = DefaultClientKeyCache
+	}
 	switch {
 	case cfg.StatusTTL < time.Second || cfg.StatusTTL%time.Second != 0:
 		return nil, errors.New("authority: the status list ttl must be whole seconds, at least 1")
@@ -136,7 +147,7 @@ func New(db *store.DB, keys KeyStore, cfg Config, log *slog.Logger) (*Authority,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Authority{db: db, keys: keys, cfg: cfg, log: log, now: time.Now}, nil
+	return &Authority{db: db, keys: keys, cfg: cfg, log: log, now: time.Now, clientKeys: clientCache{ttl: cfg.ClientKeyCache}}, nil
 }
 
 // QRRoom returns the longest latin name an e-permit can carry within spec

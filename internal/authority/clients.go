@@ -103,6 +103,7 @@ func (a *Authority) Clients(ctx context.Context, role string) ([]permit.Client, 
 // at once, and so do console sessions signed in with it.
 func (a *Authority) RotateClientKey(ctx context.Context, role, name string) (string, error) {
 	key, hash, prefix := newClientKey(role)
+	defer a.clientKeys.invalidate() // after the commit: the old key stops working here at once
 	err := a.db.Update(ctx, func(tx *store.Tx) error {
 		c, err := tx.ClientByName(ctx, role, name)
 		if err != nil {
@@ -129,6 +130,7 @@ func (a *Authority) SetClientDisabled(ctx context.Context, role, name string, di
 	if disabled {
 		action = role + ".disable"
 	}
+	defer a.clientKeys.invalidate() // after the commit
 	return a.db.Update(ctx, func(tx *store.Tx) error {
 		c, err := tx.ClientByName(ctx, role, name)
 		if err != nil {
@@ -151,31 +153,62 @@ func (a *Authority) SetClientDisabled(ctx context.Context, role, name string, di
 
 // AuthenticateClient returns the enabled client of the role whose API key
 // this is. Every failure is the same `unauthorized`, so the answer tells
-// nothing about which keys exist.
+// nothing about which keys exist. A key that authenticated is remembered
+// for Config.ClientKeyCache (clientCache): changes made through this
+// Authority apply at once, those made by another process within that time.
 func (a *Authority) AuthenticateClient(ctx context.Context, role, key string) (*permit.Client, error) {
+	h, err := clientKeyHash(role, key)
+	if err != nil {
+		return nil, err
+	}
+	if c := a.clientKeys.get(h, role, a.now()); c != nil {
+		return c, nil
+	}
+	gen := a.clientKeys.generation()
 	var c *permit.Client
-	err := a.db.View(ctx, func(tx *store.Tx) (err error) {
-		c, err = clientByKey(ctx, tx, role, key)
+	err = a.db.View(ctx, func(tx *store.Tx) (err error) {
+		c, err = clientByHash(ctx, tx, role, h)
 		return err
 	})
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	a.clientKeys.put(h, c, gen, a.now())
+	return c, nil
 }
 
-// clientByKey is AuthenticateClient in the caller's transaction.
+// clientByKey is AuthenticateClient in the caller's transaction, without
+// the cache.
 func clientByKey(ctx context.Context, tx *store.Tx, role, key string) (*permit.Client, error) {
-	denied := permit.Errorf(permit.ECodeUnauthorized, "a valid %s API key is required", role)
-	if !strings.HasPrefix(key, keyPrefixes[role]) || len(key) > 100 {
-		return nil, denied
+	h, err := clientKeyHash(role, key)
+	if err != nil {
+		return nil, err
 	}
-	h := sha256.Sum256([]byte(key))
+	return clientByHash(ctx, tx, role, h)
+}
+
+func deniedClient(role string) error {
+	return permit.Errorf(permit.ECodeUnauthorized, "a valid %s API key is required", role)
+}
+
+// clientKeyHash is the SHA-256 of a key that could be one of role's.
+func clientKeyHash(role, key string) ([sha256.Size]byte, error) {
+	if !strings.HasPrefix(key, keyPrefixes[role]) || len(key) > 100 {
+		return [sha256.Size]byte{}, deniedClient(role)
+	}
+	return sha256.Sum256([]byte(key)), nil
+}
+
+// clientByHash finds the enabled client of role whose key hashes to h.
+func clientByHash(ctx context.Context, tx *store.Tx, role string, h [sha256.Size]byte) (*permit.Client, error) {
 	c, err := tx.ClientByKeyHash(ctx, h[:])
 	switch {
 	case permit.ErrorCode(err) == permit.ECodeNotFound:
-		return nil, denied
+		return nil, deniedClient(role)
 	case err != nil:
 		return nil, err
 	case c.Role != role || c.Disabled():
-		return nil, denied
+		return nil, deniedClient(role)
 	}
 	return c, nil
 }
@@ -193,6 +226,7 @@ func (a *Authority) SetClientRate(ctx context.Context, role, name string, rate f
 		return &permit.Error{Code: permit.ECodeInvalid, Message: "invalid rate",
 			Problems: []permit.Problem{{Field: "rate", Code: "invalid", Reason: "0 (the server's default) to 1000000 requests per second"}}}
 	}
+	defer a.clientKeys.invalidate() // after the commit
 	return a.db.Update(ctx, func(tx *store.Tx) error {
 		c, err := tx.ClientByName(ctx, role, name)
 		if err != nil {

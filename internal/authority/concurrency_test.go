@@ -176,3 +176,66 @@ func TestOfficerSignInLimitUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+// Counter issuance from many requests on two replicas at once: every
+// e-permit is acknowledged, recorded with the status entry it carries, and
+// no status entry is given twice.
+func TestIssueInParallel(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixtureN(t, db, authority.Config{StatusListSize: 64}, 120)
+		other, err := authority.New(storetest.Replica(t, db), f.keyStore, authority.Config{PublicURL: "https://epermit.test", StatusListSize: 64}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other.SetClock(f.clock.now)
+		replicas := []*authority.Authority{f.a, other}
+		var eligible []permit.TravelPermit
+		for _, r := range f.recs {
+			if tp := r.TravelPermits[0]; tp.Status == permit.StatusValid && !tp.Expired(f.clock.now()) {
+				eligible = append(eligible, tp)
+			}
+		}
+		const workers = 8
+		holder := &newDevice(t).key.PublicKey
+		issued := make([][]*permit.Credential, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < len(eligible); i += workers {
+					tp := eligible[i]
+					c, err := replicas[i%2].IssueAtCounter(ctx, tp.Type, tp.Number, permit.ReasonLost, holder)
+					if err != nil {
+						t.Errorf("issue to %s: %v", tp.Number, err)
+						return
+					}
+					issued[w] = append(issued[w], c)
+				}
+			})
+		}
+		wg.Wait()
+		type entry struct{ list, idx int64 }
+		seen := map[entry]string{}
+		n := 0
+		for _, cs := range issued {
+			for _, c := range cs {
+				n++
+				e := entry{c.StatusList, c.StatusIndex}
+				if prev, ok := seen[e]; ok {
+					t.Errorf("status entry %v given to %x and %s", e, c.ID, prev)
+				}
+				seen[e] = hex.EncodeToString(c.ID)
+				var got *permit.Credential
+				if err := db.View(ctx, func(tx *store.Tx) (err error) { got, err = tx.Credential(ctx, c.ID); return err }); err != nil {
+					t.Errorf("acknowledged e-permit %x not in the store: %v", c.ID, err)
+					continue
+				}
+				if got.StatusList != c.StatusList || got.StatusIndex != c.StatusIndex {
+					t.Errorf("e-permit %x recorded at %d/%d; acknowledged at %d/%d", c.ID, got.StatusList, got.StatusIndex, c.StatusList, c.StatusIndex)
+				}
+			}
+		}
+		if n != len(eligible) || n < 60 {
+			t.Errorf("%d e-permits issued to %d people; want one each, at least 60", n, len(eligible))
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/store"
@@ -105,6 +106,70 @@ func BenchmarkStatusListResign(b *testing.B) {
 						}
 					}
 				})
+			})
+		}
+	}
+}
+
+// BenchmarkStatusListResignIndex re-signs a full list (as
+// BenchmarkStatusListResign fills it) on two like stores, one without
+// migration 032's partial index of the entries that are not 0, alternated,
+// and reports without/with: what the index saves. PostgreSQL's tables are
+// vacuumed after the fill, as autovacuum would.
+func BenchmarkStatusListResignIndex(b *testing.B) {
+	for _, engine := range storetest.Engines {
+		for _, size := range []int64{1 << 20, 10_000_000} {
+			b.Run(fmt.Sprintf("%s/%d", engine, size), func(b *testing.B) {
+				type side struct {
+					f    *fixture
+					list int64
+				}
+				mk := func(drop bool) side {
+					db := storetest.Open(b, engine)
+					f := newFixture(b, db, authority.Config{StatusListSize: size})
+					var c *permit.Credential
+					for _, r := range f.recs {
+						tp := r.TravelPermits[0]
+						if tp.Status == permit.StatusValid && !tp.Expired(f.clock.now()) {
+							var err error
+							if c, err = f.a.IssueAtCounter(ctx, tp.Type, tp.Number, permit.ReasonLost, &newDevice(b).key.PublicKey); err != nil {
+								b.Fatal(err)
+							}
+							break
+						}
+					}
+					fillStatusList(b, db, c.StatusList, size)
+					raw := storetest.SQL(b, db)
+					if drop {
+						if _, err := raw.Exec(`DROP INDEX status_entries_set`); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if engine == store.Postgres {
+						if _, err := raw.Exec(`VACUUM ANALYZE status_entries`); err != nil {
+							b.Fatal(err)
+						}
+					}
+					return side{f, c.StatusList}
+				}
+				with, without := mk(false), mk(true)
+				resign := func(s side) time.Duration {
+					s.f.clock.add(s.f.a.StatusResignAfter())
+					t0 := time.Now()
+					if _, err := s.f.a.StatusListToken(ctx, s.list, authority.StatusCWT); err != nil {
+						b.Fatal(err)
+					}
+					return time.Since(t0)
+				}
+				var tw, to time.Duration
+				for b.Loop() {
+					to += resign(without)
+					tw += resign(with)
+				}
+				n := float64(b.N)
+				b.ReportMetric(float64(to.Milliseconds())/n, "without-ms/op")
+				b.ReportMetric(float64(tw.Milliseconds())/n, "with-ms/op")
+				b.ReportMetric(to.Seconds()/tw.Seconds(), "without/with")
 			})
 		}
 	}

@@ -166,16 +166,27 @@ const fillPercent = 90
 
 // AllocateStatus reserves a random, never used index in the newest status
 // list with room, starting a new list of size entries when none has room.
+//
+// A list's used counts the entries handed out, to know when it is full.
+// On SQLite the transaction counts its own entry (there is one writer at a
+// time anyway). On PostgreSQL, where the counter row would be held by each
+// issuing transaction until it commits, and so make concurrent issuances
+// take turns, each process reserves room in blocks in a short transaction
+// of its own and hands it out (statusBlocks); used then counts the room
+// reserved, which runs ahead of the entries by what processes hold unused
+// (at most statusBlock each, lost when a process stops). Either way the
+// entries' primary key is what keeps an index from being given twice.
 func (tx *Tx) AllocateStatus(ctx context.Context, size int64) (list, idx int64, err error) {
 	if size < 16 {
 		return 0, 0, errors.New("store: status list size must be at least 16")
 	}
-	err = tx.queryRow(ctx, `UPDATE status_lists SET used = used + 1
-		WHERE id = (SELECT MAX(id) FROM status_lists) AND used < size * $1 / 100 RETURNING id, size`,
-		fillPercent).Scan(&list, &size)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = tx.queryRow(ctx, `INSERT INTO status_lists (size, used, created_at) VALUES ($1, 1, $2) RETURNING id`,
-			size, tx.now.Unix()).Scan(&list)
+	if tx.db.reserve != nil {
+		list, size, err = tx.db.blocks.take(ctx, tx.db, size)
+		if err == nil {
+			tx.statusTaken = append(tx.statusTaken, list)
+		}
+	} else {
+		list, size, err = tx.countStatus(ctx, size)
 	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: status list: %w", err)
@@ -195,6 +206,20 @@ func (tx *Tx) AllocateStatus(ctx context.Context, size int64) (list, idx int64, 
 		}
 	}
 	return 0, 0, fmt.Errorf("store: status list %d: no free index found", list)
+}
+
+// countStatus counts one entry in the newest list with room, in the
+// transaction, and returns that list and its size.
+func (tx *Tx) countStatus(ctx context.Context, size int64) (list, listSize int64, err error) {
+	err = tx.queryRow(ctx, `UPDATE status_lists SET used = used + 1
+		WHERE id = (SELECT MAX(id) FROM status_lists) AND used < size * $1 / 100 RETURNING id, size`,
+		fillPercent).Scan(&list, &listSize)
+	if errors.Is(err, sql.ErrNoRows) {
+		listSize = size
+		err = tx.queryRow(ctx, `INSERT INTO status_lists (size, used, created_at) VALUES ($1, 1, $2) RETURNING id`,
+			size, tx.now.Unix()).Scan(&list)
+	}
+	return list, listSize, err
 }
 
 // SetStatus sets a status list entry and bumps the list's version, the cheap
@@ -229,7 +254,13 @@ func (db *DB) StatusListVersion(ctx context.Context, list int64) (int64, error) 
 	return v, notFound(err, "no status list %d", list)
 }
 
-// LoadStatusList reads a whole list in one consistent snapshot.
+// setEntriesQuery reads the entries of a list that are not 0, through the
+// partial index status_entries_set (migration 032): its condition must
+// stay the index's, literally, for the planner to use it.
+const setEntriesQuery = `SELECT idx, status FROM status_entries WHERE list_id = $1 AND status <> 0`
+
+// LoadStatusList reads a whole list in one consistent snapshot: its size,
+// version and the entries that are not 0, which are all it reads.
 func (db *DB) LoadStatusList(ctx context.Context, list int64) (*StatusList, error) {
 	sl := &StatusList{ID: list, Entries: map[int64]int{}}
 	err := db.View(ctx, func(tx *Tx) error {
@@ -237,7 +268,7 @@ func (db *DB) LoadStatusList(ctx context.Context, list int64) (*StatusList, erro
 		if err != nil {
 			return notFound(err, "no status list %d", list)
 		}
-		rows, err := tx.query(ctx, `SELECT idx, status FROM status_entries WHERE list_id = $1 AND status <> 0`, list)
+		rows, err := tx.query(ctx, setEntriesQuery, list)
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,17 @@ func openPostgres(dsn string) (*DB, error) {
 	pool.SetMaxOpenConns(16)
 	pool.SetMaxIdleConns(8)
 	pool.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{engine: Postgres, write: pool, read: pool, now: time.Now}, nil
+	// Status list room is reserved outside the issuing transactions, which
+	// hold pool connections: a pool of its own, so a reservation never
+	// waits for a connection they hold. One connection, opened on first use.
+	reserve, err := sql.Open("pgx", dsn)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	reserve.SetMaxOpenConns(1)
+	reserve.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{engine: Postgres, write: pool, read: pool, reserve: reserve, now: time.Now}, nil
 }
 
 // pgRetryable is true for serialization failures and deadlocks.

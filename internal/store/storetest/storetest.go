@@ -135,3 +135,23 @@ func SQL(t testing.TB, db *store.DB) *sql.DB {
 	t.Cleanup(func() { raw.Close() })
 	return raw
 }
+
+// Replica returns a second store handle on the same database as db, which
+// Open (or Each) must have returned: what another `epermit serve` replica
+// or a CLI command sharing the database would have. It is closed when the
+// test ends.
+func Replica(t testing.TB, db *store.DB) *store.DB {
+	t.Helper()
+	v, ok := dsns.Load(db)
+	if !ok {
+		t.Fatal("storetest.Replica: db was not opened by storetest.Open")
+	}
+	r, err := store.Open(context.Background(), v.(string))
+	if err != nil {
+		t.Fatalf("storetest.Replica: %v", err)
+	}
+	t.Cleanup(func() { r.Close() })
+	dsns.Store(r, v)
+	t.Cleanup(func() { dsns.Delete(r) })
+	return r
+}
