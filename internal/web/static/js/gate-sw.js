@@ -5,9 +5,9 @@
 // never serves any other page. The trust list, status lists and the API go
 // to the network untouched: gate.js keeps what it verified itself.
 "use strict";
-var CACHE = "epermit-gate-v1";
+var CACHE = "epermit-gate-v2";
 var FILES = ["/gate", "/static/css/site.css", "/static/js/common.js", "/static/js/ep1.js",
-  "/static/js/gate.js", "/static/vendor/jsqr/jsQR.js"];
+  "/static/js/trustlist.js", "/static/js/gate.js", "/static/vendor/jsqr/jsQR.js"];
 
 self.addEventListener("install", function (ev) {
   ev.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(FILES); })
