@@ -1,11 +1,13 @@
 package credential
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -295,4 +297,52 @@ func suiteOfJOSE(alg string) (suite, bool) {
 		}
 	}
 	return suite{}, false
+}
+
+// SignMessage signs msg with an issuer key by the key's algorithm (ES256:
+// SHA-256; SM2: SM3 over Z_A for the default distinguishing ID, then msg)
+// and returns the signature as r||s, 32 bytes each, with the algorithm's
+// JOSE name. It is the primitive other signed formats (X.509 certificates
+// in package credential/pki) build on, so that every suite goes through
+// one path; signer may be a file key or a PKCS#11 key.
+func SignMessage(signer crypto.Signer, msg []byte) (sig []byte, alg string, err error) {
+	pub, s, err := signerSuite(signer)
+	if err != nil {
+		return nil, "", err
+	}
+	sig, err = s.signMessage(signer, pub, msg)
+	if err != nil {
+		return nil, "", err
+	}
+	return sig, s.jose, nil
+}
+
+// VerifyMessage checks an r||s signature over msg made by SignMessage with
+// pub's key; false for a key of an algorithm this program does not support.
+func VerifyMessage(pub *ecdsa.PublicKey, msg, sig []byte) bool {
+	s, err := suiteOfKey(pub)
+	if err != nil {
+		return false
+	}
+	return s.verifyMessage(pub, sig, msg)
+}
+
+// UnmarshalStrict decodes the JSON object b into v the way the formats'
+// parsers do: a duplicate member anywhere, a member name spelled otherwise
+// than v's field tags (JOSE names are case-sensitive) or a member v has no
+// field for is refused; numbers decode into json.Number fields exactly.
+func UnmarshalStrict(b []byte, v any) error {
+	if !json.Valid(b) {
+		return errors.New("not valid JSON")
+	}
+	if err := noDuplicateKeys(json.NewDecoder(bytes.NewReader(b)), 0); err != nil {
+		return err
+	}
+	if err := exactNames(b, v); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
