@@ -184,14 +184,15 @@
     var h = strictJSON(parts[0], ["alg", "typ", "kid", "x5c"], "header");
     if (h.typ !== TYP) { fmt("header: typ is not " + TYP); }
     var signer = rootCert;
-    if (h.x5c !== undefined) { // a root rollover: the new root, certified by the held one
-      if (!Array.isArray(h.x5c) || h.x5c.length !== 1) { fmt("header: x5c must hold one certificate"); }
+    if (h.x5c !== undefined && (!Array.isArray(h.x5c) || h.x5c.length !== 1)) { fmt("header: x5c must hold one certificate"); }
+    // A root rollover: the new root, certified by the held one (a device
+    // that moved to the new root already holds it: the x5c is then moot).
+    if (h.x5c !== undefined && h.kid !== rootCert.kid) {
       var cross = parseCertificate(unb64(h.x5c[0]));
       if (!cross.isCA || !(await checkSignatureFrom(cross, rootCert)) || now < cross.notBefore - skew || now > cross.notAfter + skew) {
         refuse("trust_list_signature", "the cross certificate is not the held root's");
       }
-      cross.kid = await kidOf(cross);
-      signer = cross;
+      signer = await parseRoot(cross.raw);
     }
     if (signer.curve !== "P-256" || h.alg !== "ES256") { refuse("trust_list_signature", "not signed with the root's algorithm ES256"); }
     if (h.kid !== signer.kid) { refuse("trust_list_signature", "signed by another root"); }
