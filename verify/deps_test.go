@@ -27,9 +27,10 @@ func deps(t *testing.T, pkg string) []string {
 func TestDependencies(t *testing.T) {
 	for _, dep := range deps(t, ".") {
 		switch dep {
-		case "github.com/epermit/epermit/verify", "github.com/epermit/epermit/credential":
+		case "github.com/epermit/epermit/verify", "github.com/epermit/epermit/credential",
+			"github.com/epermit/epermit/credential/pki": // certificates and the signed trust list; no I/O
 		default:
-			t.Errorf("verify depends on %s; allowed: credential and the standard library", dep)
+			t.Errorf("verify depends on %s; allowed: credential, credential/pki and the standard library", dep)
 		}
 	}
 }
@@ -44,6 +45,27 @@ func TestSM2Dependencies(t *testing.T) {
 			strings.HasPrefix(dep, "golang.org/x/sys/"):
 		default:
 			t.Errorf("credential/sm2 depends on %s; allowed: credential, gmsm and golang.org/x/{crypto,sys}", dep)
+		}
+	}
+}
+
+// credential/pki is linked into verifiers, so it does no I/O of its own:
+// certificates and lists come in as bytes.
+func TestPKINoIO(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to list imports with")
+	}
+	out, err := exec.Command(goTool, "list", "-f", "{{join .Imports \" \"}}", "github.com/epermit/epermit/credential/pki").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range strings.Fields(string(out)) {
+		switch {
+		case imp == "os", imp == "io/fs", imp == "net", strings.HasPrefix(imp, "net/"), imp == "os/exec", imp == "syscall":
+			t.Errorf("credential/pki imports %s: it must do no I/O", imp)
+		case strings.Contains(imp, ".") && !strings.HasPrefix(imp, "github.com/epermit/epermit/credential"):
+			t.Errorf("credential/pki imports %s: only the standard library and credential", imp)
 		}
 	}
 }

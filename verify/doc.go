@@ -33,4 +33,15 @@
 // trust list's SM2 keys are left out and what they signed is unknown_key.
 // With it or without, the trust-list key named by a kid decides the
 // algorithm: an alg that is not the key's is refused with CodeAlgorithm.
+//
+// A verifier configured with the authority's root certificate (spec §1.2)
+// accepts a trust list signed by that root from any channel, and uses each
+// key only while the list is current, the key is not revoked and within its
+// document-signer certificate (codes trust_list_expired, key_revoked,
+// key_not_valid):
+//
+//	root, _ := verify.LoadRoot("root.pem")
+//	trust, _ := verify.NewSignedTrustUpdater(ctx, nil, "https://epermit.example", root)
+//	go trust.Run(ctx, time.Hour, nil) // keeps the last good list; refuses rollbacks
+//	v := verify.New(trust, verify.NewStatusCache(trust, verify.StatusCacheOptions{}), verify.Policy{Use: verify.UseTrain})
 package verify

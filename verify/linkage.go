@@ -29,24 +29,27 @@ const (
 )
 
 var linkageMessages = map[Code]string{
-	CodeFormat:         "This is not a linkage proof, or it is damaged.",
-	CodeUnknownKey:     "The linkage proof was signed by a key this verifier does not trust.",
-	CodeAlgorithm:      "The linkage proof uses an algorithm that is not allowed.",
-	CodeBadSignature:   "The linkage proof's issuer signature is not valid: it may have been altered.",
-	CodeTyp:            "The linkage proof or its holder binding has the wrong type.",
-	CodeVCT:            "This credential is not a permit linkage proof.",
-	CodeNotYetValid:    "The linkage proof is not valid yet.",
-	CodeExpired:        "The linkage proof has expired.",
-	CodeDisclosure:     "A disclosed item does not match what the authority signed.",
-	CodeBadHolderProof: "The linkage proof was not presented by the device it was issued to.",
-	CodeAudience:       "The linkage proof was presented for another institution.",
-	CodeNonce:          "The linkage proof does not answer this institution's challenge.",
-	CodeSDHash:         "The holder's binding does not cover the items presented.",
-	CodeStaleProof:     "The presentation is too old: ask the holder to present again.",
-	CodeMissingClaim:   "The holder did not disclose an item this check requires.",
-	CodeRevoked:        "The linkage proof has been revoked.",
-	CodeSuspended:      "The linkage proof is suspended.",
-	WarnStatusUnknown:  "Whether the linkage proof has been revoked could not be checked (no fresh status list).",
+	CodeFormat:           "This is not a linkage proof, or it is damaged.",
+	CodeUnknownKey:       "The linkage proof was signed by a key this verifier does not trust.",
+	CodeAlgorithm:        "The linkage proof uses an algorithm that is not allowed.",
+	CodeBadSignature:     "The linkage proof's issuer signature is not valid: it may have been altered.",
+	CodeTyp:              "The linkage proof or its holder binding has the wrong type.",
+	CodeVCT:              "This credential is not a permit linkage proof.",
+	CodeNotYetValid:      "The linkage proof is not valid yet.",
+	CodeExpired:          "The linkage proof has expired.",
+	CodeDisclosure:       "A disclosed item does not match what the authority signed.",
+	CodeBadHolderProof:   "The linkage proof was not presented by the device it was issued to.",
+	CodeAudience:         "The linkage proof was presented for another institution.",
+	CodeNonce:            "The linkage proof does not answer this institution's challenge.",
+	CodeSDHash:           "The holder's binding does not cover the items presented.",
+	CodeStaleProof:       "The presentation is too old: ask the holder to present again.",
+	CodeMissingClaim:     "The holder did not disclose an item this check requires.",
+	CodeRevoked:          "The linkage proof has been revoked.",
+	CodeSuspended:        "The linkage proof is suspended.",
+	WarnStatusUnknown:    "Whether the linkage proof has been revoked could not be checked (no fresh status list).",
+	CodeTrustListExpired: "This verifier's trust list has expired: it needs a fresh one from the authority.",
+	CodeKeyRevoked:       "The linkage proof was signed by an issuer key the authority has withdrawn.",
+	CodeKeyNotValid:      "The linkage proof was signed by an issuer key outside its certificate's validity.",
 }
 
 // LinkagePolicy is what an institution expects of a presentation.
@@ -109,7 +112,8 @@ type LinkageInfo struct {
 
 // VerifyLinkage checks a linkage presentation `<issuer-jwt>~<disclosure>~…~<kb-jwt>`
 // as of now, in this order, reporting the first failure: format,
-// unknown_key, algorithm, bad_signature, typ, vct, not_yet_valid/expired,
+// unknown_key (with a signed trust list also trust_list_expired,
+// key_revoked or key_not_valid, spec §1.2), algorithm, bad_signature, typ, vct, not_yet_valid/expired,
 // disclosure, bad_holder_proof (missing or bad KB-JWT), typ of the KB-JWT,
 // aud, nonce, sd_hash, stale_proof, missing_claim, and the status list
 // (revoked/suspended; none to be had is the warning status_unknown). A nil
@@ -126,9 +130,9 @@ func VerifyLinkage(ctx context.Context, keys Keys, status StatusSource, text str
 	if err != nil {
 		return r.reject(CodeFormat)
 	}
-	key, ok := keys.Key(s.Kid)
-	if !ok || s.Kid == "" {
-		return r.reject(CodeUnknownKey)
+	key, code := LookupKey(keys, s.Kid, s.IssuedAt, now, p.Skew)
+	if code != "" {
+		return r.reject(code)
 	}
 	// The alg must be the key's: ES256 for a P-256 key, SM2 for an SM2 key.
 	if err := s.VerifyIssuer(key); err != nil {

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"io"
@@ -195,6 +196,13 @@ func (c *StatusCache) Status(ctx context.Context, uri string, idx uint64, now ti
 	if l == nil {
 		return 0, time.Time{}, fmt.Errorf("%w: no copy of %s: %w", ErrStatusUnknown, uri, fetchErr)
 	}
+	// The key that signed the copy held may have been withdrawn, or its
+	// trust list expired, since it was fetched.
+	if trust := c.trust.Load(); trust == nil || trust.Keys == nil {
+		return 0, time.Time{}, fmt.Errorf("%w: no trust list", ErrStatusUnknown)
+	} else if _, code := LookupKey(trust.Keys, l.tok.Kid, l.tok.IssuedAt, now, c.opts.Skew); code != "" {
+		return 0, time.Time{}, fmt.Errorf("%w: the copy of %s was signed by key %s: %s", ErrStatusUnknown, uri, l.tok.Kid, code)
+	}
 	if err := c.usable(l, uri, now); err != nil {
 		if fetchErr != nil {
 			return 0, time.Time{}, fmt.Errorf("%w: %w; the last fetch: %w", ErrStatusUnknown, err, fetchErr)
@@ -282,9 +290,17 @@ func (c *StatusCache) fetch(ctx context.Context, uri string, old *cachedList, no
 	if int64(len(body)) > c.opts.MaxResponse {
 		return nil, fmt.Errorf("GET %s: over the bound of %d bytes", uri, c.opts.MaxResponse)
 	}
-	tok, err := credential.ParseStatusListCWT(body, trust.Key)
+	// The key may sign at now; whether it could sign at the list's iat is
+	// known once the token is read.
+	tok, err := credential.ParseStatusListCWT(body, func(kid string) (*ecdsa.PublicKey, bool) {
+		k, code := LookupKey(trust.Keys, kid, time.Time{}, now, c.opts.Skew)
+		return k, code == ""
+	})
 	if err != nil {
 		return nil, err
+	}
+	if _, code := LookupKey(trust.Keys, tok.Kid, tok.IssuedAt, now, c.opts.Skew); code != "" {
+		return nil, fmt.Errorf("GET %s: signed by key %s: %s", uri, tok.Kid, code)
 	}
 	// The token must be the list the credential points at, not another
 	// list the same issuer signed (draft-ietf-oauth-status-list: sub = uri).

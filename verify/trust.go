@@ -1,17 +1,21 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/credential/pki"
 )
 
 // maxTrustList bounds a fetched trust list; a real one is a few hundred bytes
@@ -23,6 +27,7 @@ type TrustList struct {
 	keys    map[string]*ecdsa.PublicKey
 	source  string
 	updated time.Time
+	signed  *signedList // nil for a JWK Set
 }
 
 // ParseTrustList reads a JWK Set. Every key must be a well-formed P-256
@@ -75,10 +80,17 @@ func FetchTrustList(ctx context.Context, client *http.Client, authorityURL strin
 	return ParseTrustList(data, url, time.Now())
 }
 
-// Key returns the issuer key with the given kid (base64url text).
+// Key returns the issuer key with the given kid (base64url text). A key a
+// signed list revokes is not returned; the other rules of a signed list need
+// times and are KeyFor's.
 func (t *TrustList) Key(kid string) (*ecdsa.PublicKey, bool) {
 	if t == nil {
 		return nil, false // no list: no key is trusted
+	}
+	if t.signed != nil {
+		if _, revoked := t.signed.revoked[kid]; revoked {
+			return nil, false
+		}
 	}
 	k, ok := t.keys[kid]
 	return k, ok
@@ -94,13 +106,19 @@ func (t *TrustList) Source() string { return t.source }
 // fresh it is.
 func (t *TrustList) Updated() time.Time { return t.updated }
 
-// TrustUpdater keeps a trust list fetched from an authority current: a gate
-// starts with one fetch, then refreshes in the background and keeps the
-// last good list while offline. It is safe for concurrent use.
+// TrustUpdater keeps a trust list current: a gate starts with one fetch,
+// then refreshes in the background and keeps the last good list while
+// offline. It follows either an authority's JWK Set (NewTrustUpdater) or a
+// trust list signed by a root (NewSignedTrustUpdater). It is safe for
+// concurrent use.
 type TrustUpdater struct {
 	client       *http.Client
 	authorityURL string
-	list         atomic.Pointer[TrustList]
+	// For a signed list: where it comes from (a URL or a file) and the
+	// root it must be signed by.
+	source string
+	root   *pki.Certificate
+	list   atomic.Pointer[TrustList]
 }
 
 // NewTrustUpdater fetches the authority's trust list once; it fails when
@@ -113,14 +131,90 @@ func NewTrustUpdater(ctx context.Context, client *http.Client, authorityURL stri
 	return u, nil
 }
 
+// NewSignedTrustUpdater follows a trust list signed by root (spec §1.2)
+// from source: an http(s) URL (a URL without a path means the authority's
+// {base}/.well-known/epermit-trust-list) or a file path, which a gate may
+// fill from any channel. It reads the list once and fails when that does.
+// Each Refresh accepts a newer list only by ParseSignedTrustList's rules
+// (signed by the root, current, no lower seq) and keeps the last good list
+// otherwise.
+func NewSignedTrustUpdater(ctx context.Context, client *http.Client, source string, root *pki.Certificate) (*TrustUpdater, error) {
+	if root == nil {
+		return nil, errors.New("verify: a signed trust list needs a root")
+	}
+	if u, err := url.Parse(source); err == nil && (u.Scheme == "http" || u.Scheme == "https") && (u.Path == "" || u.Path == "/") {
+		source = strings.TrimSuffix(source, "/") + "/.well-known/epermit-trust-list"
+	}
+	u := &TrustUpdater{client: client, source: source, root: root}
+	if err := u.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
 // Refresh fetches the list again; on failure the previous list stays.
 func (u *TrustUpdater) Refresh(ctx context.Context) error {
-	l, err := FetchTrustList(ctx, u.client, u.authorityURL)
+	if u.root == nil {
+		l, err := FetchTrustList(ctx, u.client, u.authorityURL)
+		if err != nil {
+			return err
+		}
+		u.list.Store(l)
+		return nil
+	}
+	data, err := readSignedList(ctx, u.client, u.source)
 	if err != nil {
 		return err
 	}
-	u.list.Store(l)
+	held := u.list.Load()
+	l, err := ParseSignedTrustList(data, u.root, held, u.source, time.Now())
+	if err != nil {
+		return err
+	}
+	if l != held {
+		u.list.Store(l)
+	}
 	return nil
+}
+
+// readSignedList reads a signed list from a URL or a file, at most
+// pki.MaxTrustList bytes.
+func readSignedList(ctx context.Context, client *http.Client, source string) ([]byte, error) {
+	var r io.Reader
+	if strings.HasPrefix(source, "http://") || strings.HasPrefix(source, "https://") {
+		if client == nil {
+			client = http.DefaultClient
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, source, nil)
+		if err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+		req.Header.Set("Accept", pki.TrustListMediaType)
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("verify: fetching trust list: %w", err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("verify: fetching trust list: %s from %s", resp.Status, source)
+		}
+		r = resp.Body
+	} else {
+		f, err := os.Open(source)
+		if err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, pki.MaxTrustList+1))
+	if err != nil {
+		return nil, fmt.Errorf("verify: reading trust list: %w", err)
+	}
+	if len(data) > pki.MaxTrustList {
+		return nil, fmt.Errorf("verify: trust list from %s is larger than %d bytes", source, pki.MaxTrustList)
+	}
+	return bytes.TrimSpace(data), nil
 }
 
 // Run refreshes the list every interval until ctx is done, reporting
@@ -145,3 +239,8 @@ func (u *TrustUpdater) List() *TrustList { return u.list.Load() }
 
 // Key looks kid up in the current list.
 func (u *TrustUpdater) Key(kid string) (*ecdsa.PublicKey, bool) { return u.List().Key(kid) }
+
+// KeyFor looks kid up in the current list by the rules of TrustList.KeyFor.
+func (u *TrustUpdater) KeyFor(kid string, iat, now time.Time, skew time.Duration) (*ecdsa.PublicKey, Code) {
+	return u.List().KeyFor(kid, iat, now, skew)
+}

@@ -91,6 +91,14 @@ var messages = map[Code]string{
 	CodeRevoked:        "The e-permit has been revoked.",
 	CodeSuspended:      "The e-permit is suspended.",
 	WarnStatusUnknown:  "Whether the e-permit has been revoked could not be checked (no fresh status list).",
+
+	CodeTrustListFormat:      "The trust list is damaged or not a trust list.",
+	CodeTrustListSignature:   "The trust list was not signed by the root this verifier is configured with.",
+	CodeTrustListExpired:     "This verifier's trust list has expired: it needs a fresh one from the authority.",
+	CodeTrustListNotYetValid: "The trust list is dated in the future: check this device's clock.",
+	CodeTrustListRollback:    "The trust list is older than the one this verifier holds.",
+	CodeKeyRevoked:           "The e-permit was signed by an issuer key the authority has withdrawn.",
+	CodeKeyNotValid:          "The e-permit was signed by an issuer key outside its certificate's validity.",
 }
 
 // Message returns the code in words.
@@ -228,9 +236,12 @@ func (v *Verifier) Verify(ctx context.Context, text string, now time.Time) *Resu
 	cred := &pr.Credential
 	claims := &cred.Claims
 	// Check 4.
-	key, ok := v.Keys.Key(cred.KidText())
-	if !ok || cred.Kid == nil {
+	if cred.Kid == nil {
 		return r.reject(CodeUnknownKey)
+	}
+	key, code := LookupKey(v.Keys, cred.KidText(), claims.IssuedAt, now, p.Skew)
+	if code != "" {
+		return r.reject(code)
 	}
 	// Checks 5 and 6.
 	if err := pr.CheckAlgorithms(); err != nil {
