@@ -158,6 +158,9 @@ type LinkageClaims struct {
 	Expiry   time.Time // exp
 	Holder   *ecdsa.PublicKey
 	Status   StatusRef
+	// X5C, when set, goes into the header as x5c (HAIP): the issuer key's
+	// DER document-signer certificate, the root left out.
+	X5C [][]byte
 
 	// The selectively disclosable claims.
 	Name                  string // Chinese name as registered, "" when none
@@ -178,6 +181,7 @@ type jwsHeader struct {
 	Alg  string           `json:"alg"`
 	Typ  string           `json:"typ"`
 	Kid  string           `json:"kid,omitempty"`
+	X5C  []string         `json:"x5c,omitempty"`  // std base64 DER certificates, the issuer key's first
 	Crit *json.RawMessage `json:"crit,omitempty"` // refused: epermit understands no extensions
 }
 
@@ -268,7 +272,11 @@ func issueLinkage(random io.Reader, c LinkageClaims, kid string, signer crypto.S
 	payload := issuedPayload{Iss: c.Issuer, Iat: c.IssuedAt.Unix(), Exp: c.Expiry.Unix(), Vct: LinkageVCT,
 		Cnf: map[string]holderJWK{"jwk": hk}, Status: map[string]issuedStatusRef{"status_list": {Idx: c.Status.Idx, URI: c.Status.URI}},
 		SDAlg: SDAlg, SD: digests}
-	jwt, err := signJWT(jwsHeader{Alg: suite.jose, Typ: TypSDJWT, Kid: kid}, payload, suite, pub, signer)
+	h := jwsHeader{Alg: suite.jose, Typ: TypSDJWT, Kid: kid}
+	for _, der := range c.X5C {
+		h.X5C = append(h.X5C, base64.StdEncoding.EncodeToString(der))
+	}
+	jwt, err := signJWT(h, payload, suite, pub, signer)
 	if err != nil {
 		return "", err
 	}

@@ -364,3 +364,37 @@ func kbWithoutHash(t testing.TB, b64payload string) string {
 	out, _ := json.Marshal(m)
 	return string(out)
 }
+
+// A linkage proof of a certified key carries its certificate in x5c
+// (HAIP): std base64 DER in the protected header, and it still verifies.
+func TestLinkageX5C(t *testing.T) {
+	f := newLinkageFixture(t)
+	f.claims.X5C = [][]byte{{0x30, 0x03, 0x02, 0x01, 0x07}}
+	sd, err := IssueLinkage(f.claims, f.kid, f.issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := base64.RawURLEncoding.DecodeString(strings.SplitN(sd, ".", 2)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h map[string]any
+	if err := json.Unmarshal(hb, &h); err != nil {
+		t.Fatal(err)
+	}
+	if x5c, ok := h["x5c"].([]any); !ok || len(x5c) != 1 || x5c[0] != "MAMCAQc=" {
+		t.Errorf("header %s: want x5c [\"MAMCAQc=\"]", hb)
+	}
+	s, err := ParseSDJWT(sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.VerifyIssuer(&f.issuer.PublicKey); err != nil {
+		t.Errorf("a proof with x5c: %v", err)
+	}
+	f.claims.X5C = nil
+	sd, _ = IssueLinkage(f.claims, f.kid, f.issuer)
+	if hb, _ := base64.RawURLEncoding.DecodeString(strings.SplitN(sd, ".", 2)[0]); strings.Contains(string(hb), "x5c") {
+		t.Errorf("header without certificates: %s", hb)
+	}
+}

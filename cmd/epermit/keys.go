@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/credential/pki"
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/permit"
@@ -17,7 +20,8 @@ import (
 func keysCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage issuer signing keys"}
 	newKey := func(use, short, algHelp string, run func(*authority.Authority, context.Context, keys.Algorithm) (*permit.IssuerKey, error)) *cobra.Command {
-		var algName, kms string
+		var algName, kms, csrOut string
+		var period time.Duration
 		c := &cobra.Command{
 			Use: use, Short: short, Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,13 +47,34 @@ func keysCmd(g *globals) *cobra.Command {
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(cmd.OutOrStdout(), "active key %s (%s)\n", k.Kid, k.Ref)
+					if k.State != permit.KeyPending {
+						fmt.Fprintf(cmd.OutOrStdout(), "active key %s (%s)\n", k.Kid, k.Ref)
+						return nil
+					}
+					// Under a root: the key waits for its certificate.
+					der, err := a.KeyCSR(cmd.Context(), k.Kid, period)
+					if err != nil {
+						return err
+					}
+					if csrOut == "" {
+						csrOut = filepath.Join(g.data, k.Kid+".csr.pem")
+					}
+					if err := os.WriteFile(csrOut, pki.EncodePEM(pki.PEMRequest, der), 0o644); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "pending key %s (%s); certificate request in %s\n", k.Kid, k.Ref, csrOut)
+					fmt.Fprintf(cmd.ErrOrStderr(), "next: `epermit root sign --csr %s` on the root machine, `epermit keys certify --kid %s`, a new trust list (`trust-list request`, `root sign-list`, `trust-list import`), then `epermit keys activate --kid %s`\n",
+						filepath.Base(csrOut), k.Kid, k.Kid)
 					return nil
 				})(cmd, args)
 			},
 		}
 		c.Flags().StringVar(&algName, "algorithm", "", algHelp)
 		c.Flags().StringVar(&kms, "kms", "", "where to make the key: file: or a pkcs11: URI (default: where `epermit init` or the last --kms said, else file:)")
+		if use == "rotate" {
+			c.Flags().StringVar(&csrOut, "csr-out", "", "under a root: write the new key's certificate request here (default DATA/KID.csr.pem)")
+			daysFlag(c, &period, "signing-period", authority.DefaultSigningPeriod, "under a root: how long the new key asks to sign for")
+		}
 		return changesState(c)
 	}
 	cmd.AddCommand(
@@ -60,9 +85,9 @@ func keysCmd(g *globals) *cobra.Command {
 				}
 				return a.InitKeysWith(ctx, alg)
 			}),
-		newKey("rotate", "Make a new active key; the old one is kept for verification",
+		newKey("rotate", "Make a new active key (under a root: a pending one and its request); the old one is kept for verification",
 			"es256 or sm2 (SM2 with SM3); default: the active key's", (*authority.Authority).RotateKeyWith),
-		revokeKeyCmd(g),
+		revokeKeyCmd(g), keysCSRCmd(g), keysCertifyCmd(g), keysActivateCmd(g),
 		&cobra.Command{
 			Use: "list", Short: "List issuer keys and whether the trust list publishes them", Args: cobra.NoArgs,
 			RunE: g.withAuthority(func(cmd *cobra.Command, a *authority.Authority) error {

@@ -161,7 +161,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.SetVersionTemplate("epermit {{.Version}}\n")
 	root.AddCommand(initCmd(g), settingsCmd(g), serveCmd(g), demoCmd(g), migrateCmd(g), registryCmd(g), keysCmd(g), auditCmd(g),
 		issueCmd(g), faceCmd(g), presentCmd(g), verifyCmd(), verifierCmd(g), institutionCmd(g), officerCmd(g), linkageCmd(g),
-		revokeCmd(g), suspendCmd(g), reinstateCmd(g), offerCmd(g), loadCmd(g), versionCmd())
+		revokeCmd(g), suspendCmd(g), reinstateCmd(g), offerCmd(g), loadCmd(g), rootCmd(), trustListCmd(g), versionCmd())
 	refuseUnknown(root)
 	root.SetUsageFunc(usage)
 	return root

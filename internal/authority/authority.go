@@ -216,9 +216,24 @@ func (a *Authority) Ready(ctx context.Context) error {
 		return permit.Errorf(permit.ECodeNotReady, "no way to send one-time codes: configure --sms-url")
 	}
 	return a.db.View(ctx, func(tx *store.Tx) error {
-		_, _, err := a.activeSigner(ctx, tx)
+		// The longest credential: under a root, a key whose certificate
+		// cannot cover it is not ready, and the message says why.
+		_, _, err := a.activeSigner(ctx, tx, tx.Now().Add(a.LongestCredential()))
 		return err
 	})
+}
+
+// LongestCredential is the longest life of anything the authority signs:
+// an e-permit of any enabled kind, a linkage proof, a status list token. A
+// key's certificate must reach this far past its usage period (docs/keys.md).
+func (a *Authority) LongestCredential() time.Duration {
+	d := max(LinkageValidity, a.cfg.StatusValidity)
+	for _, kp := range a.cfg.Policy.Kinds {
+		if kp.Enabled {
+			d = max(d, kp.Validity)
+		}
+	}
+	return d
 }
 
 // PolicyHash is the hash of the issuance policy in force

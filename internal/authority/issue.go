@@ -246,7 +246,7 @@ func (a *Authority) issue(ctx context.Context, tx *store.Tx, r issueRequest) (*p
 	if err := tx.AddApplication(ctx, app); err != nil {
 		return nil, err
 	}
-	key, signer, err := a.activeSigner(ctx, tx)
+	key, signer, err := a.activeSigner(ctx, tx, grant.ExpiresAt.Truncate(time.Second))
 	if err != nil {
 		return nil, err
 	}

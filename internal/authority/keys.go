@@ -31,7 +31,8 @@ func (a *Authority) InitKeysWith(ctx context.Context, alg keys.Algorithm) (*perm
 
 // RotateKey makes a new key of the active key's algorithm the active one
 // and retires the old, which stays in the trust list until the last
-// credential it signed has expired.
+// credential it signed has expired. Under a root of trust the new key is
+// pending instead: the active key signs on until ActivateKey.
 func (a *Authority) RotateKey(ctx context.Context) (*permit.IssuerKey, error) {
 	return a.RotateKeyWith(ctx, "")
 }
@@ -96,18 +97,38 @@ func (a *Authority) makeKey(ctx context.Context, action string, alg keys.Algorit
 				return err
 			}
 		}
+		k.State = permit.KeyActive
+		if rotate {
+			// Under a root the new key waits, pending, for its
+			// certificate and a list that names it (`keys activate`).
+			if err := tx.LockTrust(ctx); err != nil {
+				return err
+			}
+			if _, err := tx.CurrentTrustRoot(ctx); err == nil {
+				k.State = permit.KeyPending
+			} else if permit.ErrorCode(err) != permit.ECodeNotFound {
+				return err
+			}
+		}
 		old, err := tx.ActiveIssuerKey(ctx)
 		switch {
 		case err == nil && !rotate:
 			return permit.Errorf(permit.ECodeConflict, "an active issuer key exists (%s); use `epermit keys rotate`", old.Kid)
+		case permit.ErrorCode(err) == permit.ECodeNotFound && rotate:
+			return permit.Errorf(permit.ECodeConflict, "no active issuer key to rotate; use `epermit keys init`")
+		case err != nil && permit.ErrorCode(err) != permit.ECodeNotFound:
+			return err
+		case k.State == permit.KeyPending:
+			old = nil // it signs on until the pending key is activated
+			if p, err := tx.PendingIssuerKey(ctx); err == nil {
+				return permit.Errorf(permit.ECodeConflict, "key %s is pending already: certify and activate it (`epermit keys activate`) before rotating again", p.Kid)
+			} else if permit.ErrorCode(err) != permit.ECodeNotFound {
+				return err
+			}
 		case err == nil:
 			if err := tx.RetireIssuerKey(ctx, old.Kid); err != nil {
 				return err
 			}
-		case permit.ErrorCode(err) == permit.ECodeNotFound && rotate:
-			return permit.Errorf(permit.ECodeConflict, "no active issuer key to rotate; use `epermit keys init`")
-		case permit.ErrorCode(err) != permit.ECodeNotFound:
-			return err
 		}
 		// The next rotation makes its key where this one was made.
 		if a.cfg.KMS != "" {
@@ -122,6 +143,9 @@ func (a *Authority) makeKey(ctx context.Context, action string, alg keys.Algorit
 		details := map[string]string{"ref": ref, "algorithm": string(alg)}
 		if old != nil {
 			details["retired"] = old.Kid
+		}
+		if k.State == permit.KeyPending {
+			details["state"] = permit.KeyPending
 		}
 		return tx.Audit(ctx, event(ctx, action, "kid:"+kid, details))
 	})
@@ -242,12 +266,19 @@ func (a *Authority) TrustList(ctx context.Context) (*credential.JWKSet, error) {
 // active key, or when its signer does not open, the authority cannot
 // issue: that is ECodeNotReady (503), the operator's problem, not the
 // applicant's.
-func (a *Authority) activeSigner(ctx context.Context, tx *store.Tx) (*permit.IssuerKey, crypto.Signer, error) {
-	k, err := tx.ActiveIssuerKey(ctx)
+//
+// Under a root of trust the key signs only what permit.CanSign allows: it
+// is certified, now is in its usage period, and exp (when what it signs
+// expires) is within its certificate.
+func (a *Authority) activeSigner(ctx context.Context, tx *store.Tx, exp time.Time) (*permit.IssuerKey, crypto.Signer, error) {
+	k, rooted, err := tx.SigningIssuerKey(ctx)
 	if permit.ErrorCode(err) == permit.ECodeNotFound {
 		return nil, nil, permit.Errorf(permit.ECodeNotReady, "no active issuer key: run `epermit keys init`")
 	}
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := permit.CanSign(k, rooted, tx.Now(), exp); err != nil {
 		return nil, nil, err
 	}
 	// A reference names one key for good, so an opened signer can be kept.

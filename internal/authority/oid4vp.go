@@ -129,7 +129,7 @@ func (a *Authority) RequestObject(ctx context.Context, id string) (string, error
 	var key *permit.IssuerKey
 	var jws string
 	err = a.db.View(ctx, func(tx *store.Tx) error {
-		k, s, err := a.activeSigner(ctx, tx)
+		k, s, err := a.activeSigner(ctx, tx, r.ExpiresAt)
 		if err != nil {
 			return err
 		}

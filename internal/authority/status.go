@@ -171,8 +171,9 @@ func (a *Authority) signStatusList(ctx context.Context, n int64) (*[2]*StatusTok
 		}
 	}
 	var signer crypto.Signer
+	iat := a.now().Truncate(time.Second)
 	err = a.db.View(ctx, func(tx *store.Tx) (err error) {
-		_, signer, err = a.activeSigner(ctx, tx)
+		_, signer, err = a.activeSigner(ctx, tx, iat.Add(a.cfg.StatusValidity))
 		return err
 	})
 	if permit.ErrorCode(err) == permit.ECodeNotReady {
@@ -191,7 +192,6 @@ func (a *Authority) signStatusList(ctx context.Context, n int64) (*[2]*StatusTok
 	if err != nil {
 		return nil, err
 	}
-	iat := a.now().Truncate(time.Second)
 	claims := credential.StatusListClaims{Subject: a.StatusListURI(n), IssuedAt: iat,
 		Expiry: iat.Add(a.cfg.StatusValidity), TTL: a.cfg.StatusTTL, List: list}
 	var ts [2]*StatusToken

@@ -55,3 +55,11 @@ func nullUnix(t time.Time) sql.NullInt64 {
 	}
 	return sql.NullInt64{Int64: t.Unix(), Valid: true}
 }
+
+// nullBytes stores b as nullable bytes; nil or empty is NULL.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

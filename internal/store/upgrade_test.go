@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/epermit/epermit/internal/audit"
@@ -74,12 +75,40 @@ func TestSQLiteUpgradeFromV2(t *testing.T) {
 			ls[1].State != permit.CredentialRevoked || ls[1].StateReason != "superseded by 04" {
 			t.Errorf("linkage proofs after upgrade: %+v, %v", ls, err)
 		}
+		// Migration 031 rebuilt issuer_keys under the credentials that refer to it.
+		if k, err := tx.IssuerKey(ctx, "k1"); err != nil || k.State != permit.KeyActive || k.Certificate != nil {
+			t.Errorf("issuer key after upgrade: %+v, %v", k, err)
+		}
 		c, err := tx.CredentialByIdempotencyKey(ctx, "k")
 		if err != nil || c.ID[0] != 1 {
 			t.Errorf("idempotency after upgrade: %v, %v", c, err)
 		}
 		return nil
 	})
+	// …and foreign keys still hold: a credential of an unknown key is refused.
+	raw, err = sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`INSERT INTO status_entries VALUES (1, 10, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	copyAs := func(kid string) error {
+		_, err := raw.Exec(`INSERT INTO credentials SELECT x'09', kind, person_id, NULL, $1, issued_at, not_before, expires_at,
+			holder_key, status_list, 10, state, state_reason, state_at, token FROM credentials WHERE cti = x'02'`, kid)
+		return err
+	}
+	if err := copyAs("k-unknown"); err == nil || !strings.Contains(err.Error(), "FOREIGN KEY") {
+		t.Errorf("after migration 031, a credential of an unknown issuer key: %v, want a foreign key failure", err)
+	}
+	if err := copyAs("k1"); err != nil {
+		t.Errorf("after migration 031, a credential of k1: %v", err)
+	}
+	var dangling int
+	if err := raw.QueryRow(`SELECT COUNT(*) FROM pragma_foreign_key_check`).Scan(&dangling); err != nil || dangling != 0 {
+		t.Errorf("foreign key check after upgrade: %d rows, %v", dangling, err)
+	}
 	if s, err := db.StatusEntry(ctx, 1, 3); err != nil || s != 1 {
 		t.Errorf("status entry after upgrade: %d, %v", s, err)
 	}

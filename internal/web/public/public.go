@@ -10,12 +10,16 @@ package public
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"time"
 
 	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/credential/pki"
 	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/web/httpx"
 	"github.com/epermit/epermit/permit"
 )
@@ -25,6 +29,8 @@ type Authority interface {
 	Ready(ctx context.Context) error
 	PolicyHash() string
 	TrustList(ctx context.Context) (*credential.JWKSet, error)
+	SignedTrustList(ctx context.Context) (*store.TrustListRecord, error)
+	TrustRoot(ctx context.Context) ([]byte, error)
 	StatusListToken(ctx context.Context, n int64, form authority.StatusForm) (*authority.StatusToken, error)
 }
 
@@ -46,6 +52,8 @@ func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
+	mux.HandleFunc("GET /.well-known/epermit-trust-list", s.signedTrustList)
+	mux.HandleFunc("GET /.well-known/epermit-root.pem", s.rootPEM)
 	mux.HandleFunc("GET /s/{n}", s.statusList)
 	mux.HandleFunc("GET /static/", s.assets.handler("/static/"))
 	// Where browsers and phones look for icons without asking the page.
@@ -95,4 +103,37 @@ func (s *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	json.NewEncoder(w).Encode(set)
+}
+
+// signedTrustList serves the newest trust list the root signed (spec §1.2);
+// 404 when the authority runs without a root.
+func (s *Handler) signedTrustList(w http.ResponseWriter, r *http.Request) {
+	l, err := s.a.SignedTrustList(r.Context())
+	if err != nil {
+		s.site.Error(w, r, err)
+		return
+	}
+	etag := fmt.Sprintf(`"trust-list-%d"`, l.Seq)
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", pki.TrustListMediaType)
+	w.Header().Set("Last-Modified", l.IssuedAt.UTC().Format(http.TimeFormat))
+	io.WriteString(w, l.Document)
+}
+
+// rootPEM serves the root certificate, for convenience only: a gate is
+// configured with it out of band, after comparing its fingerprint.
+func (s *Handler) rootPEM(w http.ResponseWriter, r *http.Request) {
+	der, err := s.a.TrustRoot(r.Context())
+	if err != nil {
+		s.site.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	w.Write(pki.EncodePEM(pki.PEMCertificate, der))
 }
