@@ -181,7 +181,7 @@ type jwsHeader struct {
 	Alg  string           `json:"alg"`
 	Typ  string           `json:"typ"`
 	Kid  string           `json:"kid,omitempty"`
-	X5C  []string         `json:"x5c,omitempty"`  // std base64 DER certificates, the issuer key's first
+	X5C  []string         `json:"x5c,omitempty"`  // the issuer key's certificate chain (spec §6, §1.2)
 	Crit *json.RawMessage `json:"crit,omitempty"` // refused: epermit understands no extensions
 }
 
@@ -236,10 +236,21 @@ type issuedStatusRef struct {
 // keeps it: `<issuer-jwt>~<disclosure>~…~` with all seven disclosures.
 // kid is the issuer key's id as base64url text (KeyIDString).
 func IssueLinkage(c LinkageClaims, kid string, signer crypto.Signer) (string, error) {
-	return issueLinkage(rand.Reader, c, kid, signer)
+	return issueLinkage(rand.Reader, c, kid, signer, nil)
 }
 
-func issueLinkage(random io.Reader, c LinkageClaims, kid string, signer crypto.Signer) (string, error) {
+// IssueLinkageWithChain is IssueLinkage for a certified issuer key (spec
+// §1.2): the issuer JWT's header also carries x5c, the DER certificates
+// given (the key's document-signer certificate, without the root, as
+// OpenID4VC HAIP has it) in standard base64.
+func IssueLinkageWithChain(c LinkageClaims, kid string, signer crypto.Signer, chain [][]byte) (string, error) {
+	if len(chain) == 0 {
+		return "", errors.New("credential: no certificate chain")
+	}
+	return issueLinkage(rand.Reader, c, kid, signer, chain)
+}
+
+func issueLinkage(random io.Reader, c LinkageClaims, kid string, signer crypto.Signer, chain [][]byte) (string, error) {
 	pub, suite, err := signerSuite(signer)
 	if err != nil {
 		return "", err
@@ -273,7 +284,10 @@ func issueLinkage(random io.Reader, c LinkageClaims, kid string, signer crypto.S
 		Cnf: map[string]holderJWK{"jwk": hk}, Status: map[string]issuedStatusRef{"status_list": {Idx: c.Status.Idx, URI: c.Status.URI}},
 		SDAlg: SDAlg, SD: digests}
 	h := jwsHeader{Alg: suite.jose, Typ: TypSDJWT, Kid: kid}
-	for _, der := range c.X5C {
+	if len(chain) == 0 { // LinkageClaims.X5C, as the authority sets it
+		chain = c.X5C
+	}
+	for _, der := range chain {
 		h.X5C = append(h.X5C, base64.StdEncoding.EncodeToString(der))
 	}
 	jwt, err := signJWT(h, payload, suite, pub, signer)
@@ -392,7 +406,10 @@ func PresentLinkage(sdjwt string, disclose []string, holder crypto.Signer, aud, 
 // decodes; the signatures and the digests are checked by the methods, in
 // the order a verifier needs.
 type SDJWT struct {
-	Kid      string // the issuer key id from the JWT header
+	Kid string // the issuer key id from the JWT header
+	// X5C is the issuer JWT header's x5c, each element a DER certificate
+	// in standard base64; nil when absent.
+	X5C      []string
 	Alg      string // the issuer JWT's alg
 	Typ      string // the issuer JWT's typ
 	Issuer   string
@@ -444,7 +461,7 @@ func ParseSDJWT(text string) (*SDJWT, error) {
 	if s.signingInput, s.sig, err = parseJWS(jwt, &h, &p); err != nil {
 		return nil, err
 	}
-	s.Kid, s.Alg, s.Typ = h.Kid, h.Alg, h.Typ
+	s.Kid, s.Alg, s.Typ, s.X5C = h.Kid, h.Alg, h.Typ, h.X5C
 	if err := s.readPayload(&p); err != nil {
 		return nil, err
 	}

@@ -122,7 +122,7 @@ func (r *countingReader) Read(p []byte) (int, error) {
 
 func (f linkageFixture) issue(t testing.TB) string {
 	t.Helper()
-	s, err := issueLinkage(&countingReader{}, f.claims, f.kid, f.issuer)
+	s, err := issueLinkage(&countingReader{}, f.claims, f.kid, f.issuer, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ type TrustListError struct {
 	Msg  string
 }
 
+// Error gives the code and the detail.
 func (e *TrustListError) Error() string { return "verify: " + string(e.Code) + ": " + e.Msg }
 
 func listErr(c Code, format string, args ...any) error {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -118,7 +119,10 @@ type TrustUpdater struct {
 	// root it must be signed by.
 	source string
 	root   *pki.Certificate
-	list   atomic.Pointer[TrustList]
+	// refresh serializes refreshes of a signed list, so that two of them
+	// cannot store their lists in the wrong order (a rollback).
+	refresh sync.Mutex
+	list    atomic.Pointer[TrustList]
 }
 
 // NewTrustUpdater fetches the authority's trust list once; it fails when
@@ -162,6 +166,8 @@ func (u *TrustUpdater) Refresh(ctx context.Context) error {
 		u.list.Store(l)
 		return nil
 	}
+	u.refresh.Lock()
+	defer u.refresh.Unlock()
 	data, err := readSignedList(ctx, u.client, u.source)
 	if err != nil {
 		return err

@@ -34,7 +34,8 @@ const trustVectorsDescription = "Signed trust lists of spec/formats.md §1.2 and
 	"the list held must have seq `seq` and exactly the keys `kids`. " +
 	"A presentation case: configure root `root`, accept `lists` in order at `lists_at`, then verify `text` (EP1 QR) " +
 	"at `at` for `use` with no status list to be had, expecting `decision`, `code` and `warnings` as in vectors.json. " +
-	"Skew 5 min, proof window 60 s. SM2 cases need the SM2 suite (spec §1.1)."
+	"Skew 5 min, proof window 60 s. SM2 cases need the SM2 suite (spec §1.1); a verifier without it leaves " +
+	"SM2 keys out of L8-mixed and cannot take sm2-root."
 
 type trustVectorFile struct {
 	Description   string              `json:"description"`
@@ -302,6 +303,7 @@ func writeTrustVectors(t *testing.T) {
 	ds1New := certify(t, newRoot, issuer, from, to, to.AddDate(0, 0, 30))
 	ds2New := certify(t, newRoot, other, from, to, to.AddDate(0, 0, 30))
 	dsSM2 := certify(t, sm2Root, sm2Issuer, from, to, to.AddDate(0, 0, 30))
+	dsSM2ByRoot := certify(t, root, sm2Issuer, from, to, to.AddDate(0, 0, 30))
 	cross, err := pki.NewCrossCertificate(root.cert, root.key, newRoot.cert, time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
@@ -351,6 +353,7 @@ func writeTrustVectors(t *testing.T) {
 			"L10":           signTrustList(t, newRoot, 10, tvListIAT, tvListExp, [][]byte{ds1New}, nil, nil),
 			"not-a-list":    "eyJhbGciOiJFUzI1NiJ9.e30.AAAA",
 			"SM2-1":         signTrustList(t, sm2Root, 1, tvListIAT, tvListExp, [][]byte{dsSM2}, nil, nil),
+			"L8-mixed":      signTrustList(t, root, 8, tvListIAT, tvListExp, [][]byte{ds1, dsSM2ByRoot}, nil, nil),
 		},
 	}
 	k1, k2, kx, kl := kidOf(t, issuer), kidOf(t, other), kidOf(t, expiredKey), kidOf(t, lapsedKey)
@@ -382,6 +385,8 @@ func writeTrustVectors(t *testing.T) {
 		{Name: "a cross certificate by a root not held", Root: "root", Held: []string{"L7"}, HeldAt: vScan,
 			List: "L9-stranger", At: vScan, Code: CodeTrustListSignature, Seq: 7, Kids: l7Kids},
 		{Name: "SM2 root", Root: "sm2-root", List: "SM2-1", At: vScan, Seq: 1, Kids: []string{kidOf(t, sm2Issuer)}},
+		{Name: "an ES256 root certifying an SM2 key", Root: "root", List: "L8-mixed", At: vScan, Seq: 8,
+			Kids: sorted(k1, kidOf(t, sm2Issuer))},
 	}
 
 	claims := fixtureClaims(&holder.PublicKey)
@@ -409,6 +414,8 @@ func writeTrustVectors(t *testing.T) {
 			Decision: AcceptWithWarning, Warnings: warn},
 		{Name: "SM2 root and key", Root: "sm2-root", Lists: []string{"SM2-1"}, Text: qr(sm2Issuer, vProof), At: vScan,
 			Decision: AcceptWithWarning, Warnings: warn},
+		{Name: "SM2 key certified by an ES256 root", Root: "root", Lists: []string{"L8-mixed"}, Text: qr(sm2Issuer, vProof), At: vScan,
+			Decision: AcceptWithWarning, Warnings: warn},
 	}
 	for i := range vf.Presentations {
 		vf.Presentations[i].ListsAt, vf.Presentations[i].Use = vScan, UseTrain
@@ -418,6 +425,13 @@ func writeTrustVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join("testdata", trustVectorsName), append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The root and list the package example configures a gate with.
+	if err := os.WriteFile(filepath.Join("testdata", "example-root.pem"), []byte(vf.Roots["root"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("testdata", "example-trust-list.jwt"), []byte(vf.Lists["L7"]+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -105,7 +105,8 @@ var messages = map[Code]string{
 func (c Code) Message() string { return messages[c] }
 
 // Keys finds trusted issuer keys by kid (base64url text). *TrustList and
-// *TrustUpdater are Keys.
+// *TrustUpdater are Keys, and KeyCheckers, which the verifier prefers: they
+// apply the key-use rules of a signed trust list (spec §1.2).
 type Keys interface {
 	Key(kid string) (*ecdsa.PublicKey, bool)
 }
