@@ -3,14 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/epermit/epermit/credential/pki"
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/demo"
 	"github.com/epermit/epermit/internal/notify"
@@ -76,6 +80,9 @@ URLs to visit and a few identities to try.`,
 			samples, err := seedDemo(ctx, a)
 			if err != nil {
 				return err
+			}
+			if err := demoRoot(ctx, a, g.data); err != nil {
+				return fmt.Errorf("the demo root of trust: %w", err)
 			}
 			clients, err := demoClients(ctx, a)
 			if err != nil {
@@ -178,6 +185,8 @@ epermit demo is running. Everything here is fictional.
   health       %[1]s/healthz
   readiness    %[1]s/readyz
   trust list   %[1]s/.well-known/jwks.json
+  signed list  %[1]s/.well-known/epermit-trust-list  (signed by the DEMO root in %[2]s/demo-root)
+  root         %[1]s/.well-known/epermit-root.pem
   metrics      %[1]s/metrics
   SMS outbox   %[1]s/demo/outbox   (one-time codes land here)
 
@@ -198,4 +207,105 @@ Sample identities (document type, number, name, birth date):
 		fmt.Fprintf(w, "  %-12s %-13s %s\n", c.role, c.name, c.key)
 	}
 	fmt.Fprintln(w, "\nStop with Ctrl-C.")
+}
+
+// demoRenew is how early the demo renews its key's certificate and its
+// signed trust list: every start within this of their end.
+const demoRenew = 7 * 24 * time.Hour
+
+// demoRoot plays the offline root for the demo, so that `epermit demo`
+// shows the whole root of trust (docs/keys.md): a root in DATA/demo-root
+// (demo only: its key sits beside the server's), the active key certified
+// by it and a signed trust list imported. A data directory from before
+// (no root) gets one on its next start; later starts renew what is due.
+func demoRoot(ctx context.Context, a *authority.Authority, data string) error {
+	dir := filepath.Join(data, "demo-root")
+	var r *rootDir
+	var err error
+	if _, statErr := os.Stat(filepath.Join(dir, "root.json")); statErr == nil {
+		r, err = openRoot(dir)
+	} else {
+		r, err = newRootIn("demo", dir, "", "es256", "epermit DEMO root - not for production", 20)
+	}
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	unlock, err := lockRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	ks, err := a.Keys(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, k := range ks {
+		if k.State != permit.KeyActive || (k.Certificate != nil && now.Add(demoRenew).Before(k.UsageNotAfter)) {
+			continue
+		}
+		csrDER, err := a.KeyCSR(ctx, k.Kid, authority.DefaultSigningPeriod)
+		if err != nil {
+			return err
+		}
+		csr, err := pki.ParseCSR(csrDER)
+		if err != nil {
+			return err
+		}
+		cert, _, err := r.certify(csr, a.LongestCredential(), "demo")
+		if err != nil {
+			return err
+		}
+		if _, err := a.CertifyKey(ctx, k.Kid, cert, r.cert.Raw, nil); err != nil {
+			return err
+		}
+	}
+	req, err := a.RequestTrustList(ctx)
+	if err != nil {
+		return err
+	}
+	if l, err := a.SignedTrustList(ctx); err == nil && now.Add(demoRenew).Before(l.ExpiresAt) && listsAll(l.Document, req) {
+		return nil
+	} else if err != nil && permit.ErrorCode(err) != permit.ECodeNotFound {
+		return err
+	}
+	claims, err := listClaims(req)
+	if err != nil {
+		return err
+	}
+	list, err := r.signList(claims, 30*24*time.Hour, "demo")
+	if err != nil {
+		return err
+	}
+	_, _, err = a.ImportTrustList(ctx, []byte(list), nil)
+	return err
+}
+
+// listsAll reports whether the signed list doc holds every certificate and
+// revoked key of req.
+func listsAll(doc string, req *authority.TrustListRequest) bool {
+	l, err := pki.ParseTrustList([]byte(doc))
+	if err != nil {
+		return false
+	}
+	certs := map[string]bool{}
+	for _, k := range l.Keys {
+		certs[base64.StdEncoding.EncodeToString(k.Certificate.Raw)] = true
+	}
+	revoked := map[string]bool{}
+	for _, rv := range l.Revoked {
+		revoked[rv.Kid] = true
+	}
+	for _, c := range req.Certificates {
+		if !certs[c] {
+			return false
+		}
+	}
+	for _, rv := range req.Revoked {
+		if !revoked[rv.Kid] {
+			return false
+		}
+	}
+	return true
 }

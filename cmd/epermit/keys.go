@@ -96,15 +96,17 @@ func keysCmd(g *globals) *cobra.Command {
 					return err
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "KID\tSTATE\tCREATED\tRETIRED\tLAST EXPIRY\tPUBLISHED\tREF\tALG")
+				fmt.Fprintln(tw, "KID\tSTATE\tCREATED\tRETIRED\tLAST EXPIRY\tPUBLISHED\tREF\tALG\tSIGNS UNTIL")
 				now := time.Now()
 				for _, k := range ks {
 					alg := "?"
 					if pub, err := credential.ParsePublicKey(k.PublicKey); err == nil {
 						alg, _ = credential.KeyAlgorithm(pub)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\t%s\n", k.Kid, k.State, stamp(k.CreatedAt), stamp(k.RetiredAt),
-						stamp(k.LastExpiry), authority.Published(k, now), k.Ref, alg)
+					// SIGNS UNTIL: the end of the certificate's usage period
+					// under a root of trust; "-" when not certified.
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\t%s\t%s\n", k.Kid, k.State, stamp(k.CreatedAt), stamp(k.RetiredAt),
+						stamp(k.LastExpiry), authority.Published(k, now), k.Ref, alg, stamp(k.UsageNotAfter))
 				}
 				return tw.Flush()
 			}),

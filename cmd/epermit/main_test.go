@@ -25,6 +25,7 @@ import (
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/verify"
 )
 
 // run executes epermit with args in-process as officer "tester" and
@@ -168,38 +169,80 @@ func TestEnvironmentVariables(t *testing.T) {
 }
 
 // The demo serves health and the trust list, and stops on cancel.
+// The demo on a data directory from before the root of trust (an issuer
+// key, no root): it sets up its demo root, certifies the key and serves a
+// signed list a gate accepts under DATA/demo-root/root.pem; started
+// again, it keeps that list.
 func TestDemo(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
 	data := t.TempDir()
-	done := make(chan error, 1)
-	go func() {
-		root := newRoot(&globals{})
-		root.SetArgs([]string{"demo", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "warn"})
-		root.SetOut(pw)
-		root.SetErr(io.Discard)
-		done <- root.ExecuteContext(ctx)
-		pw.Close()
-	}()
-	var base, gateKey string
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 2 && f[0] == "health" {
-			base = strings.TrimSuffix(f[1], "/healthz")
+	if _, err := run(t, context.Background(), "migrate", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, context.Background(), "keys", "init", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	start := func() (base, gateKey string, stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			root := newRoot(&globals{})
+			root.SetArgs([]string{"demo", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "warn"})
+			root.SetOut(pw)
+			root.SetErr(io.Discard)
+			done <- root.ExecuteContext(ctx)
+			pw.Close()
+		}()
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) == 2 && f[0] == "health" {
+				base = strings.TrimSuffix(f[1], "/healthz")
+			}
+			if len(f) == 4 && f[0] == "verifier" {
+				gateKey = f[3]
+			}
+			if sc.Text() == "Stop with Ctrl-C." {
+				break
+			}
 		}
-		if len(f) == 4 && f[0] == "verifier" {
-			gateKey = f[3]
+		go io.Copy(io.Discard, pr)
+		if base == "" {
+			cancel()
+			t.Fatalf("demo printed no URLs: %v", <-done)
 		}
-		if sc.Text() == "Stop with Ctrl-C." {
-			break
+		return base, gateKey, func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("demo stopped with %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("demo did not stop")
+			}
 		}
 	}
-	go io.Copy(io.Discard, pr)
-	if base == "" {
-		t.Fatalf("demo printed no URLs: %v", <-done)
+	signedList := func(base string, held *verify.TrustList) *verify.TrustList {
+		t.Helper()
+		root, err := verify.LoadRoot(filepath.Join(data, "demo-root", "root.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(base + "/.well-known/epermit-trust-list")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		l, err := verify.ParseSignedTrustList(b, root, held, base, time.Now())
+		if err != nil {
+			t.Fatalf("the demo's signed list (%d): %v", resp.StatusCode, err)
+		}
+		return l
 	}
+
+	base, gateKey, stop := start()
 	for _, path := range []string{"/healthz", "/readyz", "/.well-known/jwks.json"} {
 		resp, err := http.Get(base + path)
 		if err != nil || resp.StatusCode != 200 {
@@ -212,6 +255,10 @@ func TestDemo(t *testing.T) {
 			kid := strings.TrimSuffix(filepath.Base(files[0]), ".pem")
 			if err != nil || len(keys) != 1 || keys[kid] == nil {
 				t.Fatalf("trust list %s lacks the key file's kid %s: %v", b, kid, err)
+			}
+			list := signedList(base, nil)
+			if _, code := list.KeyFor(kid, time.Now(), time.Now(), verify.DefaultSkew); code != "" || list.Seq() != 1 {
+				t.Fatalf("the signed list (seq %d) for the key %s: %q", list.Seq(), kid, code)
 			}
 		}
 		resp.Body.Close()
@@ -227,14 +274,13 @@ func TestDemo(t *testing.T) {
 	if err != nil || strings.Count(out, "\n") != demoPeople {
 		t.Fatalf("export from a running demo: %d lines, %v", strings.Count(out, "\n"), err)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("demo stopped with %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("demo did not stop")
+	stop()
+
+	// Started again, nothing is due: the same list.
+	base, _, stop = start()
+	defer stop()
+	if l := signedList(base, nil); l.Seq() != 1 {
+		t.Errorf("the second start signed list %d, want the first one kept", l.Seq())
 	}
 }
 

@@ -212,7 +212,7 @@ func rootCmd() *cobra.Command {
 
 // newRootIn makes a root key and self-signed certificate in dir, which
 // must not hold a root yet.
-func newRootIn(cmd *cobra.Command, dir, kms, algorithm, name string, years int) (*rootDir, error) {
+func newRootIn(officer, dir, kms, algorithm, name string, years int) (*rootDir, error) {
 	alg, err := keys.ParseAlgorithm(algorithm)
 	if err != nil {
 		return nil, usageError{err}
@@ -264,7 +264,7 @@ func newRootIn(cmd *cobra.Command, dir, kms, algorithm, name string, years int) 
 	}
 	r := &rootDir{dir: dir, cert: cert, signer: signer, ks: ks,
 		state: rootState{Version: 1, Key: ref, Kid: cert.KeyID, Name: name, Log: []rootWork{}}}
-	r.state.Log = append(r.state.Log, rootWork{At: now.Unix(), Officer: officerName(cmd), Action: "init",
+	r.state.Log = append(r.state.Log, rootWork{At: now.Unix(), Officer: officer, Action: "init",
 		Serial: cert.Serial.Text(16), Subject: cert.Subject, NotAfter: cert.NotAfter.Unix()})
 	if err := os.WriteFile(filepath.Join(dir, "root.pem"), pki.EncodePEM(pki.PEMCertificate, der), 0o644); err != nil {
 		r.close()
@@ -277,6 +277,61 @@ func newRootIn(cmd *cobra.Command, dir, kms, algorithm, name string, years int) 
 	return r, nil
 }
 
+// certify issues the DS certificate for a checked request, valid for
+// validity past its usage period, and logs it.
+func (r *rootDir) certify(csr *pki.CSR, validity time.Duration, officer string) ([]byte, *pki.Certificate, error) {
+	cert, err := pki.IssueDocumentSigner(r.cert, r.signer, csr, csr.UsageNotAfter.Add(validity))
+	if err != nil {
+		return nil, nil, err
+	}
+	ds, err := pki.ParseCertificate(cert)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.state.Log = append(r.state.Log, rootWork{At: time.Now().Unix(), Officer: officer, Action: "sign",
+		Serial: ds.Serial.Text(16), Subject: ds.Subject, NotAfter: ds.NotAfter.Unix()})
+	return cert, ds, r.save()
+}
+
+// listClaims reads a trust list request into the claims the root signs.
+func listClaims(req *authority.TrustListRequest) (*pki.TrustListClaims, error) {
+	claims := &pki.TrustListClaims{Issuer: req.Issuer}
+	for _, c := range req.Certificates {
+		der, err := base64.StdEncoding.DecodeString(c)
+		if err != nil {
+			return nil, fmt.Errorf("the request: a certificate is not base64: %w", err)
+		}
+		claims.Certificates = append(claims.Certificates, der)
+	}
+	for _, rv := range req.Revoked {
+		claims.Revoked = append(claims.Revoked, pki.RevokedKey{Kid: rv.Kid, RevokedAt: time.Unix(rv.RevokedAt, 0).UTC()})
+	}
+	return claims, nil
+}
+
+// signList signs claims as the next list (seq = the last + 1), valid for
+// next, with the cross certificate after a rollover, and logs it. Signing
+// checks that this root issued every certificate.
+func (r *rootDir) signList(claims *pki.TrustListClaims, next time.Duration, officer string) (string, error) {
+	var cross []byte
+	if r.state.Cross != "" {
+		var err error
+		if cross, err = base64.StdEncoding.DecodeString(r.state.Cross); err != nil {
+			return "", err
+		}
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	claims.Seq, claims.IssuedAt, claims.Expiry = r.state.LastSeq+1, now, now.Add(next)
+	list, err := pki.SignTrustList(*claims, r.cert, r.signer, cross)
+	if err != nil {
+		return "", err
+	}
+	r.state.LastSeq = claims.Seq
+	r.state.Log = append(r.state.Log, rootWork{At: now.Unix(), Officer: officer, Action: "sign-list",
+		Seq: claims.Seq, Keys: len(claims.Certificates), NotAfter: claims.Expiry.Unix()})
+	return list, r.save()
+}
+
 func rootInitCmd() *cobra.Command {
 	var dir, kms, algorithm, name string
 	var years int
@@ -285,7 +340,7 @@ func rootInitCmd() *cobra.Command {
 		Short: "Make the root key and its self-signed certificate (on the offline machine)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := newRootIn(cmd, dir, kms, algorithm, name, years)
+			r, err := newRootIn(officerName(cmd), dir, kms, algorithm, name, years)
 			if err != nil {
 				return err
 			}
@@ -359,17 +414,8 @@ func rootSignCmd() *cobra.Command {
 				return err
 			}
 			defer r.close()
-			cert, err := pki.IssueDocumentSigner(r.cert, r.signer, csr, csr.UsageNotAfter.Add(validity))
+			cert, ds, err := r.certify(csr, validity, officerName(cmd))
 			if err != nil {
-				return err
-			}
-			ds, err := pki.ParseCertificate(cert)
-			if err != nil {
-				return err
-			}
-			r.state.Log = append(r.state.Log, rootWork{At: time.Now().Unix(), Officer: officerName(cmd), Action: "sign",
-				Serial: ds.Serial.Text(16), Subject: ds.Subject, NotAfter: ds.NotAfter.Unix()})
-			if err := r.save(); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "certified key %s: signs %s to %s, certificate valid until %s\n", ds.KeyID,
@@ -389,6 +435,7 @@ func rootSignCmd() *cobra.Command {
 func rootSignListCmd() *cobra.Command {
 	var dir, request, out string
 	var next time.Duration
+	var withoutCross bool
 	cmd := &cobra.Command{
 		Use:   "sign-list --dir DIR --request FILE",
 		Short: "Sign the trust list (`epermit trust-list request`) with the next sequence number",
@@ -402,16 +449,9 @@ func rootSignListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			claims := pki.TrustListClaims{Issuer: req.Issuer}
-			for _, c := range req.Certificates {
-				der, err := base64.StdEncoding.DecodeString(c)
-				if err != nil {
-					return fmt.Errorf("the request: a certificate is not base64: %w", err)
-				}
-				claims.Certificates = append(claims.Certificates, der)
-			}
-			for _, rv := range req.Revoked {
-				claims.Revoked = append(claims.Revoked, pki.RevokedKey{Kid: rv.Kid, RevokedAt: time.Unix(rv.RevokedAt, 0).UTC()})
+			claims, err := listClaims(req)
+			if err != nil {
+				return err
 			}
 			unlock, err := lockRoot(dir)
 			if err != nil {
@@ -423,23 +463,11 @@ func rootSignListCmd() *cobra.Command {
 				return err
 			}
 			defer r.close()
-			var cross []byte
-			if r.state.Cross != "" {
-				if cross, err = base64.StdEncoding.DecodeString(r.state.Cross); err != nil {
-					return err
-				}
+			if withoutCross {
+				r.state.Cross = "" // gates have moved to this root
 			}
-			now := time.Now().UTC().Truncate(time.Second)
-			claims.Seq, claims.IssuedAt, claims.Expiry = r.state.LastSeq+1, now, now.Add(next)
-			// SignTrustList checks that this root issued every certificate.
-			list, err := pki.SignTrustList(claims, r.cert, r.signer, cross)
+			list, err := r.signList(claims, next, officerName(cmd))
 			if err != nil {
-				return err
-			}
-			r.state.LastSeq = claims.Seq
-			r.state.Log = append(r.state.Log, rootWork{At: now.Unix(), Officer: officerName(cmd), Action: "sign-list",
-				Seq: claims.Seq, Keys: len(claims.Certificates), NotAfter: claims.Expiry.Unix()})
-			if err := r.save(); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "trust list %d: %d keys, %d revoked, next update due before %s\n", claims.Seq,
@@ -451,6 +479,7 @@ func rootSignListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&request, "request", "", "the request from `epermit trust-list request` (required)")
 	cmd.Flags().StringVar(&out, "out", "", "write the signed list here (default standard output)")
 	daysFlag(cmd, &next, "next-update", 30*24*time.Hour, "the list's exp: gates refuse it after this, so sign the next one before")
+	cmd.Flags().BoolVar(&withoutCross, "without-cross", false, "after a rollover, once every gate holds a list of the new root: stop carrying the cross certificate (for good)")
 	markRequired(cmd, "dir", "request")
 	return changesState(cmd)
 }
@@ -473,7 +502,7 @@ func rootRolloverCmd() *cobra.Command {
 				return err
 			}
 			defer old.close()
-			nr, err := newRootIn(cmd, newDir, kms, algorithm, name, years)
+			nr, err := newRootIn(officerName(cmd), newDir, kms, algorithm, name, years)
 			if err != nil {
 				return err
 			}

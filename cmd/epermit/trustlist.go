@@ -38,7 +38,7 @@ func keysCSRCmd(g *globals) *cobra.Command {
 }
 
 func keysCertifyCmd(g *globals) *cobra.Command {
-	var kid, certFile, rootFile string
+	var kid, certFile, rootFile, crossFile string
 	cmd := &cobra.Command{
 		Use:   "certify --kid KID --cert FILE [--root root.pem]",
 		Short: "Record an issuer key's certificate from `epermit root sign` (the first also records the root)",
@@ -54,7 +54,13 @@ func keysCertifyCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			k, err := a.CertifyKey(cliContext(cmd), kid, cert, root)
+			var cross []byte
+			if crossFile != "" {
+				if cross, err = readCert(crossFile); err != nil {
+					return err
+				}
+			}
+			k, err := a.CertifyKey(cliContext(cmd), kid, cert, root, cross)
 			if err != nil {
 				return err
 			}
@@ -66,6 +72,7 @@ func keysCertifyCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&kid, "kid", "", "the key's id (required)")
 	cmd.Flags().StringVar(&certFile, "cert", "", "the certificate from `epermit root sign`, PEM or DER (required)")
 	cmd.Flags().StringVar(&rootFile, "root", "", "the root certificate (`epermit root export`); needed the first time")
+	cmd.Flags().StringVar(&crossFile, "cross", "", "in a root rollover: the new root's cross certificate (NEWDIR/cross.pem), for a certificate from the new root")
 	markRequired(cmd, "kid", "cert")
 	return changesState(cmd)
 }

@@ -60,11 +60,13 @@ func (a *Authority) KeyCSR(ctx context.Context, kid string, period time.Duration
 
 // CertifyKey records the document-signer certificate cert (DER) of key
 // kid. The first certificate also records the root (rootDER, which is
-// then required); later ones must chain to the recorded root. The
-// certificate must be the key's, not a CA, and valid for at least the
-// longest credential past its usage period; it is audited key.certify
-// (and root.set with the first).
-func (a *Authority) CertifyKey(ctx context.Context, kid string, cert, rootDER []byte) (*permit.IssuerKey, error) {
+// then required); later ones must chain to the recorded root, or, in a
+// root rollover, to the new root through crossDER, the cross certificate
+// the recorded root issued for it (the store takes on the new root when
+// it imports the new root's first list). The certificate must be the
+// key's, not a CA, and valid for at least the longest credential past its
+// usage period; it is audited key.certify (and root.set with the first).
+func (a *Authority) CertifyKey(ctx context.Context, kid string, cert, rootDER, crossDER []byte) (*permit.IssuerKey, error) {
 	ds, err := pki.ParseCertificate(cert)
 	if err != nil {
 		return nil, permit.Errorf(permit.ECodeInvalid, "the certificate: %v", err)
@@ -87,7 +89,13 @@ func (a *Authority) CertifyKey(ctx context.Context, kid string, cert, rootDER []
 		if k, err = tx.IssuerKey(ctx, kid); err != nil {
 			return err
 		}
-		if err := a.checkCertificate(k, ds, root, tx.Now()); err != nil {
+		issuer := root
+		if crossDER != nil {
+			if issuer, err = checkCross(crossDER, root, tx.Now()); err != nil {
+				return err
+			}
+		}
+		if err := a.checkCertificate(k, ds, issuer, tx.Now()); err != nil {
 			return err
 		}
 		if isNew {
@@ -105,7 +113,7 @@ func (a *Authority) CertifyKey(ctx context.Context, kid string, cert, rootDER []
 		k.Certificate, k.CertNotBefore, k.CertNotAfter, k.UsageNotBefore, k.UsageNotAfter =
 			ds.Raw, ds.NotBefore, ds.NotAfter, ds.UsageNotBefore, ds.UsageNotAfter
 		return tx.Audit(ctx, event(ctx, "key.certify", "kid:"+kid, map[string]any{
-			"serial": ds.Serial.Text(16), "root": root.KeyID, "not_before": ds.NotBefore.Unix(), "not_after": ds.NotAfter.Unix(),
+			"serial": ds.Serial.Text(16), "root": issuer.KeyID, "not_before": ds.NotBefore.Unix(), "not_after": ds.NotAfter.Unix(),
 			"usage_not_before": ds.UsageNotBefore.Unix(), "usage_not_after": ds.UsageNotAfter.Unix()}))
 	})
 	if err != nil {
@@ -126,6 +134,24 @@ func parseRoot(der []byte) (*pki.Certificate, error) {
 		return nil, permit.Errorf(permit.ECodeInvalid, "the root certificate is not a self-signed CA: %v", err)
 	}
 	return root, nil
+}
+
+// checkCross reads a cross certificate and checks that root issued it for
+// a CA and that it is valid at now.
+func checkCross(der []byte, root *pki.Certificate, now time.Time) (*pki.Certificate, error) {
+	x, err := pki.ParseCertificate(der)
+	if err != nil {
+		return nil, permit.Errorf(permit.ECodeInvalid, "the cross certificate: %v", err)
+	}
+	switch {
+	case !x.IsCA:
+		return nil, permit.Errorf(permit.ECodeInvalid, "the cross certificate is not a CA certificate")
+	case x.CheckSignatureFrom(root) != nil:
+		return nil, permit.Errorf(permit.ECodeInvalid, "the cross certificate was not issued by the recorded root %s: %v", root.KeyID, x.CheckSignatureFrom(root))
+	case !x.ValidAt(now, TrustSkew):
+		return nil, permit.Errorf(permit.ECodeInvalid, "the cross certificate is valid %s to %s only", x.NotBefore.Format(time.RFC3339), x.NotAfter.Format(time.RFC3339))
+	}
+	return x, nil
 }
 
 // rootFor returns the root to check a certificate against: the recorded
