@@ -39,7 +39,7 @@ func certifyUnderRoot(t *testing.T, a *authority.Authority) *pki.Certificate {
 	}
 	csr := must(pki.ParseCSR(must(a.KeyCSR(ctx, kid, authority.DefaultSigningPeriod))))
 	ds := must(pki.IssueDocumentSigner(root, rootKey, csr, csr.UsageNotAfter.Add(authority.LinkageValidity)))
-	must(a.CertifyKey(ctx, kid, ds, root.Raw))
+	must(a.CertifyKey(ctx, kid, ds, root.Raw, nil))
 	req := must(a.RequestTrustList(ctx))
 	claims := pki.TrustListClaims{Issuer: req.Issuer, Seq: 1, IssuedAt: now, Expiry: now.Add(30 * 24 * time.Hour)}
 	for _, c := range req.Certificates {
