@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/credential/pki"
 	"github.com/epermit/epermit/internal/web"
 )
@@ -159,6 +161,26 @@ func TestRootCeremonyReachesTheGate(t *testing.T) {
 			}
 			if d, c := gate(path("other.pem"), url, first); d != "reject" || c != "trust_list_signature" {
 				t.Errorf("the gate under another root: %s %s; want reject trust_list_signature", d, c)
+			}
+
+			// A linkage proof of the certified key carries its DS certificate
+			// in x5c, and an institution configured with the root accepts it.
+			step("linkage", "issue", "--data", data, "--public-url", url, "--document-type", "hk", "--document-number", "H20000037",
+				"--holder-key", pub, "--out", path("linkage.sdjwt"))
+			sd, err := credential.ParseSDJWT(strings.TrimSpace(string(must(os.ReadFile(path("linkage.sdjwt"))))))
+			if err != nil || len(sd.X5C) != 1 || sd.X5C[0] != base64.StdEncoding.EncodeToString(must(pki.DecodePEM(must(os.ReadFile(path("key1.pem"))), pki.PEMCertificate))) {
+				t.Fatalf("the linkage proof's x5c: %v, %v; want the key's DS certificate", len(sd.X5C), err)
+			}
+			pres := strings.TrimSpace(step("linkage", "present", "--credential", path("linkage.sdjwt"), "--holder-key", priv,
+				"--aud", "bank-1", "--nonce", "n-1", "--disclose", "travel_permit_number"))
+			for _, c := range []struct{ root, decision, code string }{
+				{path("root.pem"), "accept", ""}, {path("other.pem"), "reject", "trust_list_signature"},
+			} {
+				out, _ := run(t, ctx, "linkage", "verify", "--aud", "bank-1", "--nonce", "n-1", "--root", c.root, "--trust-list", url, pres)
+				var r struct{ Decision, Code string }
+				if err := json.Unmarshal([]byte(out), &r); err != nil || r.Decision != c.decision || r.Code != c.code {
+					t.Errorf("linkage verify under %s: %s %s (%v); want %s %s", filepath.Base(c.root), r.Decision, r.Code, err, c.decision, c.code)
+				}
 			}
 
 			// A rotated key: pending with its request, certified, listed,
