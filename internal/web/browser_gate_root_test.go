@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -29,6 +30,7 @@ import (
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
 	"github.com/epermit/epermit/permit"
+	"github.com/epermit/epermit/verify"
 )
 
 // trustServed is what the test server answers at the well-known paths of
@@ -467,5 +469,88 @@ func TestBrowserGateTrustListVectors(t *testing.T) {
 			}
 		}
 		t.Logf("%d list and %d presentation cases compared, %d SM2 cases left to the online check", len(vf.ListCases), len(vf.PresentationCases), sm2)
+	})
+}
+
+// runListMutants offers each mutant list to the page's trust list code
+// (root and held list as in the vectors) and returns each code ("" for
+// accepted).
+const runListMutants = `(async (v, mutants) => {
+  const secs = (s) => Math.floor(Date.parse(s) / 1000);
+  const root0 = await EP1.parseRoot(v.roots.root);
+  const held = await EP1.acceptTrustList(v.lists.L7, root0, null, secs(v.at), 300);
+  const out = [];
+  for (const m of mutants) {
+    try { await EP1.acceptTrustList(m, held.root, held, secs(v.at), 300); out.push(""); }
+    catch (e) { out.push(e.code || "error: " + e.message); }
+  }
+  return out;
+})(%s, %s)`
+
+// TestBrowserGateTrustListMutants: a root-rollover list of the vectors
+// (L9-rollover, offered to a gate holding L7) altered at every third
+// character, and cut short, is refused by the page's trust list code with
+// the Go verifier's code, or accepted by both (an alteration that changes
+// nothing the checks read, like base64 padding bits, never occurs: both
+// decode strictly).
+func TestBrowserGateTrustListMutants(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if db.Engine() != store.SQLite {
+			t.Skip("the page's verifier does not touch the store: one engine is enough")
+		}
+		raw := must(os.ReadFile(filepath.Join("..", "..", "verify", "testdata", "trustlist-vectors.json")))
+		var vf struct {
+			Roots map[string]string `json:"roots"`
+			Lists map[string]string `json:"lists"`
+		}
+		must(0, json.Unmarshal(raw, &vf))
+		at := "2026-12-01T03:00:10Z"
+		now := must(time.Parse(time.RFC3339, at))
+		root := must(verify.ParseRoot([]byte(vf.Roots["root"])))
+		held := must(verify.ParseSignedTrustList([]byte(vf.Lists["L7"]), root, nil, "L7", now))
+		base := vf.Lists["L9-rollover"]
+		var mutants []string
+		for i := 0; i < len(base); i += 3 {
+			b := []byte(base)
+			if b[i] == 'A' {
+				b[i] = 'B'
+			} else {
+				b[i] = 'A'
+			}
+			mutants = append(mutants, string(b))
+		}
+		for _, n := range []int{0, 1, 10, 100, len(base) / 3, len(base) / 2, len(base) - 100, len(base) - 1} {
+			mutants = append(mutants, base[:n])
+		}
+		mutants = append(mutants, base)
+		want := make([]string, len(mutants))
+		for i, m := range mutants {
+			if _, err := verify.ParseSignedTrustList([]byte(m), root, held, "mutant", now); err != nil {
+				var le *verify.TrustListError
+				if !errors.As(err, &le) {
+					t.Fatalf("mutant %d: %v is not a TrustListError", i, err)
+				}
+				want[i] = string(le.Code)
+			}
+		}
+		ctx := browser(t)
+		srv, _, _ := pagesServer(t, db)
+		do(t, ctx, "open the gate", chromedp.Navigate(srv.URL+"/gate"), chromedp.Poll[chromedp.Void](`typeof EP1 === "object" && !!EP1.acceptTrustList`))
+		args := must(json.Marshal(map[string]any{"roots": vf.Roots, "lists": vf.Lists, "at": at}))
+		got := value(t, ctx, chromedp.Evaluate[[]string](fmt.Sprintf(runListMutants, args, must(json.Marshal(mutants))), chromedp.EvalAwaitPromise))
+		if len(got) != len(mutants) {
+			t.Fatalf("the page answered %d of %d", len(got), len(mutants))
+		}
+		counts := map[string]int{}
+		for i := range mutants {
+			counts[want[i]]++
+			if got[i] != want[i] {
+				t.Errorf("mutant %d: the page says %q, the Go verifier %q", i, got[i], want[i])
+			}
+		}
+		if want[len(want)-1] != "" || counts["trust_list_signature"] == 0 || counts["trust_list_format"] == 0 {
+			t.Errorf("the mutants do not cover both codes and the list itself: %v", counts)
+		}
+		t.Logf("%d mutants of L9-rollover: %v", len(mutants), counts)
 	})
 }

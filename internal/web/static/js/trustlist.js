@@ -133,9 +133,21 @@
 
   function unb64(s) { // standard base64, as x5c holds it
     if (typeof s !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) { fmt("x5c: not base64"); }
-    var bin = atob(s), out = new Uint8Array(bin.length);
+    var bin;
+    try { bin = atob(s); } catch (e) { fmt("x5c: not base64"); }
+    if (btoa(bin) !== s) { fmt("x5c: not canonical base64"); } // as Go's Strict decoding
+    var out = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
     return out;
+  }
+
+  // strictB64u decodes base64url without padding, canonical only (no
+  // stray bits in the last character), as Go's Strict decoding.
+  function strictB64u(s, what) {
+    var b;
+    try { b = EP1.unb64url(s); } catch (e) { fmt(what + ": not base64url"); }
+    if (EP1.b64url(b) !== s) { fmt(what + ": not canonical base64url"); }
+    return b;
   }
 
   // parseRoot reads a root certificate from PEM text or DER bytes and
@@ -161,7 +173,8 @@
   // allowed.
   function strictJSON(part, allowed, what) {
     var v;
-    try { v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(EP1.unb64url(part))); } catch (e) { fmt(what + ": not JSON"); }
+    var b = strictB64u(part, what);
+    try { v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(b)); } catch (e) { fmt(what + ": not JSON"); }
     members(v, allowed, what);
     return v;
   }
@@ -172,67 +185,75 @@
   function int(v, what) { if (!Number.isSafeInteger(v) || v < 0) { fmt(what + " is not a number"); } return v; }
 
   // acceptTrustList checks a signed list (the JWS text) under rootCert at
-  // now, with held the list kept so far (or null), as §1.2 says, and
-  // resolves to {trust, root, seq, iat, exp, iss}: trust is for
-  // EP1.verify (keys by kid with their certificates' periods, revoked kids,
-  // exp); root is the root to pin from now on (the new one after a
-  // rollover). It rejects with a TrustListError.
+  // now, with held the list kept so far (or null), as §1.2 says and in the
+  // order verify.ParseSignedTrustList checks: the form of everything first
+  // (trust_list_format), then the signatures (trust_list_signature), then
+  // the times, then seq. It resolves to {trust, root, seq, iat, exp, iss}:
+  // trust is for EP1.verify (keys by kid with their certificates' periods,
+  // revoked kids, exp); root is the root to pin from now on (the new one
+  // after a rollover). It rejects with a TrustListError.
   async function acceptTrustList(jws, rootCert, held, now, skew) {
     if (typeof jws !== "string" || jws.length > MAX_LIST) { fmt("not a list of at most 1 MiB"); }
     var parts = jws.trim().split(".");
     if (parts.length !== 3) { fmt("not a JWS compact serialization"); }
+    var sig = strictB64u(parts[2], "signature");
     var h = strictJSON(parts[0], ["alg", "typ", "kid", "x5c"], "header");
-    if (h.typ !== TYP) { fmt("header: typ is not " + TYP); }
-    var signer = rootCert;
-    if (h.x5c !== undefined && (!Array.isArray(h.x5c) || h.x5c.length !== 1)) { fmt("header: x5c must hold one certificate"); }
-    // A root rollover: the new root, certified by the held one (a device
-    // that moved to the new root already holds it: the x5c is then moot).
-    if (h.x5c !== undefined && h.kid !== rootCert.kid) {
-      var cross = parseCertificate(unb64(h.x5c[0]));
-      if (!cross.isCA || !(await checkSignatureFrom(cross, rootCert)) || now < cross.notBefore - skew || now > cross.notAfter + skew) {
-        refuse("trust_list_signature", "the cross certificate is not the held root's");
-      }
-      signer = await parseRoot(cross.raw);
-    }
-    if (signer.curve !== "P-256" || h.alg !== "ES256") { refuse("trust_list_signature", "not signed with the root's algorithm ES256"); }
-    if (h.kid !== signer.kid) { refuse("trust_list_signature", "signed by another root"); }
-    var sig;
-    try { sig = EP1.unb64url(parts[2]); } catch (e) { fmt("signature: not base64url"); }
-    var signed = new TextEncoder().encode(parts[0] + "." + parts[1]);
-    if (sig.length !== 64 || !(await crypto.subtle.verify(ECDSA, await importKey(signer), sig, signed).catch(function () { return false; }))) {
-      refuse("trust_list_signature", "the signature does not verify under the root");
+    if (typeof h.alg !== "string" || typeof h.kid !== "string" || h.typ !== TYP) { fmt("header: alg, kid or typ"); }
+    var cross = null;
+    if (h.x5c !== undefined) { // a root rollover: the new root's certificate by the held one
+      if (!Array.isArray(h.x5c) || h.x5c.length !== 1) { fmt("header: x5c must hold one certificate"); }
+      cross = parseCertificate(unb64(h.x5c[0]));
+      cross.kid = await kidOf(cross);
+      if (!cross.isCA || cross.kid !== h.kid) { fmt("header: x5c is not a CA certificate for the signing key"); }
     }
     var c = strictJSON(parts[1], ["iss", "seq", "iat", "exp", "keys", "revoked"], "claims");
-    if (typeof c.iss !== "string" || !Array.isArray(c.keys) || (c.revoked !== undefined && !Array.isArray(c.revoked))) { fmt("claims: iss, keys or revoked"); }
+    if (typeof c.iss !== "string" || c.iss === "" || !Array.isArray(c.keys) || !Array.isArray(c.revoked)) { fmt("claims: iss, keys or revoked"); }
     int(c.seq, "seq"); int(c.iat, "iat"); int(c.exp, "exp");
-    if (!(c.exp > c.iat)) { fmt("claims: exp not after iat"); }
-    if (c.iat > now + skew) { refuse("trust_list_not_yet_valid", "the list is dated in the future"); }
-    if (!(now < c.exp + skew)) { refuse("trust_list_expired", "the list is past its next-update time"); }
-    if (held && c.seq < held.seq) { refuse("trust_list_rollback", "the list is older (seq " + c.seq + ") than the one held (" + held.seq + ")"); }
-    var keys = new Map(), revoked = new Map();
+    if (c.seq < 1 || !(c.exp > c.iat)) { fmt("claims: seq from 1, exp after iat"); }
+    var keys = new Map(), certs = [], revoked = new Map();
     for (var i = 0; i < c.keys.length; i++) {
       var j = c.keys[i];
       members(j, ["kty", "crv", "x", "y", "kid", "alg", "use", "x5c"], "key");
       if (typeof j.kid !== "string" || keys.has(j.kid)) { fmt("key: missing or repeated kid"); }
+      if (typeof j.alg !== "string" || j.use !== "sig") { fmt("key " + j.kid + ": alg and use sig"); }
       if (!Array.isArray(j.x5c) || j.x5c.length !== 1) { fmt("key " + j.kid + ": x5c must hold one certificate"); }
-      var ds = parseCertificate(unb64(j.x5c[0]));
-      if (ds.isCA || !(await checkSignatureFrom(ds, signer))) { refuse("trust_list_signature", "the certificate of key " + j.kid + " is not the root's"); }
-      var x, y;
+      var ds = parseCertificate(unb64(j.x5c[0])), x, y;
       try { x = EP1.unb64url(j.x); y = EP1.unb64url(j.y); } catch (e) { fmt("key " + j.kid + ": coordinates"); }
-      if (j.kty !== "EC" || j.crv !== ds.curve || !equal(ds.point, concat(x, y)) || (await kidOf(ds)) !== j.kid ||
-          (j.alg !== undefined && j.alg !== (ds.curve === "SM2" ? "SM2" : "ES256"))) {
-        fmt("key " + j.kid + ": not the key of its certificate");
+      if (ds.isCA || j.kty !== "EC" || j.crv !== ds.curve || !equal(ds.point, concat(x, y)) || (await kidOf(ds)) !== j.kid ||
+          j.alg !== (ds.curve === "SM2" ? "SM2" : "ES256")) {
+        fmt("key " + j.kid + ": x5c is not a DS certificate for this key");
       }
       var e = ds.curve === "SM2" ? { sm2: true } : { key: await importKey(ds) };
       e.notBefore = ds.notBefore; e.notAfter = ds.notAfter;
       e.usageNotBefore = ds.usageNotBefore; e.usageNotAfter = ds.usageNotAfter;
       keys.set(j.kid, e);
+      certs.push(ds);
     }
-    (c.revoked || []).forEach(function (r) {
+    c.revoked.forEach(function (r) {
       members(r, ["kid", "revoked_at"], "revoked");
-      if (typeof r.kid !== "string") { fmt("revoked: kid"); }
+      if (typeof r.kid !== "string" || r.kid === "" || revoked.has(r.kid)) { fmt("revoked: kid missing or repeated"); }
       revoked.set(r.kid, int(r.revoked_at, "revoked_at"));
     });
+
+    // The signatures: the held root, or a new root it cross-certified (a
+    // device that moved to the new root already holds it: x5c is then moot).
+    var signer = rootCert;
+    if (h.kid !== rootCert.kid) {
+      if (!cross || !(await checkSignatureFrom(cross, rootCert))) { refuse("trust_list_signature", "signed by " + h.kid + ", not by the root held"); }
+      if (now < cross.notBefore - skew || now > cross.notAfter + skew) { refuse("trust_list_signature", "the cross certificate is not valid now"); }
+      signer = await parseRoot(cross.raw);
+    }
+    var signed = new TextEncoder().encode(parts[0] + "." + parts[1]);
+    if (signer.curve !== "P-256" || h.alg !== "ES256" || sig.length !== 64 ||
+        !(await crypto.subtle.verify(ECDSA, await importKey(signer), sig, signed).catch(function () { return false; }))) {
+      refuse("trust_list_signature", "the signature does not verify under the root");
+    }
+    for (var k = 0; k < certs.length; k++) {
+      if (!(await checkSignatureFrom(certs[k], signer))) { refuse("trust_list_signature", "a key's certificate is not the root's"); }
+    }
+    if (c.iat > now + skew) { refuse("trust_list_not_yet_valid", "the list is dated in the future"); }
+    if (!(now < c.exp + skew)) { refuse("trust_list_expired", "the list is past its next-update time"); }
+    if (held && c.seq < held.seq) { refuse("trust_list_rollback", "the list is older (seq " + c.seq + ") than the one held (" + held.seq + ")"); }
     return { trust: { keys: keys, revoked: revoked, exp: c.exp, seq: c.seq }, root: signer, seq: c.seq, iat: c.iat, exp: c.exp, iss: c.iss };
   }
   function concat(a, b) { var o = new Uint8Array(a.length + b.length); o.set(a); o.set(b, a.length); return o; }
