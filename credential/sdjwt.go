@@ -158,9 +158,6 @@ type LinkageClaims struct {
 	Expiry   time.Time // exp
 	Holder   *ecdsa.PublicKey
 	Status   StatusRef
-	// X5C, when set, goes into the header as x5c (HAIP): the issuer key's
-	// DER document-signer certificate, the root left out.
-	X5C [][]byte
 
 	// The selectively disclosable claims.
 	Name                  string // Chinese name as registered, "" when none
@@ -284,9 +281,6 @@ func issueLinkage(random io.Reader, c LinkageClaims, kid string, signer crypto.S
 		Cnf: map[string]holderJWK{"jwk": hk}, Status: map[string]issuedStatusRef{"status_list": {Idx: c.Status.Idx, URI: c.Status.URI}},
 		SDAlg: SDAlg, SD: digests}
 	h := jwsHeader{Alg: suite.jose, Typ: TypSDJWT, Kid: kid}
-	if len(chain) == 0 { // LinkageClaims.X5C, as the authority sets it
-		chain = c.X5C
-	}
 	for _, der := range chain {
 		h.X5C = append(h.X5C, base64.StdEncoding.EncodeToString(der))
 	}

@@ -369,8 +369,7 @@ func kbWithoutHash(t testing.TB, b64payload string) string {
 // (HAIP): std base64 DER in the protected header, and it still verifies.
 func TestLinkageX5C(t *testing.T) {
 	f := newLinkageFixture(t)
-	f.claims.X5C = [][]byte{{0x30, 0x03, 0x02, 0x01, 0x07}}
-	sd, err := IssueLinkage(f.claims, f.kid, f.issuer)
+	sd, err := IssueLinkageWithChain(f.claims, f.kid, f.issuer, [][]byte{{0x30, 0x03, 0x02, 0x01, 0x07}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +391,6 @@ func TestLinkageX5C(t *testing.T) {
 	if err := s.VerifyIssuer(&f.issuer.PublicKey); err != nil {
 		t.Errorf("a proof with x5c: %v", err)
 	}
-	f.claims.X5C = nil
 	sd, _ = IssueLinkage(f.claims, f.kid, f.issuer)
 	if hb, _ := base64.RawURLEncoding.DecodeString(strings.SplitN(sd, ".", 2)[0]); strings.Contains(string(hb), "x5c") {
 		t.Errorf("header without certificates: %s", hb)

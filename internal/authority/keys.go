@@ -187,7 +187,8 @@ func Published(k permit.IssuerKey, now time.Time) bool {
 // audited), so that neither a forgery made with it nor anything it signed
 // is accepted any more; the applications of those credentials are voided,
 // so they do not count toward the holders' monthly quota. The active key
-// cannot be revoked: rotate first. It returns the credentials it revoked.
+// cannot be revoked: rotate first; a pending key (never active) can. It
+// returns the credentials it revoked.
 func (a *Authority) RevokeKey(ctx context.Context, kid, reason string) ([]permit.Credential, error) {
 	reason, err := checkReason(reason)
 	if err != nil {
@@ -203,6 +204,12 @@ func (a *Authority) RevokeKey(ctx context.Context, kid, reason string) ([]permit
 			return permit.Errorf(permit.ECodeConflict, "%s is the active key: run `epermit keys rotate` first", kid)
 		case k.State == permit.KeyRevoked:
 			return permit.Errorf(permit.ECodeConflict, "%s is revoked already", kid)
+		case k.State == permit.KeyPending:
+			// Never signed, but a list may name it: retired, then revoked,
+			// it goes into the next list's revoked.
+			if err := tx.RetirePendingIssuerKey(ctx, kid); err != nil {
+				return err
+			}
 		}
 		if err := tx.RevokeIssuerKey(ctx, kid); err != nil {
 			return err

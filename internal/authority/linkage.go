@@ -122,17 +122,20 @@ func (a *Authority) issueLinkage(ctx context.Context, tx *store.Tx, personID int
 	if err != nil {
 		return nil, err
 	}
-	var x5c [][]byte
-	if key.Certificate != nil {
-		x5c = [][]byte{key.Certificate} // HAIP: the chain without the root
-	}
 	p := &rec.Person
-	sd, err := credential.IssueLinkage(credential.LinkageClaims{
+	claims := credential.LinkageClaims{
 		Issuer: a.cfg.PublicURL, IssuedAt: now, Expiry: exp, Holder: holder,
-		Status: credential.StatusRef{Idx: uint64(idx), URI: a.StatusListURI(list)}, X5C: x5c,
-		Name: p.Name, LatinName: p.LatinName, BirthDate: p.BirthDate.String(), Sex: WireSex(p.Sex),
+		Status: credential.StatusRef{Idx: uint64(idx), URI: a.StatusListURI(list)},
+		Name:   p.Name, LatinName: p.LatinName, BirthDate: p.BirthDate.String(), Sex: WireSex(p.Sex),
 		TravelPermitType: t.String(), TravelPermitNumber: number, ResidencePermitNumber: rp.Number,
-	}, key.Kid, signer)
+	}
+	var sd string
+	if key.Certificate != nil {
+		// HAIP: the key's certificate in x5c, the root left out.
+		sd, err = credential.IssueLinkageWithChain(claims, key.Kid, signer, [][]byte{key.Certificate})
+	} else {
+		sd, err = credential.IssueLinkage(claims, key.Kid, signer)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -321,6 +322,9 @@ func ParseTrustListRequest(data []byte) (*TrustListRequest, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
 		return nil, permit.Errorf(permit.ECodeInvalid, "not a trust list request: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, permit.Errorf(permit.ECodeInvalid, "not a trust list request: data after the object")
 	}
 	if r.Type != TrustListRequestType || r.Issuer == "" {
 		return nil, permit.Errorf(permit.ECodeInvalid, "not a trust list request (type %q, iss %q)", r.Type, r.Issuer)

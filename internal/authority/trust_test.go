@@ -282,6 +282,18 @@ func TestRotationUnderRoot(t *testing.T) {
 		if ev, err := a.AuditEvents(ctx, "kid:"+p.Kid); err != nil || ev[0].Action != "key.activate" {
 			t.Errorf("audit of the activation: %+v, %v", ev, err)
 		}
+		// A pending key given up before activation is revoked and goes into
+		// the next list's revoked.
+		p3, err := a.RotateKey(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.RevokeKey(ctx, p3.Kid, "given up"); err != nil {
+			t.Fatalf("revoking a pending key: %v", err)
+		}
+		if req, err := a.RequestTrustList(ctx); err != nil || len(req.Revoked) != 1 || req.Revoked[0].Kid != p3.Kid {
+			t.Errorf("request after revoking the pending key: %+v, %v", req, err)
+		}
 		a.SetClock(func() time.Time { return trustNow.Add(91 * 24 * time.Hour) })
 		if err := a.Ready(ctx); permit.ErrorCode(err) != permit.ECodeNotReady || !strings.Contains(err.Error(), "stopped signing") {
 			t.Errorf("ready past the usage period: %v", err)
@@ -355,3 +367,25 @@ func TestTrustConcurrent(t *testing.T) {
 }
 
 func base64Std(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+// The root machine reads trust list requests carried from the serving
+// side: a request either parses strictly or is refused, never a panic,
+// and what parses keeps its type and issuer.
+func FuzzParseTrustListRequest(f *testing.F) {
+	f.Add([]byte(`{"type":"epermit-trust-list-request","iss":"https://epermit.test","certificates":["MAMCAQc="],"revoked":[{"kid":"k","revoked_at":1}]}`))
+	f.Add([]byte(`{"type":"epermit-trust-list-request","iss":"","certificates":[],"revoked":[]}`))
+	f.Add([]byte(`{"type":"x","extra":1}`))
+	f.Add([]byte(`{"type":"epermit-trust-list-request","iss":"https://epermit.test","certificates":[],"revoked":[]} {}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := authority.ParseTrustListRequest(data)
+		if err != nil {
+			if permit.ErrorCode(err) != permit.ECodeInvalid {
+				t.Fatalf("refusal without code invalid: %v", err)
+			}
+			return
+		}
+		if r.Type != authority.TrustListRequestType || r.Issuer == "" {
+			t.Fatalf("accepted %+v", r)
+		}
+	})
+}

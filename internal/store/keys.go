@@ -42,6 +42,15 @@ func (tx *Tx) ActivateIssuerKey(ctx context.Context, kid string) error {
 	return mustAffect(res, err, "pending key %s", kid)
 }
 
+// RetirePendingIssuerKey retires the pending key kid without it ever
+// signing: a key given up (or leaked) before activation, which may then be
+// revoked like any retired key.
+func (tx *Tx) RetirePendingIssuerKey(ctx context.Context, kid string) error {
+	res, err := tx.exec(ctx, `UPDATE issuer_keys SET state = 'retired', retired_at = $2 WHERE kid = $1 AND state = 'pending'`,
+		kid, tx.now.Unix())
+	return mustAffect(res, err, "pending key %s", kid)
+}
+
 // PendingIssuerKey returns the key waiting to be activated.
 func (tx *Tx) PendingIssuerKey(ctx context.Context) (*permit.IssuerKey, error) {
 	k, err := scanIssuerKey(tx.queryRow(ctx, issuerKeyQuery+` WHERE k.state = 'pending'`))
