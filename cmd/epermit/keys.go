@@ -96,7 +96,7 @@ func keysCmd(g *globals) *cobra.Command {
 					return err
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "KID\tSTATE\tCREATED\tRETIRED\tLAST EXPIRY\tPUBLISHED\tREF\tALG\tSIGNS UNTIL")
+				fmt.Fprintln(tw, "KID\tSTATE\tCREATED\tRETIRED\tLAST EXPIRY\tPUBLISHED\tSIGNS UNTIL\tREF\tALG")
 				now := time.Now()
 				for _, k := range ks {
 					alg := "?"
@@ -106,7 +106,7 @@ func keysCmd(g *globals) *cobra.Command {
 					// SIGNS UNTIL: the end of the certificate's usage period
 					// under a root of trust; "-" when not certified.
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\t%s\t%s\n", k.Kid, k.State, stamp(k.CreatedAt), stamp(k.RetiredAt),
-						stamp(k.LastExpiry), authority.Published(k, now), k.Ref, alg, stamp(k.UsageNotAfter))
+						stamp(k.LastExpiry), authority.Published(k, now), stamp(k.UsageNotAfter), k.Ref, alg)
 				}
 				return tw.Flush()
 			}),

@@ -142,6 +142,15 @@ func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlag
 		g.log.Log(ctx, level, "gate QR codes hold latin names of this many characters only (spec §3: 620 characters); longer ones make larger QRs: give status lists a shorter URL",
 			"latin_name_max", n, "status_url", a.Config().StatusURL)
 	}
+	// Under a root of trust: what ends soon, so that no list runs out on
+	// the gates unnoticed.
+	if ws, err := a.TrustWarnings(ctx); err != nil {
+		g.log.Warn("root of trust", "err", err)
+	} else {
+		for _, w := range ws {
+			g.log.Warn(w)
+		}
+	}
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

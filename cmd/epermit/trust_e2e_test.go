@@ -310,3 +310,40 @@ func TestRootOfTrustCeremony(t *testing.T) {
 
 // authority91Days is past the default signing period of 90 days.
 const authority91Days = 91 * 24 * time.Hour
+
+// An SM2 root certifies an SM2 issuer key through the same commands, and
+// the store takes its list.
+func TestRootOfTrustSM2(t *testing.T) {
+	ctx := context.Background()
+	data, work := newStore(t), t.TempDir()
+	rootDir := filepath.Join(work, "root")
+	step := func(args ...string) string {
+		t.Helper()
+		out, err := run(t, ctx, args...)
+		if err != nil {
+			t.Fatalf("epermit %s: %v", strings.Join(args, " "), err)
+		}
+		return out
+	}
+	out := step("keys", "init", "--algorithm", "sm2", "--data", data)
+	kid := strings.Fields(strings.TrimPrefix(out, "active key "))[0]
+	step("root", "init", "--dir", rootDir, "--name", "Test SM2 root", "--algorithm", "sm2")
+	step("keys", "csr", "--kid", kid, "--out", filepath.Join(work, "k.csr"), "--data", data)
+	step("root", "sign", "--dir", rootDir, "--csr", filepath.Join(work, "k.csr"), "--out", filepath.Join(work, "k.pem"))
+	step("keys", "certify", "--kid", kid, "--cert", filepath.Join(work, "k.pem"), "--root", filepath.Join(rootDir, "root.pem"), "--data", data)
+	step("trust-list", "request", "--out", filepath.Join(work, "req.json"), "--data", data)
+	step("root", "sign-list", "--dir", rootDir, "--request", filepath.Join(work, "req.json"), "--out", filepath.Join(work, "list.jwt"))
+	step("trust-list", "import", filepath.Join(work, "list.jwt"), "--data", data)
+	root, err := verify.LoadRoot(filepath.Join(rootDir, "root.pem"))
+	if err != nil || root.Alg != "SM2" {
+		t.Fatalf("root: %+v, %v", root, err)
+	}
+	doc, _ := os.ReadFile(filepath.Join(work, "list.jwt"))
+	l, err := verify.ParseSignedTrustList(bytes.TrimSpace(doc), root, nil, "list.jwt", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, code := l.KeyFor(kid, time.Now(), time.Now(), verify.DefaultSkew); code != "" {
+		t.Errorf("the SM2 key under the SM2 root's list: %s", code)
+	}
+}

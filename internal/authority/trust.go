@@ -455,3 +455,37 @@ func (a *Authority) TrustRoot(ctx context.Context) ([]byte, error) {
 	}
 	return r.Certificate, nil
 }
+
+// TrustRenewal is how early TrustWarnings warns of an end.
+const TrustRenewal = 7 * 24 * time.Hour
+
+// TrustWarnings says what of the root of trust ends within TrustRenewal
+// (or has ended): the newest signed list, after which gates refuse every
+// credential, and the active key's usage period, after which it signs
+// nothing. Nothing without a root. The server logs them at start.
+func (a *Authority) TrustWarnings(ctx context.Context) ([]string, error) {
+	var out []string
+	now := a.now()
+	err := a.db.View(ctx, func(tx *store.Tx) error {
+		k, rooted, err := tx.SigningIssuerKey(ctx)
+		if permit.ErrorCode(err) == permit.ECodeNotFound || (err == nil && !rooted) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		l, err := tx.LatestTrustList(ctx)
+		switch {
+		case permit.ErrorCode(err) == permit.ECodeNotFound:
+			out = append(out, "no signed trust list is imported: gates configured with the root have none to take (`epermit trust-list request`, `root sign-list`, `trust-list import`)")
+		case err != nil:
+			return err
+		case !now.Before(l.ExpiresAt.Add(-TrustRenewal)):
+			out = append(out, fmt.Sprintf("the signed trust list %d expires at %s: gates then refuse every credential; sign and import the next one", l.Seq, l.ExpiresAt.Format(time.RFC3339)))
+		}
+		if k.Certificate != nil && !now.Before(k.UsageNotAfter.Add(-TrustRenewal)) {
+			out = append(out, fmt.Sprintf("the active issuer key %s signs until %s only: renew its certificate or rotate", k.Kid, k.UsageNotAfter.Format(time.RFC3339)))
+		}
+		return nil
+	})
+	return out, err
+}

@@ -152,6 +152,9 @@ func TestCertifyKey(t *testing.T) {
 		if _, err := a.TrustRoot(ctx); permit.ErrorCode(err) != permit.ECodeNotFound {
 			t.Errorf("a root was recorded by refused certifications: %v", err)
 		}
+		if ws, err := a.TrustWarnings(ctx); err != nil || len(ws) != 0 {
+			t.Errorf("TrustWarnings without a root: %q, %v", ws, err)
+		}
 		got, err := a.CertifyKey(ctx, k.Kid, good, root.cert.Raw, nil)
 		if err != nil || string(got.Certificate) != string(good) {
 			t.Fatalf("CertifyKey: %+v, %v", got, err)
@@ -293,6 +296,13 @@ func TestRotationUnderRoot(t *testing.T) {
 		}
 		if req, err := a.RequestTrustList(ctx); err != nil || len(req.Revoked) != 1 || req.Revoked[0].Kid != p3.Kid {
 			t.Errorf("request after revoking the pending key: %+v, %v", req, err)
+		}
+		if ws, err := a.TrustWarnings(ctx); err != nil || len(ws) != 0 {
+			t.Errorf("TrustWarnings with a fresh list and key: %q, %v", ws, err)
+		}
+		a.SetClock(func() time.Time { return trustNow.Add(25 * 24 * time.Hour) })
+		if ws, err := a.TrustWarnings(ctx); err != nil || len(ws) != 1 || !strings.Contains(ws[0], "trust list 2 expires") {
+			t.Errorf("TrustWarnings 5 days before the list's exp: %q, %v", ws, err)
 		}
 		a.SetClock(func() time.Time { return trustNow.Add(91 * 24 * time.Hour) })
 		if err := a.Ready(ctx); permit.ErrorCode(err) != permit.ECodeNotReady || !strings.Contains(err.Error(), "stopped signing") {

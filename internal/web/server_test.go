@@ -63,6 +63,9 @@ func TestEndpoints(t *testing.T) {
 			{"/metrics", "text/plain", "epermit_http_requests_total", 200},
 			{"/.well-known/jwks.json", "application/jwk-set+json", k.Kid, 200},
 			{"/nowhere", "application/problem+json", `"code":"not_found"`, 404},
+			// Without a root of trust there is no signed list and no root.
+			{"/.well-known/epermit-trust-list", "application/problem+json", `"code":"not_found"`, 404},
+			{"/.well-known/epermit-root.pem", "application/problem+json", `"code":"not_found"`, 404},
 		} {
 			resp, body := get(t, srv.URL+tc.path)
 			if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.contentType) ||
