@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
@@ -8,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/epermit/epermit/credential/pki"
 	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/verify"
 )
@@ -88,28 +91,50 @@ func readHolderPrivateKey(path string) (*ecdsa.PrivateKey, error) {
 	return priv, nil
 }
 
-// checkerFlags are how a checking command finds what it trusts.
+// checkerFlags are how a checking command finds what it trusts: a JWK Set
+// (a file, or the authority's over TLS), or a trust list signed by the
+// authority's root (spec §1.2), from a file or a URL, checked under the
+// root certificate the verifier is configured with.
 type checkerFlags struct {
 	trustFile, authorityURL string
+	rootFile, trustList     string
 	offline                 bool
 }
 
 func (f *checkerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.trustFile, "trust", "", "trust list (JWK Set) file")
 	cmd.Flags().StringVar(&f.authorityURL, "authority", "", "authority base URL to fetch the trust list from")
+	cmd.Flags().StringVar(&f.rootFile, "root", "", "the authority's root certificate (PEM or DER): accept only a trust list it signed (with --trust-list)")
+	cmd.Flags().StringVar(&f.trustList, "trust-list", "", "signed trust list: a file, a URL, or the authority's base URL (with --root)")
 	cmd.Flags().BoolVar(&f.offline, "offline", false, "do not fetch the status list (the result warns status_unknown)")
 }
 
-// sources loads the trust list and, unless offline, a status list cache
-// that fetches the list named in the credential: a list that cannot be had
-// is a warning, never a rejection.
-func (f *checkerFlags) sources(ctx context.Context) (*verify.TrustList, verify.StatusSource, error) {
+// sources loads the trust list as of now and, unless offline, a status
+// list cache that fetches the list named in the credential: a list that
+// cannot be had is a warning, never a rejection. A signed trust list that
+// is refused is a *verify.TrustListError: the caller rejects with its code.
+func (f *checkerFlags) sources(ctx context.Context, now time.Time) (*verify.TrustList, verify.StatusSource, error) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	var trust *verify.TrustList
 	var err error
+	signed := f.rootFile != "" || f.trustList != ""
 	switch {
-	case (f.trustFile == "") == (f.authorityURL == ""):
-		return nil, nil, usageError{errors.New("give exactly one of --trust FILE and --authority URL")}
+	case signed && (f.rootFile == "" || f.trustList == ""):
+		return nil, nil, usageError{errors.New("--root and --trust-list go together")}
+	case btoi(f.trustFile != "")+btoi(f.authorityURL != "")+btoi(signed) != 1:
+		return nil, nil, usageError{errors.New("give exactly one of --trust FILE, --authority URL and --root CERT --trust-list FILE|URL")}
+	case signed:
+		root, err := verify.LoadRoot(f.rootFile)
+		if err != nil {
+			return nil, nil, usageError{err}
+		}
+		data, err := readTrustList(ctx, client, f.trustList)
+		if err != nil {
+			return nil, nil, err
+		}
+		if trust, err = verify.ParseSignedTrustList(data, root, nil, f.trustList, now); err != nil {
+			return nil, nil, err
+		}
 	case f.trustFile != "":
 		if trust, err = verify.LoadTrustList(f.trustFile); err != nil {
 			return nil, nil, usageError{err}
@@ -123,6 +148,64 @@ func (f *checkerFlags) sources(ctx context.Context) (*verify.TrustList, verify.S
 		return trust, nil, nil
 	}
 	return trust, verify.NewStatusCache(trust, verify.StatusCacheOptions{Client: client}), nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// readTrustList reads a signed trust list from a file or a URL; a URL with
+// no path is the authority's base URL, which serves it at
+// /.well-known/epermit-trust-list.
+func readTrustList(ctx context.Context, client *http.Client, source string) ([]byte, error) {
+	u, err := url.Parse(source)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		b, err := os.ReadFile(source)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		if len(b) > pki.MaxTrustList {
+			return nil, &verify.TrustListError{Code: verify.CodeTrustListFormat, Msg: source + " is larger than a trust list may be"}
+		}
+		return bytes.TrimSpace(b), nil
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/.well-known/epermit-trust-list"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	req.Header.Set("Accept", pki.TrustListMediaType)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the trust list: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetching the trust list: %s from %s", resp.Status, u)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, pki.MaxTrustList+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetching the trust list: %w", err)
+	}
+	if len(b) > pki.MaxTrustList {
+		return nil, &verify.TrustListError{Code: verify.CodeTrustListFormat, Msg: u.String() + " sent more than a trust list may hold"}
+	}
+	return bytes.TrimSpace(b), nil
+}
+
+// refusedList turns a refused signed trust list into the code a checking
+// command rejects with; ok is false for any other error.
+func refusedList(err error) (verify.Code, string, bool) {
+	var le *verify.TrustListError
+	if !errors.As(err, &le) {
+		return "", "", false
+	}
+	return le.Code, le.Code.Message(), true
 }
 
 // printResult prints a verification result as JSON; a rejection makes the

@@ -106,7 +106,7 @@ func linkageVerifyCmd() *cobra.Command {
 	var aud, nonce, at, require string
 	var cf checkerFlags
 	cmd := &cobra.Command{
-		Use:   "verify --aud A --nonce N (--trust FILE | --authority URL) [--offline] [--require CLAIM,…] [--at RFC3339] (TEXT | FILE)",
+		Use:   "verify --aud A --nonce N (--trust FILE | --authority URL | --root CERT --trust-list FILE|URL) [--offline] [--require CLAIM,…] [--at RFC3339] (TEXT | FILE)",
 		Short: "Verify a linkage presentation as an institution would; exit 0 accepted, 1 rejected",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -124,7 +124,11 @@ func linkageVerifyCmd() *cobra.Command {
 				}
 				text = strings.TrimSpace(string(b))
 			}
-			trust, status, err := cf.sources(cmd.Context())
+			trust, status, err := cf.sources(cmd.Context(), now)
+			if code, msg, ok := refusedList(err); ok {
+				fmt.Fprintln(cmd.ErrOrStderr(), "epermit:", err)
+				return printResult(cmd.OutOrStdout(), &verify.LinkageResult{Decision: verify.Reject, Code: code, Message: msg, At: now}, false)
+			}
 			if err != nil {
 				return err
 			}

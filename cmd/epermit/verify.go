@@ -19,7 +19,7 @@ func verifyCmd() *cobra.Command {
 	var use, at, pngFile string
 	var cf checkerFlags
 	cmd := &cobra.Command{
-		Use:   "verify [--use flight|train|border] (--trust FILE | --authority URL) [--offline] [--at RFC3339] (TEXT | --png FILE)",
+		Use:   "verify [--use flight|train|border] (--trust FILE | --authority URL | --root CERT --trust-list FILE|URL) [--offline] [--at RFC3339] (TEXT | --png FILE)",
 		Short: "Verify an EP1 presentation as a gate would; exit 0 accepted, 1 rejected",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -48,7 +48,12 @@ func verifyCmd() *cobra.Command {
 			default:
 				text = strings.TrimSpace(args[0])
 			}
-			trust, status, err := cf.sources(cmd.Context())
+			trust, status, err := cf.sources(cmd.Context(), now)
+			if code, msg, ok := refusedList(err); ok {
+				// A gate with no acceptable list refuses, with the list's code.
+				fmt.Fprintln(cmd.ErrOrStderr(), "epermit:", err)
+				return printResult(cmd.OutOrStdout(), &verify.Result{Decision: verify.Reject, Code: code, Message: msg, Use: u, At: now}, false)
+			}
 			if err != nil {
 				return err
 			}

@@ -174,3 +174,105 @@ func TestVerifyCommandSM2(t *testing.T) {
 		t.Fatalf("%d of %d cases found in the vectors", seen, len(want))
 	}
 }
+
+// `epermit verify --root CERT --trust-list FILE|URL` takes its keys from a
+// trust list signed by the root (spec §1.2), from a file or a URL, and
+// refuses with the list's code a list the root did not sign or one past its
+// exp; with an accepted list it applies the key-use rules (key_revoked,
+// key_not_valid). The cases are verify/testdata/trustlist-vectors.json's.
+func TestVerifyCommandSignedTrustList(t *testing.T) {
+	var vf struct {
+		Roots             map[string]string `json:"roots"`
+		Lists             map[string]string `json:"lists"`
+		PresentationCases []struct {
+			Name, Text, At string
+			Lists          []string
+		} `json:"presentation_cases"`
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "verify", "testdata", "trustlist-vectors.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &vf); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	root, other := file("root.pem", vf.Roots["root"]), file("other.pem", vf.Roots["new-root"])
+	lists := map[string]string{}
+	for name, l := range vf.Lists {
+		lists[name] = file(name+".jwt", l)
+	}
+	text := map[string]string{}
+	var at string
+	for _, c := range vf.PresentationCases {
+		text[c.Name] = c.Text
+		if c.Name == "certified key" {
+			at = c.At
+		}
+	}
+	authority := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/epermit-trust-list" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/epermit-trust-list+jwt")
+		w.Write([]byte(vf.Lists["L7"]))
+	}))
+	defer authority.Close()
+	signed := func(rootFile, list string) []string {
+		return []string{"--offline", "--use", "train", "--at", at, "--root", rootFile, "--trust-list", list}
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		exit     int
+		decision string
+		code     string
+	}{
+		{"a list the root signed, from a file", append(signed(root, lists["L7"]), text["certified key"]), 0, "accept_with_warning", ""},
+		{"a list the root signed, from the authority's URL", append(signed(root, authority.URL), text["certified key"]), 0, "accept_with_warning", ""},
+		{"the same, the list's own URL", append(signed(root, authority.URL+"/.well-known/epermit-trust-list"), text["certified key"]), 0, "accept_with_warning", ""},
+		{"a key the list revokes", append(signed(root, lists["L7"]), text["revoked key"]), exitFailure, "reject", "key_revoked"},
+		{"a key past its certificate", append(signed(root, lists["L7"]), text["now after the certificate's validity"]), exitFailure, "reject", "key_not_valid"},
+		{"a key signing after its usage period", append(signed(root, lists["L7"]), text["signed after the usage period"]), exitFailure, "reject", "key_not_valid"},
+		{"a rotated key the list does not hold", append(signed(root, lists["L7"]), text["rotated key before the new list"]), exitFailure, "reject", "unknown_key"},
+		{"a rotated key in a newer list", append(signed(root, lists["L8"]), text["rotated key through the new list"]), 0, "accept_with_warning", ""},
+		{"a list by another root", append(signed(root, lists["L8-other-root"]), text["certified key"]), exitFailure, "reject", "trust_list_signature"},
+		{"a list under another root than configured", append(signed(other, lists["L7"]), text["certified key"]), exitFailure, "reject", "trust_list_signature"},
+		{"a DS certificate of another root", append(signed(root, lists["L8-foreign-ds"]), text["certified key"]), exitFailure, "reject", "trust_list_signature"},
+		{"an altered list", append(signed(root, lists["L8-tampered"]), text["certified key"]), exitFailure, "reject", "trust_list_signature"},
+		{"not a list", append(signed(root, lists["not-a-list"]), text["certified key"]), exitFailure, "reject", "trust_list_format"},
+		{"a list from the future", append(signed(root, lists["L8-future"]), text["certified key"]), exitFailure, "reject", "trust_list_not_yet_valid"},
+		{"a list past its exp", []string{"--offline", "--use", "train", "--at", "2026-12-31T01:00:00Z", "--root", root, "--trust-list", lists["L7"], text["certified key"]}, exitFailure, "reject", "trust_list_expired"},
+		{"--root alone", []string{"--offline", "--root", root, text["certified key"]}, exitUsage, "", ""},
+		{"--trust-list alone", []string{"--offline", "--trust-list", lists["L7"], text["certified key"]}, exitUsage, "", ""},
+		{"--root with --trust", []string{"--offline", "--root", root, "--trust-list", lists["L7"], "--trust", lists["L7"], text["certified key"]}, exitUsage, "", ""},
+		{"a root file that is no certificate", append(signed(lists["L7"], lists["L7"]), text["certified key"]), exitUsage, "", ""},
+		{"a missing list file", append(signed(root, filepath.Join(dir, "none.jwt")), text["certified key"]), exitUsage, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := run(t, context.Background(), append([]string{"verify"}, tc.args...)...)
+			if got := exitCodeOf(err); got != tc.exit {
+				t.Fatalf("exit %d (%v); want %d\n%s", got, err, tc.exit, out)
+			}
+			if tc.decision == "" {
+				return
+			}
+			var r struct{ Decision, Code string }
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, out)
+			}
+			if r.Decision != tc.decision || r.Code != tc.code {
+				t.Errorf("decision %s %s; want %s %s", r.Decision, r.Code, tc.decision, tc.code)
+			}
+		})
+	}
+}

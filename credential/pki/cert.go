@@ -41,6 +41,9 @@ type Certificate struct {
 	SignatureAlg string
 
 	SubjectKeyID, AuthorityKeyID []byte
+	// URIs are the subjectAltName URIs: in a DS certificate, the
+	// authority's base URL, which the iss of what the key signs names.
+	URIs []string
 
 	signature []byte // r||s
 }
@@ -228,6 +231,10 @@ func (c *Certificate) readExtensions(exts []extension) error {
 			c.AuthorityKeyID = aki.ID
 		case e.ID.Equal(oidPrivateKeyUsagePeriod):
 			if c.UsageNotBefore, c.UsageNotAfter, err = parseUsagePeriod(e.Value); err != nil {
+				return profileErr("%v", err)
+			}
+		case e.ID.Equal(oidSubjectAltName):
+			if c.URIs, err = parseSubjectAltName(e.Value); err != nil {
 				return profileErr("%v", err)
 			}
 		case e.Critical:
@@ -517,10 +524,15 @@ func IssueDocumentSigner(root *Certificate, rootSigner crypto.Signer, csr *CSR, 
 	if err != nil {
 		return nil, err
 	}
+	if err := checkURIs(csr.URIs); err != nil {
+		return nil, err
+	}
+	exts := [][]byte{basicConstraintsExt(false), keyUsageExt(kuDigitalSignature), subjectKeyIDExt(kid),
+		authorityKeyIDExt(root.SubjectKeyID),
+		newExtension(oidPrivateKeyUsagePeriod, false, privateKeyUsagePeriodValue(csr.UsageNotBefore, csr.UsageNotAfter))}
+	if len(csr.URIs) > 0 {
+		exts = append(exts, subjectAltNameExt(csr.URIs))
+	}
 	return template{issuer: root.RawSubject, subject: name(DocumentSignerSubject(csr.KeyID), false),
-		notBefore: csr.UsageNotBefore, notAfter: notAfter, spki: spki,
-		exts: [][]byte{basicConstraintsExt(false), keyUsageExt(kuDigitalSignature), subjectKeyIDExt(kid),
-			authorityKeyIDExt(root.SubjectKeyID),
-			newExtension(oidPrivateKeyUsagePeriod, false, privateKeyUsagePeriodValue(csr.UsageNotBefore, csr.UsageNotAfter))},
-	}.sign(rootSigner)
+		notBefore: csr.UsageNotBefore, notAfter: notAfter, spki: spki, exts: exts}.sign(rootSigner)
 }

@@ -22,13 +22,17 @@ type CSR struct {
 	Subject   string // common name
 	// UsageNotBefore and UsageNotAfter are the requested signing period.
 	UsageNotBefore, UsageNotAfter time.Time
+	// URIs are the subjectAltName URIs asked for: the authority's base URL.
+	URIs []string
 }
 
 // NewCSR makes a request for signer's issuer key (a file or PKCS#11 key):
 // subject CN=epermit issuer key <kid>, with an extensionRequest attribute
 // (1.2.840.113549.1.9.14) holding the privateKeyUsagePeriod asked for
-// (whole seconds, UTC). It returns the DER.
-func NewCSR(signer crypto.Signer, usageNotBefore, usageNotAfter time.Time) ([]byte, error) {
+// (whole seconds, UTC) and, when uris are given, the subjectAltName URIs
+// (the authority's base URL, which the iss of what the key signs names).
+// It returns the DER.
+func NewCSR(signer crypto.Signer, usageNotBefore, usageNotAfter time.Time, uris ...string) ([]byte, error) {
 	if signer == nil {
 		return nil, errors.New("pki: no signer")
 	}
@@ -53,7 +57,14 @@ func NewCSR(signer crypto.Signer, usageNotBefore, usageNotAfter time.Time) ([]by
 	if err != nil {
 		return nil, err
 	}
-	exts := seq(newExtension(oidPrivateKeyUsagePeriod, false, privateKeyUsagePeriodValue(usageNotBefore, usageNotAfter)))
+	if err := checkURIs(uris); err != nil {
+		return nil, err
+	}
+	reqExts := [][]byte{newExtension(oidPrivateKeyUsagePeriod, false, privateKeyUsagePeriodValue(usageNotBefore, usageNotAfter))}
+	if len(uris) > 0 {
+		reqExts = append(reqExts, subjectAltNameExt(uris))
+	}
+	exts := seq(reqExts...)
 	attr := seq(mustMarshal(oidExtensionRequest), tlv(tagSet, exts))
 	info := seq(mustMarshal(0), name(DocumentSignerSubject(kid), false), spki, tlv(0xa0, attr))
 	rs, _, err := credential.SignMessage(signer, info)
@@ -145,6 +156,10 @@ func ParseCSR(der []byte) (*CSR, error) {
 			switch {
 			case e.ID.Equal(oidPrivateKeyUsagePeriod):
 				if c.UsageNotBefore, c.UsageNotAfter, err = parseUsagePeriod(e.Value); err != nil {
+					return nil, fmt.Errorf("pki: request: %v", err)
+				}
+			case e.ID.Equal(oidSubjectAltName):
+				if c.URIs, err = parseSubjectAltName(e.Value); err != nil {
 					return nil, fmt.Errorf("pki: request: %v", err)
 				}
 			case e.Critical:

@@ -50,7 +50,13 @@ func (a *Authority) KeyCSR(ctx context.Context, kid string, period time.Duration
 		return nil, permit.Errorf(permit.ECodeNotReady, "the issuer key %s does not open: %v", kid, err)
 	}
 	now := a.now().Truncate(time.Second)
-	return pki.NewCSR(s, now, now.Add(period))
+	// The base URL goes into the certificate's subjectAltName: an SD-JWT
+	// VC verifier resolving the key from x5c matches it with the iss.
+	var uris []string
+	if a.cfg.PublicURL != "" {
+		uris = []string{a.cfg.PublicURL}
+	}
+	return pki.NewCSR(s, now, now.Add(period), uris...)
 }
 
 // CertifyKey records the document-signer certificate cert (DER) of key

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"image/png"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -153,6 +154,13 @@ func pagesServer(t *testing.T, db *store.DB) (*httptest.Server, *authority.Autho
 // Policy for today's rules).
 func pagesServerWith(t *testing.T, db *store.DB, policy permit.Policy) (*httptest.Server, *authority.Authority, *notify.Outbox) {
 	t.Helper()
+	return pagesServerWrapped(t, db, policy, nil)
+}
+
+// pagesServerWrapped is pagesServerWith whose handler wrap (when not nil)
+// may answer some requests itself.
+func pagesServerWrapped(t *testing.T, db *store.DB, policy permit.Policy, wrap func(http.Handler) http.Handler) (*httptest.Server, *authority.Authority, *notify.Outbox) {
+	t.Helper()
 	outbox := &notify.Outbox{}
 	srv := httptest.NewUnstartedServer(nil)
 	a, err := authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{PublicURL: "http://" + srv.Listener.Addr().String(),
@@ -163,6 +171,9 @@ func pagesServerWith(t *testing.T, db *store.DB, policy permit.Policy) (*httptes
 	seedRegistry(t, a, 5)
 	srv.Config.Handler = New(a, slog.New(slog.DiscardHandler),
 		Options{Outbox: outbox, RateLimit: 1000, RateBurst: 1000, InsecureCookies: true})
+	if wrap != nil {
+		srv.Config.Handler = wrap(srv.Config.Handler)
+	}
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv, a, outbox

@@ -495,6 +495,8 @@
   // to the list kept, or rejects with why the token was not.
   StatusStore.prototype.offer = async function (uri, bytes, trust, now) {
     var t = await parseStatusList(bytes, trust);
+    var k = keyFor(trust, t.kid, t.iat, now, this.skew);
+    if (k.code) { throw new Error("the list's key: " + k.code); }
     if (t.sub !== uri) { throw new Error("the token is for " + t.sub); }
     if (t.iat > now + this.skew) { throw new Error("the list is dated in the future"); }
     var old = this.lists.get(uri);
@@ -543,6 +545,26 @@
     (entries || []).forEach(function (e) { if (e[1] > now && self.seen.size < self.max) { self.seen.set(e[0], e[1]); } });
   };
 
+  // keyFor is check 4 (spec §4, with a signed trust list §1.2): the entry
+  // for kid, or the code of why there is none to use. A plain JWK Set
+  // (importTrustList) knows only unknown_key; a signed list
+  // (EP1.acceptTrustList) also answers trust_list_expired past its
+  // next-update time, key_revoked for a key it revokes, and key_not_valid
+  // outside the key's certificate's validity, or when what it signed (at
+  // iat) falls outside the certificate's private key usage period.
+  function keyFor(trust, kid, iat, now, skew) {
+    if (trust.exp !== undefined && !(now < trust.exp + skew)) { return { code: "trust_list_expired" }; }
+    if (kid !== null && trust.revoked && trust.revoked.has(kid)) { return { code: "key_revoked" }; }
+    var e = kid !== null ? trust.keys.get(kid) : null;
+    if (!e) { return { code: "unknown_key" }; }
+    if (e.notAfter !== undefined) {
+      var from = e.usageNotBefore !== null ? e.usageNotBefore : e.notBefore;
+      var until = e.usageNotAfter !== null ? e.usageNotAfter : e.notAfter;
+      if (now < e.notBefore - skew || now > e.notAfter + skew || iat < from - skew || iat > until + skew) { return { code: "key_not_valid" }; }
+    }
+    return { entry: e };
+  }
+
   var DOC = { 1: "hk", 2: "mo", 3: "tw" }, SEX = { 1: "male", 2: "female" };
   var REASON = { 1: "lost", 2: "damaged", 3: "forgotten" }, USE = { 1: "flight", 2: "train", 3: "border" };
   var SCOPE = { flight: 1, train: 2, border: 3 };
@@ -562,8 +584,9 @@
     try { pr = parseQR(text); } catch (e) { if (e instanceof FormatError) { return reject("format"); } throw e; } // 1–3
     var c = pr.claims;
     var kid = pr.kid ? b64url(pr.kid) : null; // 4
-    var entry = kid !== null ? opts.trust.keys.get(kid) : null;
-    if (!entry) { return reject("unknown_key"); }
+    var k = keyFor(opts.trust, kid, c.iat, now, skew);
+    if (k.code) { return reject(k.code); }
+    var entry = k.entry;
     // 5: the credential's alg must be its key's (spec §1.1), the proof's ES256.
     if (pr.alg !== (entry.sm2 ? ALG_SM2 : ALG_ES256) || pr.proofAlg !== ALG_ES256) { return reject("algorithm"); }
     // WebCrypto has no SM2: checks 6 on are the authority's to run.
@@ -602,6 +625,6 @@
   }
 
   root.EP1 = { verify: verify, parseQR: parseQR, importTrustList: importTrustList, parseStatusList: parseStatusList,
-    StatusStore: StatusStore, ReplayCache: ReplayCache, needsRefresh: needsRefresh, usable: usable,
+    StatusStore: StatusStore, ReplayCache: ReplayCache, needsRefresh: needsRefresh, usable: usable, keyFor: keyFor,
     b64url: b64url, unb64url: unb64url, FormatError: FormatError };
 })(typeof self !== "undefined" ? self : this);

@@ -7,6 +7,6 @@
 // The server sends sw-core.js after this file, in the same response: the
 // install, activate and fetch handlers are there.
 "use strict";
-var CACHE = "epermit-gate-v1";
+var CACHE = "epermit-gate-v2";
 var FILES = ["/gate", "/static/css/site.css", "/static/js/common.js", "/static/js/ep1.js",
-  "/static/js/gate.js", "/static/vendor/jsqr/jsQR.js"];
+  "/static/js/trustlist.js", "/static/js/gate.js", "/static/vendor/jsqr/jsQR.js"];

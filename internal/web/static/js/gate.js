@@ -7,6 +7,16 @@
 // /api/v1/verify) stays as a setting, and is what an SM2 credential needs:
 // WebCrypto has no SM2.
 //
+// With the authority's root pinned on the device (spec §1.2: on the first
+// configuration from /.well-known/epermit-root.pem or a file the staff
+// choose, its SHA-256 fingerprint shown to compare with the one the
+// authority publishes), the page takes its keys only from the signed trust
+// list (/.well-known/epermit-trust-list, trustlist.js): a list that root
+// did not sign, an expired one or an older one than held is refused and
+// the held list kept. Without a root the page takes the JWK Set the
+// server sends, as before. A root on the SM2 curve cannot be checked in a
+// browser: the page then checks online.
+//
 // The verifier's API key is registered once per device (localStorage,
 // never a cookie, so no CSRF exposure) and used only for online checks and
 // the holder's portrait.
@@ -41,8 +51,9 @@
 
   // --- trust data on the device ------------------------------------------
   // One IndexedDB object store, "data": the trust list under "trust"
-  // ({jwks, fetched}) and each status list token under "status:" + uri
-  // ({uri, token, fetched}). Tokens are kept as received and verified
+  // ({jwks, fetched}), the pinned root under "root" ({der}), the signed
+  // trust list under "signed" ({jws, fetched}) and each status list token
+  // under "status:" + uri ({uri, token, fetched}). Tokens are kept as received and verified
   // again when loaded, against the trust list of the moment.
   function openDB() {
     return new Promise(function (resolve, reject) {
@@ -69,7 +80,7 @@
     return idb("readonly", function (s) { return s.getAll(); });
   }
 
-  var state = { trust: null, trustFetched: 0, trustCount: 0, status: new EP1.StatusStore(SKEW),
+  var state = { trust: null, trustFetched: 0, trustCount: 0, root: null, signed: null, refused: "", status: new EP1.StatusStore(SKEW),
     failed: {}, replay: new EP1.ReplayCache(100000) };
   try { state.replay.load(JSON.parse(localStorage.getItem(REPLAY) || "[]"), now()); } catch (e) { /* a fresh cache */ }
   function saveReplay() {
@@ -90,8 +101,61 @@
     state.trustCount = jwks.keys.length;
   }
 
+  // pinRoot keeps a root certificate (PEM text or DER bytes) as the one
+  // this device trusts; the list held under another root goes.
+  async function pinRoot(data) {
+    var r = await EP1.parseRoot(data);
+    await dbPut("root", { der: r.raw });
+    await dbDel("signed");
+    state.root = r; state.signed = null; state.trust = null; state.refused = "";
+    return r;
+  }
+
+  // useSigned checks a signed list against the pinned root and the list
+  // held, and uses it; the same seq as held changes nothing. A list that is
+  // refused leaves the held one in use and its code on the page.
+  async function useSigned(jws, fetched, held, at) {
+    var l = await EP1.acceptTrustList(jws, state.root, held, at, SKEW);
+    if (held && l.seq === held.seq) { state.signed.fetched = fetched; state.trustFetched = fetched; return false; }
+    state.signed = { seq: l.seq, exp: l.exp, iat: l.iat, fetched: fetched };
+    state.trust = l.trust; state.trustFetched = fetched; state.trustCount = l.trust.keys.size;
+    if (l.root !== state.root) { state.root = l.root; await dbPut("root", { der: l.root.raw }); } // a rollover
+    return true;
+  }
+
+  // firstRoot pins the root the authority serves, on a device that has
+  // none (first configuration: the staff compare the fingerprint shown).
+  // It resolves to false when the server offers no root.
+  async function firstRoot() {
+    var resp = await withTimeout("/.well-known/epermit-root.pem");
+    if (!resp.ok) { return false; }
+    await pinRoot(await resp.text());
+    return true;
+  }
+
+  // refreshSigned fetches the signed list and uses it unless refused.
+  async function refreshSigned() {
+    if (state.root.sm2) { return false; }
+    var resp = await withTimeout("/.well-known/epermit-trust-list", { headers: { "Accept": "application/epermit-trust-list+jwt" } });
+    if (!resp.ok) { return false; }
+    var jws = await resp.text(), at = now();
+    try {
+      if (await useSigned(jws, at, state.signed, at)) { await dbPut("signed", { jws: jws, fetched: at }); }
+      state.refused = "";
+      return true;
+    } catch (e) {
+      if (!(e instanceof EP1.TrustListError)) { throw e; }
+      state.refused = e.code;
+      return false;
+    }
+  }
+
+  // refreshTrust fetches the trust data: the signed list under the pinned
+  // root (pinning the server's root first on a new device), else the JWK
+  // Set. It resolves to whether a list was taken.
   async function refreshTrust() {
     try {
+      if (state.root || await firstRoot()) { return await refreshSigned(); }
       var resp = await withTimeout("/.well-known/jwks.json", { headers: { "Accept": "application/jwk-set+json, application/json" } });
       if (!resp.ok) { return false; }
       var jwks = await resp.json(), at = now();
@@ -133,8 +197,17 @@
   async function load() {
     var all = [];
     try { all = await dbAll(); } catch (e) { all = []; }
-    var trust = all.filter(function (r) { return r && r.jwks; })[0];
-    if (trust) { try { await useTrust(trust.jwks, trust.fetched); } catch (e) { /* refetched below */ } }
+    var pinned = await dbGet("root").catch(function () { return null; });
+    if (pinned) {
+      state.root = await EP1.parseRoot(pinned.der);
+      var signed = await dbGet("signed").catch(function () { return null; });
+      // The held list is checked again, but kept when past its exp: then
+      // every scan answers trust_list_expired until a fresh list comes.
+      if (signed && !state.root.sm2) { try { await useSigned(signed.jws, signed.fetched, null, signed.fetched); } catch (e) { /* refetched below */ } }
+    } else {
+      var trust = all.filter(function (r) { return r && r.jwks; })[0];
+      if (trust) { try { await useTrust(trust.jwks, trust.fetched); } catch (e) { /* refetched below */ } }
+    }
     if (state.trust) {
       for (var i = 0; i < all.length; i++) {
         var r = all[i];
@@ -169,8 +242,18 @@
       Object.assign(e.dataset, data || {});
       ul.appendChild(e);
     }
-    if (state.trust) { li(t("gate.data.trust", { n: state.trustCount, age: fmtAge(at - state.trustFetched) }), "", { kind: "trust" }); }
-    else { li(t("gate.data.notrust"), "warn", { kind: "trust" }); }
+    if (state.root) {
+      li(t(state.root.sm2 ? "gate.root.sm2" : "gate.root", { fp: state.root.fingerprint }), state.root.sm2 ? "warn" : "",
+        { kind: "root", fingerprint: state.root.fingerprint });
+    }
+    if (state.signed) {
+      var expired = !(at < state.signed.exp + SKEW);
+      li(t(expired ? "gate.data.signed.expired" : "gate.data.signed", { n: state.trustCount, seq: state.signed.seq,
+        until: EP.fmtDateTime(new Date(state.signed.exp * 1000).toISOString()), age: fmtAge(at - state.trustFetched) }),
+        expired ? "warn" : "", { kind: "trust", seq: String(state.signed.seq) });
+    } else if (state.trust) { li(t("gate.data.trust", { n: state.trustCount, age: fmtAge(at - state.trustFetched) }), "", { kind: "trust" }); }
+    else if (!(state.root && state.root.sm2)) { li(t("gate.data.notrust"), "warn", { kind: "trust" }); }
+    if (state.refused) { li(t("gate.data.refused", { why: t("code." + state.refused) }), "warn", { kind: "refused", code: state.refused }); }
     if (state.status.lists.size === 0) { li(t("gate.data.nolists"), "", { kind: "none" }); }
     state.status.lists.forEach(function (l) {
       var ok = EP1.usable(l, at, SKEW, MAX_STATUS_AGE);
@@ -287,7 +370,7 @@
     setText("verdict-mark", decision === "reject" ? "✕" : (decision === "accept" ? "✓" : "!"));
     setText("verdict-title", t("verdict." + decision));
     var reason;
-    if (decision === "needs_online") { reason = t("gate.sm2"); }
+    if (decision === "needs_online") { reason = r.code === "sm2_root" ? t("gate.root.sm2") : t("gate.sm2"); }
     else if (decision === "reject") { reason = t("code." + r.code); }
     else if (r.warnings && r.warnings.length) { reason = r.warnings.map(function (w) { return t("code." + w); }).join(" "); }
     else { reason = t("verdict.accept.reason", { use: t("use." + r.use) }); }
@@ -323,6 +406,7 @@
   // or holds too old, is fetched first when online (trust data, not a
   // decision: a failure only leaves the status unknown).
   async function verifyOnDevice(text, use) {
+    if (state.root && state.root.sm2) { return { decision: "needs_online", code: "sm2_root", use: use, checked_at: new Date().toISOString() }; }
     if (!state.trust && navigator.onLine) { await refreshTrust(); }
     if (!state.trust) { return null; }
     var uri = null;
@@ -397,10 +481,22 @@
     render();
   }, 30000);
 
+  // A root chosen by the staff (PEM or DER file) replaces the one pinned.
+  document.getElementById("root-file").addEventListener("change", async function () {
+    var file = this.files[0];
+    if (!file) { return; }
+    EP.showError("gate-error", null);
+    try {
+      var b = new Uint8Array(await file.arrayBuffer());
+      await pinRoot(b[0] === 0x30 ? b : new TextDecoder().decode(b));
+      if (navigator.onLine) { await refreshTrust(); }
+    } catch (e) { EP.showError("gate-error", t("gate.root.bad")); } finally { this.value = ""; render(); }
+  });
+
   showKeyState();
   EP.gate = { ready: load().then(function () {
     return navigator.onLine ? refreshTrust().then(function () { return refreshLists(true); }) : null;
-  }).then(render), state: state, refreshTrust: refreshTrust, refreshLists: refreshLists };
+  }).then(render), state: state, refreshTrust: refreshTrust, refreshLists: refreshLists, pinRoot: pinRoot };
 
   // The service worker keeps this page and its files for offline use.
   if ("serviceWorker" in navigator) {
