@@ -149,6 +149,11 @@ func (a *Authority) OfferMine(ctx context.Context, token string, kind permit.Kin
 
 func (a *Authority) offer(ctx context.Context, person func(*store.Tx) (int64, error), kind permit.Kind,
 	t permit.DocumentType, lifetime string, reason permit.Reason, channel permit.Channel) (*Offer, error) {
+	if a.cfg.Notifier == nil {
+		// Before anything is written: an offer whose transaction code
+		// cannot be sent is of no use to anyone.
+		return nil, permit.Errorf(permit.ECodeNotReady, "transaction codes cannot be sent now; try again later")
+	}
 	code, txCode := randomText(32), randomCode()
 	var phone string
 	o := &Offer{Code: code, ConfigurationID: configurationOf(kind), Issuer: a.IssuerIdentifier(), PublicURL: a.cfg.PublicURL}

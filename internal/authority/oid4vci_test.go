@@ -314,3 +314,46 @@ func TestOID4VCIUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+// Without an SMS gateway (serve without --sms-url) every offer is refused
+// as not_ready before anything is written: no offer, no audit event.
+func TestOfferWithoutNotifier(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, authority.Config{})
+		r := f.validRecord(t, 0)
+		token := f.prove(t, r)
+		a, err := authority.New(db, f.keyStore, authority.Config{PublicURL: "https://epermit.test"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.SetClock(f.clock.now)
+		before, _ := a.AuditEvents(ctx, "")
+		tp := r.TravelPermits[0]
+		_, err = a.OfferAtCounter(ctx, authority.OfferRequest{Kind: permit.TemporaryEPermit, DocumentType: tp.Type,
+			DocumentNumber: tp.Number, Reason: permit.ReasonLost})
+		if permit.ErrorCode(err) != permit.ECodeNotReady {
+			t.Errorf("counter offer without a notifier: %v, want not_ready", err)
+		}
+		_, err = a.OfferMine(ctx, token, permit.LinkageProofKind, 0)
+		if permit.ErrorCode(err) != permit.ECodeNotReady {
+			t.Errorf("online offer without a notifier: %v, want not_ready", err)
+		}
+		after, _ := a.AuditEvents(ctx, "")
+		if len(after) != len(before) {
+			t.Errorf("refused offers wrote %d audit events", len(after)-len(before))
+		}
+		if n := offerRows(t, db); n != 0 {
+			t.Errorf("refused offers left %d offers", n)
+		}
+	})
+}
+
+// offerRows counts the credential offers in the store.
+func offerRows(t testing.TB, db *store.DB) int {
+	t.Helper()
+	var n int
+	if err := storetest.SQL(t, db).QueryRow(`SELECT COUNT(*) FROM vci_offers`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
