@@ -2,8 +2,12 @@ package authority_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,7 +97,7 @@ func TestOID4VCIIssuance(t *testing.T) {
 
 		// Online, after proofing: a linkage proof for another wallet.
 		token := f.prove(t, r)
-		o, err = f.a.OfferMine(ctx, token, permit.LinkageProofKind, 0)
+		o, err = f.a.OfferMine(ctx, token, permit.LinkageProofKind, 0, "en")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,7 +338,7 @@ func TestOfferWithoutNotifier(t *testing.T) {
 		if permit.ErrorCode(err) != permit.ECodeNotReady {
 			t.Errorf("counter offer without a notifier: %v, want not_ready", err)
 		}
-		_, err = a.OfferMine(ctx, token, permit.LinkageProofKind, 0)
+		_, err = a.OfferMine(ctx, token, permit.LinkageProofKind, 0, "en")
 		if permit.ErrorCode(err) != permit.ECodeNotReady {
 			t.Errorf("online offer without a notifier: %v, want not_ready", err)
 		}
@@ -356,4 +360,92 @@ func offerRows(t testing.TB, db *store.DB) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// failingPhone is a Notifier whose gateway is down.
+type failingPhone struct{}
+
+func (failingPhone) Notify(context.Context, string, string) error {
+	return errors.New("sms gateway: 502 bad gateway")
+}
+
+// A transaction code that cannot be sent leaves no live offer: the offer
+// is voided (and audited) and the holder gets not_ready.
+func TestOfferSMSFails(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, authority.Config{})
+		r := f.validRecord(t, 0)
+		token := f.prove(t, r)
+		a, err := authority.New(db, f.keyStore, authority.Config{PublicURL: "https://epermit.test", Notifier: failingPhone{}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.SetClock(f.clock.now)
+		tp := r.TravelPermits[0]
+		_, err = a.OfferAtCounter(ctx, authority.OfferRequest{Kind: permit.TemporaryEPermit, DocumentType: tp.Type,
+			DocumentNumber: tp.Number, Reason: permit.ReasonLost})
+		if permit.ErrorCode(err) != permit.ECodeNotReady {
+			t.Errorf("counter offer, gateway down: %v, want not_ready", err)
+		}
+		_, err = a.OfferMine(ctx, token, permit.LinkageProofKind, 0, "en")
+		if permit.ErrorCode(err) != permit.ECodeNotReady {
+			t.Errorf("online offer, gateway down: %v, want not_ready", err)
+		}
+		rows, err := storetest.SQL(t, db).Query(`SELECT state FROM vci_offers`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			var state string
+			if err := rows.Scan(&state); err != nil {
+				t.Fatal(err)
+			}
+			if state != store.OfferVoid {
+				t.Errorf("an offer whose code was not sent is %q, want void", state)
+			}
+			n++
+		}
+		if n != 2 {
+			t.Errorf("%d offers recorded, want 2 (void)", n)
+		}
+		ev, _ := a.AuditEvents(ctx, "")
+		void := 0
+		for _, e := range ev {
+			if e.Action == "oid4vci.offer_void" && bytes.Contains(e.Details, []byte(`"sms_failed"`)) {
+				void++
+			}
+		}
+		if void != 2 {
+			t.Errorf("%d oid4vci.offer_void events for sms_failed, want 2", void)
+		}
+	})
+}
+
+// The transaction code's message is in the holder's language and gives
+// the offer's lifetime.
+func TestOfferMessageLanguage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, authority.Config{})
+		r := f.validRecord(t, 0)
+		token := f.prove(t, r)
+		mins := strconv.Itoa(int(authority.OfferTTL.Minutes()))
+		for _, c := range []struct{ lang, want string }{
+			{"en", "expires in " + mins + " minutes"},
+			{"zh-Hans", mins + " 分钟内有效"},
+			{"zh-Hant", mins + " 分鐘內有效"},
+			{"", mins + " 分鐘內有效"},
+		} {
+			if _, err := f.a.OfferMine(ctx, token, permit.LinkageProofKind, 0, c.lang); err != nil {
+				t.Fatal(err)
+			}
+			f.phone.mu.Lock()
+			msg := f.phone.last[r.Person.Phone]
+			f.phone.mu.Unlock()
+			if !strings.Contains(msg, c.want) || !codeRE.MatchString(msg) {
+				t.Errorf("lang %q: message %q, want a code and %q", c.lang, msg, c.want)
+			}
+		}
+	})
 }
