@@ -39,6 +39,11 @@ const (
 	ProofSkew = 5 * time.Minute
 	// TxCodeLength is the transaction code's length (digits).
 	TxCodeLength = 6
+	// MaxOffersOnline offers (each an SMS to the phone on record) may be
+	// made online for one holder within OfferLimitWindow; counter offers,
+	// made by an officer with the holder present, are not counted.
+	MaxOffersOnline  = 3
+	OfferLimitWindow = 10 * time.Minute
 )
 
 // PreAuthorizedGrant is the grant type of the pre-authorized code flow.
@@ -124,12 +129,14 @@ func (a *Authority) OfferAtCounter(ctx context.Context, req OfferRequest) (*Offe
 	}
 	return a.offer(ctx, func(tx *store.Tx) (int64, error) {
 		return tx.PersonIDByPermit(ctx, req.DocumentType, lifetime)
-	}, req.Kind, req.DocumentType, lifetime, req.Reason, permit.ChannelCounter, req.Lang)
+	}, req.Kind, req.DocumentType, lifetime, req.Reason, permit.ChannelCounter, req.Lang, "")
 }
 
 // OfferMine makes an offer to the proven applicant of the session, for a
 // wallet of their choice ("add to another wallet"); the transaction code
-// goes to the phone on record, in lang (see OfferRequest.Lang).
+// goes to the phone on record, in lang (see OfferRequest.Lang). At most
+// MaxOffersOnline are made per holder within OfferLimitWindow, sessions
+// together (rate_limited): each one texts the holder's phone.
 func (a *Authority) OfferMine(ctx context.Context, token string, kind permit.Kind, reason permit.Reason, lang string) (*Offer, error) {
 	if kind != permit.TemporaryEPermit && kind != permit.LinkageProofKind {
 		return nil, permit.Errorf(permit.ECodeInvalid, "an offer is for an e-permit or a linkage proof")
@@ -148,7 +155,7 @@ func (a *Authority) OfferMine(ctx context.Context, token string, kind permit.Kin
 	}
 	ctx = WithActor(ctx, "holder:"+s.DocType.String()+":"+s.DocNumber)
 	return a.offer(ctx, func(*store.Tx) (int64, error) { return s.PersonID, nil },
-		kind, s.DocType, s.DocNumber, reason, permit.ChannelOnline, lang)
+		kind, s.DocType, s.DocNumber, reason, permit.ChannelOnline, lang, fmt.Sprintf("offer:%d", s.PersonID))
 }
 
 // txCodeMessages are the transaction code's message in each language the
@@ -170,7 +177,7 @@ func txCodeMessage(lang, code string) string {
 }
 
 func (a *Authority) offer(ctx context.Context, person func(*store.Tx) (int64, error), kind permit.Kind,
-	t permit.DocumentType, lifetime string, reason permit.Reason, channel permit.Channel, lang string) (*Offer, error) {
+	t permit.DocumentType, lifetime string, reason permit.Reason, channel permit.Channel, lang, limitKey string) (*Offer, error) {
 	if a.cfg.Notifier == nil {
 		// Before anything is written: an offer whose transaction code
 		// cannot be sent is of no use to anyone.
@@ -183,6 +190,21 @@ func (a *Authority) offer(ctx context.Context, person func(*store.Tx) (int64, er
 		id, err := person(tx)
 		if err != nil {
 			return err
+		}
+		if limitKey != "" {
+			// CountAttempts locks the key until commit (PostgreSQL; a SQLite
+			// write transaction is alone): parallel requests cannot all pass.
+			n, err := tx.CountAttempts(ctx, limitKey, tx.Now().Add(-OfferLimitWindow))
+			if err != nil {
+				return err
+			}
+			if n >= MaxOffersOnline {
+				return permit.Errorf(permit.ECodeRateLimited, "no more than %d offers can be made in %d minutes; try again later",
+					MaxOffersOnline, int(OfferLimitWindow.Minutes()))
+			}
+			if err := tx.AddAttempt(ctx, limitKey); err != nil {
+				return err
+			}
 		}
 		rec, err := tx.Record(ctx, id)
 		if err != nil {

@@ -449,3 +449,49 @@ func TestOfferMessageLanguage(t *testing.T) {
 		}
 	})
 }
+
+// Online offers are limited per holder, across sessions and under
+// parallel requests: MaxOffersOnline per OfferLimitWindow, then
+// rate_limited; counter offers are not counted.
+func TestOfferMineLimit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, authority.Config{})
+		r := f.validRecord(t, 0)
+		tokens := []string{f.prove(t, r), f.prove(t, r)}
+		var mu sync.Mutex
+		made, limited := 0, 0
+		var wg sync.WaitGroup
+		for i := range 12 {
+			wg.Go(func() {
+				_, err := f.a.OfferMine(ctx, tokens[i%2], permit.LinkageProofKind, 0, "en")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					made++
+				case permit.ErrorCode(err) == permit.ECodeRateLimited:
+					limited++
+				default:
+					t.Errorf("offer %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if made != authority.MaxOffersOnline || limited != 12-authority.MaxOffersOnline {
+			t.Errorf("12 offers at once: %d made, %d rate_limited; want %d made", made, limited, authority.MaxOffersOnline)
+		}
+		if n := offerRows(t, db); n != authority.MaxOffersOnline {
+			t.Errorf("%d offers recorded, want %d", n, authority.MaxOffersOnline)
+		}
+		// Another holder is not affected, nor is the counter.
+		if _, err := f.a.OfferMine(ctx, f.prove(t, f.validRecord(t, 1)), permit.LinkageProofKind, 0, "en"); err != nil {
+			t.Errorf("another holder's offer: %v", err)
+		}
+		counterOffer(t, f, r, permit.LinkageProofKind)
+		// After the window, the holder may ask again.
+		f.clock.add(authority.OfferLimitWindow + time.Second)
+		if _, err := f.a.OfferMine(ctx, tokens[0], permit.LinkageProofKind, 0, "en"); err != nil {
+			t.Errorf("an offer after the window: %v", err)
+		}
+	})
+}
