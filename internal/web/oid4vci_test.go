@@ -193,6 +193,7 @@ func TestApplicantOffers(t *testing.T) {
 	post := func(body string, withCSRF bool) (int, map[string]any) {
 		req, _ := http.NewRequest("POST", srv.URL+"/app/offers", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept-Language", "en")
 		req.AddCookie(&http.Cookie{Name: applicant.SessionCookie, Value: token})
 		if withCSRF {
 			req.AddCookie(&http.Cookie{Name: httpx.CSRFCookie, Value: csrf})
@@ -215,8 +216,9 @@ func TestApplicantOffers(t *testing.T) {
 		o["credential_configuration_id"] != authority.ConfigEPermit || !strings.Contains(o["phone_hint"].(string), "*") {
 		t.Fatalf("page offer = %d %v", code, o)
 	}
-	if msgs := outbox.Messages(); !strings.Contains(msgs[0].Text, "transaction code") {
-		t.Errorf("no transaction code sent: %q", msgs[0].Text)
+	// In the page's language.
+	if msgs := outbox.Messages(); !strings.Contains(msgs[0].Text, "transaction code") || !sixDigits.MatchString(msgs[0].Text) {
+		t.Errorf("no transaction code sent in English: %q", msgs[0].Text)
 	}
 	for _, body := range []string{`{"kind":"passport"}`, `{"kind":"epermit"}`} {
 		if code, p := post(body, true); code == 201 || p["code"] == nil {
