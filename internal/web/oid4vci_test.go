@@ -133,6 +133,14 @@ func TestOID4VCIEndpoints(t *testing.T) {
 		if code != 401 || e["error"] != "invalid_token" || !strings.Contains(h.Get("WWW-Authenticate"), "invalid_token") {
 			t.Fatalf("bad token = %d %v %v", code, e, h)
 		}
+		// A malformed credential request is invalid_credential_request (spec §9.2).
+		both := `{"credential_configuration_id":"` + authority.ConfigEPermit + `","proofs":{"jwt":["` + other +
+			`"]},"proof":{"proof_type":"jwt","jwt":"` + other + `"}}`
+		for name, body := range map[string]string{"not JSON": `{"credential_configuration_id":`, "proofs and proof": both} {
+			if code, e, _ := oauthCall(t, "POST", srv.URL+"/oid4vci/credential", access, "application/json", body); code != 400 || e["error"] != "invalid_credential_request" {
+				t.Errorf("credential request, %s = %d %v, want 400 invalid_credential_request", name, code, e)
+			}
+		}
 		if code, e, _ := oauthCall(t, "POST", srv.URL+"/oid4vci/credential", access, "application/json", credReq(other)); code != 400 || e["error"] != "invalid_proof" {
 			t.Fatalf("proof for another aud = %d %v", code, e)
 		}

@@ -62,7 +62,7 @@ func (s *Handler) oauthError(w http.ResponseWriter, r *http.Request, err error, 
 		code, desc = pe.Code, pe.Message
 	}
 	switch code {
-	case permit.ECodeInvalidRequest, permit.ECodeInvalidGrant, permit.ECodeUnsupportedGrantType, permit.ECodeInvalidToken,
+	case permit.ECodeInvalidRequest, permit.ECodeInvalidCredentialReq, permit.ECodeInvalidGrant, permit.ECodeUnsupportedGrantType, permit.ECodeInvalidToken,
 		permit.ECodeInvalidProof, permit.ECodeInvalidNonce, permit.ECodeUnknownConfiguration, permit.ECodeCredentialRequestDenied,
 		permit.ECodeInternal, permit.ECodeInvalidPresentation, permit.ECodePresentationAnswered:
 	case permit.ECodeInvalid:
@@ -156,7 +156,7 @@ func (s *Handler) credential(w http.ResponseWriter, r *http.Request) {
 	var req credentialRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, httpx.MaxJSONBody))
 	if err := dec.Decode(&req); err != nil {
-		s.oauthError(w, r, permit.Errorf(permit.ECodeInvalidRequest, "the credential request is not the expected JSON"), false)
+		s.oauthError(w, r, permit.Errorf(permit.ECodeInvalidCredentialReq, "the credential request is not the expected JSON"), false)
 		return
 	}
 	config := req.ConfigurationID
@@ -166,7 +166,7 @@ func (s *Handler) credential(w http.ResponseWriter, r *http.Request) {
 	var proof string
 	switch {
 	case req.Proofs != nil && req.Proof != nil:
-		s.oauthError(w, r, permit.Errorf(permit.ECodeInvalidRequest, "send proofs or proof, not both"), false)
+		s.oauthError(w, r, permit.Errorf(permit.ECodeInvalidCredentialReq, "send proofs or proof, not both"), false)
 		return
 	case req.Proofs != nil:
 		if len(req.Proofs.JWT) != 1 {
