@@ -52,31 +52,40 @@ func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oid4vp/responses/{id}", s.response)
 }
 
-// oauthError writes err as an OAuth error response. The rules' refusals
-// (quota, expired permit, …) are credential_request_denied at the
-// credential endpoint, with the rule's code in the description.
+// deniedCodes are the refusals by the rules, and the facts they rest on
+// (a permit gone from the registry, not linkable): at the credential
+// endpoint each is credential_request_denied, the rule's code in the
+// description.
+var deniedCodes = map[permit.Code]bool{
+	permit.ECodeQuotaExceeded: true, permit.ECodePermitExpired: true, permit.ECodePermitCancelled: true,
+	permit.ECodeKindDisabled: true, permit.ECodeScopeNotAllowed: true, permit.ECodeReasonInvalid: true,
+	permit.ECodeNotLinkable: true, permit.ECodeNotFound: true, permit.ECodeConflict: true, permit.ECodeForbidden: true,
+}
+
+// oauthError writes err as an OAuth error response: the protocol's codes as
+// they are; invalid input as invalid_request (invalid_credential_request at
+// the credential endpoint, denied); the rules' refusals at the credential
+// endpoint as credential_request_denied; not_ready as 503
+// temporarily_unavailable and anything internal as 500 server_error, so
+// that a wallet tries again later rather than giving up.
 func (s *Handler) oauthError(w http.ResponseWriter, r *http.Request, err error, denied bool) {
 	pe, ok := s.site.Known(r, err)
 	code, desc := permit.ECodeInternal, "internal error"
 	if ok {
 		code, desc = pe.Code, pe.Message
 	}
-	switch code {
-	case permit.ECodeInvalidRequest, permit.ECodeInvalidCredentialReq, permit.ECodeInvalidGrant, permit.ECodeUnsupportedGrantType, permit.ECodeInvalidToken,
-		permit.ECodeInvalidProof, permit.ECodeInvalidNonce, permit.ECodeUnknownConfiguration, permit.ECodeCredentialRequestDenied,
-		permit.ECodeInternal, permit.ECodeInvalidPresentation, permit.ECodePresentationAnswered:
-	case permit.ECodeInvalid:
-		code = permit.ECodeInvalidRequest
-	default:
-		// At the credential endpoint every refusal by the rules (quota,
-		// an expired or vanished permit, …) is credential_request_denied.
-		if denied {
-			desc, code = string(code)+": "+desc, permit.ECodeCredentialRequestDenied
-		}
-	}
 	status := httpx.StatusOf(code)
-	if code == permit.ECodeInternal {
+	switch {
+	case code == permit.ECodeInternal:
 		code = "server_error"
+	case code == permit.ECodeNotReady:
+		code = "temporarily_unavailable"
+	case code == permit.ECodeInvalid && denied:
+		code, status = permit.ECodeInvalidCredentialReq, http.StatusBadRequest
+	case code == permit.ECodeInvalid:
+		code, status = permit.ECodeInvalidRequest, http.StatusBadRequest
+	case denied && deniedCodes[code]:
+		desc, code, status = string(code)+": "+desc, permit.ECodeCredentialRequestDenied, http.StatusBadRequest
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer error="`+string(code)+`"`)
