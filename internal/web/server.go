@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -132,6 +133,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
 	if s.hsts {
 		h.Set("Strict-Transport-Security", hstsHeader)
+	}
+	// The API's and the pages' calls answer with personal data or bearer
+	// secrets (or may): no cache keeps them. A handler may say otherwise.
+	if strings.HasPrefix(r.URL.Path, "/api/v1/") || strings.HasPrefix(r.URL.Path, "/app/") {
+		h.Set("Cache-Control", "no-store")
 	}
 
 	if s.public != nil && r.Host != s.public.Host && httpx.WantsPage(r) {
