@@ -133,6 +133,9 @@ func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlag
 		"allow_border", p.AllowBorder, "allow_electronic_permit", p.AllowElectronicPermit)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Expired offers, c_nonces and presentation requests; every replica
+	// purges, which is harmless.
+	go a.RunPurges(authority.WithActor(ctx, "system"), authority.PurgeInterval)
 	g.log.Info("serving", "addr", ln.Addr().String(), "public_url", g.publicURL)
 	// The demo's names are short; a deployment's may not be.
 	if n, level := a.QRRoom(), slog.LevelWarn; n < 24 {

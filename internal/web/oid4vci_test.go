@@ -237,3 +237,24 @@ func TestApplicantOffers(t *testing.T) {
 		t.Errorf("API without a session: %d %v", code, p)
 	}
 }
+
+// The nonce endpoint, open to anyone and writing on each call, has a
+// per-address limit of its own, tighter than the server's; beyond it an
+// OAuth error, 429 rate_limited, and the address's other calls still pass.
+func TestNonceEndpointLimit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		srv, _ := newTestServer(t, db, Options{RateLimit: 1000, RateBurst: 1000, NonceRateLimit: 0.001, NonceRateBurst: 3})
+		for i := range 3 {
+			if code, n, _ := oauthCall(t, "POST", srv.URL+"/oid4vci/nonce", "", "", ""); code != 200 || n["c_nonce"] == "" {
+				t.Fatalf("nonce %d = %d %v", i+1, code, n)
+			}
+		}
+		code, e, h := oauthCall(t, "POST", srv.URL+"/oid4vci/nonce", "", "", "")
+		if code != http.StatusTooManyRequests || e["error"] != "rate_limited" || h.Get("Retry-After") == "" {
+			t.Fatalf("4th nonce = %d %v %v; want 429 rate_limited", code, e, h)
+		}
+		if code, _, _ := oauthCall(t, "GET", srv.URL+"/.well-known/openid-credential-issuer", "", "", ""); code != 200 {
+			t.Errorf("metadata after the nonce limit = %d", code)
+		}
+	})
+}

@@ -62,6 +62,12 @@ type Options struct {
 	// ConsoleZone is the time zone the officer console shows times in;
 	// China time when nil.
 	ConsoleZone *time.Location
+	// NonceRateLimit and NonceRateBurst limit POST /oid4vci/nonce per
+	// client address, tighter than RateLimit: it needs no authentication
+	// and each call writes. Zero means the defaults (1/s, 20: a wallet
+	// needs one per credential; many may share an address behind NAT).
+	NonceRateLimit float64
+	NonceRateBurst int
 }
 
 // Server serves the authority over HTTP.
@@ -89,6 +95,9 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	if opts.ClientRateLimit == 0 {
 		opts.ClientRateLimit, opts.ClientRateBurst = 10, 20
 	}
+	if opts.NonceRateLimit == 0 {
+		opts.NonceRateLimit, opts.NonceRateBurst = 1, 20
+	}
 	s := &Server{log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
 		limiter: httpx.NewLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics(),
 		hsts: httpx.PublicHTTPS(a.Config().PublicURL)}
@@ -109,7 +118,7 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	o := officer.New(site, clients, a)
 	o.Zone = opts.ConsoleZone
 	o.Register(s.mux)
-	oid4vc.New(site, a).Register(s.mux)
+	oid4vc.New(site, a, httpx.NewLimiter(opts.NonceRateLimit, opts.NonceRateBurst)).Register(s.mux)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if httpx.WantsPage(r) {
 			site.ErrorPage(w, r, http.StatusNotFound)

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/web/httpx"
@@ -35,10 +36,16 @@ type Authority interface {
 type Handler struct {
 	site *httpx.Site
 	a    Authority
+	// nonces limits the nonce endpoint per client address: it is open to
+	// anyone and each call writes a row. Nil means no limit of its own.
+	nonces *httpx.Limiter
 }
 
-// New returns the wallet protocols' handler.
-func New(site *httpx.Site, a Authority) *Handler { return &Handler{site: site, a: a} }
+// New returns the wallet protocols' handler; nonces, if not nil, limits
+// the nonce endpoint per client address, beyond the server's limit.
+func New(site *httpx.Site, a Authority, nonces *httpx.Limiter) *Handler {
+	return &Handler{site: site, a: a, nonces: nonces}
+}
 
 // Register adds the wallet protocols' routes to mux.
 func (s *Handler) Register(mux *http.ServeMux) {
@@ -133,6 +140,11 @@ func (s *Handler) token(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Handler) nonce(w http.ResponseWriter, r *http.Request) {
+	if s.nonces != nil && !s.nonces.Allow(s.site.ClientAddr(r), time.Now()) {
+		w.Header().Set("Retry-After", "1")
+		s.oauthError(w, r, permit.Errorf(permit.ECodeRateLimited, "too many c_nonce requests from this address; slow down"), false)
+		return
+	}
 	n, err := s.a.CNonce(r.Context())
 	if err != nil {
 		s.oauthError(w, r, err, false)

@@ -59,7 +59,7 @@ func TestOAuthErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			site := &httpx.Site{Log: slog.New(slog.DiscardHandler)}
 			mux := http.NewServeMux()
-			New(site, failing{tc.err}).Register(mux)
+			New(site, failing{tc.err}, nil).Register(mux)
 			call := func(path, auth, body string) (int, map[string]string, http.Header) {
 				req := httptest.NewRequest("POST", path, strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
