@@ -24,6 +24,7 @@ import (
 // Authority is what the wallet protocols ask of the authority.
 type Authority interface {
 	IssuerIdentifier() string
+	SigningAlgorithms(ctx context.Context) ([]string, error)
 	OfferByCode(ctx context.Context, code string) (*authority.Offer, error)
 	RedeemOffer(ctx context.Context, code, txCode string) (*authority.AccessToken, error)
 	CNonce(ctx context.Context) (string, error)

@@ -19,6 +19,9 @@ import (
 type failing struct{ err error }
 
 func (f failing) IssuerIdentifier() string { return "https://epermit.test" }
+func (f failing) SigningAlgorithms(context.Context) ([]string, error) {
+	return nil, f.err
+}
 func (f failing) OfferByCode(context.Context, string) (*authority.Offer, error) {
 	return nil, f.err
 }
