@@ -431,13 +431,25 @@ func TestOfferMessageLanguage(t *testing.T) {
 		r := f.validRecord(t, 0)
 		token := f.prove(t, r)
 		mins := strconv.Itoa(int(authority.OfferTTL.Minutes()))
-		for _, c := range []struct{ lang, want string }{
-			{"en", "expires in " + mins + " minutes"},
-			{"zh-Hans", mins + " 分钟内有效"},
-			{"zh-Hant", mins + " 分鐘內有效"},
-			{"", mins + " 分鐘內有效"},
+		tp := r.TravelPermits[0]
+		for _, c := range []struct {
+			lang, want string
+			counter    bool
+		}{
+			{"en", "expires in " + mins + " minutes", false},
+			{"zh-Hans", mins + " 分钟内有效", false},
+			{"zh-Hant", mins + " 分鐘內有效", false},
+			{"", mins + " 分鐘內有效", true},
+			{"en", "expires in " + mins + " minutes", true},
 		} {
-			if _, err := f.a.OfferMine(ctx, token, permit.LinkageProofKind, 0, c.lang); err != nil {
+			var err error
+			if c.counter {
+				_, err = f.a.OfferAtCounter(ctx, authority.OfferRequest{Kind: permit.LinkageProofKind, DocumentType: tp.Type,
+					DocumentNumber: tp.Number, Lang: c.lang})
+			} else {
+				_, err = f.a.OfferMine(ctx, token, permit.LinkageProofKind, 0, c.lang)
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 			f.phone.mu.Lock()
