@@ -232,7 +232,9 @@ func (a *Authority) offer(ctx context.Context, person func(*store.Tx) (int64, er
 		// a 503 and may ask again. The offer is voided: no one got its
 		// transaction code, and a live offer should be one someone can use.
 		a.log.Error("sending a transaction code failed", "offer", offerSubject(hashSecret(code)), "err", err)
-		if verr := a.voidOffer(ctx, hashSecret(code), "sms_failed"); verr != nil {
+		// Even when the request's context ended (the gateway timed out
+		// with it): the offer must not stay live.
+		if verr := a.voidOffer(context.WithoutCancel(ctx), hashSecret(code), "sms_failed"); verr != nil {
 			a.log.Error("voiding an offer whose transaction code was not sent failed", "offer", offerSubject(hashSecret(code)), "err", verr)
 		}
 		return nil, permit.Errorf(permit.ECodeNotReady, "the transaction code could not be sent; try again later")

@@ -13,7 +13,7 @@ const (
 	OfferOffered  = "offered"  // waiting for the wallet at the token endpoint
 	OfferRedeemed = "redeemed" // an access token was issued; waiting for the credential request
 	OfferIssued   = "issued"   // the credential was issued: the offer is spent
-	OfferVoid     = "void"     // too many wrong transaction codes
+	OfferVoid     = "void"     // too many wrong transaction codes, or the code could not be sent
 )
 
 // Offer is an OpenID4VCI credential offer of the pre-authorized code flow.
