@@ -2,6 +2,7 @@ package credential
 
 import (
 	"crypto"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,14 +105,19 @@ func (q *DCQLQuery) JSON() map[string]any {
 		"meta": map[string]any{"vct_values": []string{LinkageVCT}}, "claims": claims}}}
 }
 
-// SignJWS signs claims as a compact ES256 JWS under header (alg is set to
-// ES256).
+// SignJWS signs claims as a compact JWS under header with an issuer key,
+// in the key's suite (spec §1.1): alg is set to ES256 for a P-256 key, SM2
+// for an SM2 key.
 func SignJWS(header map[string]any, claims any, signer crypto.Signer) (string, error) {
+	pub, suite, err := signerSuite(signer)
+	if err != nil {
+		return "", err
+	}
 	h := map[string]any{}
 	for k, v := range header {
 		h[k] = v
 	}
-	h["alg"] = "ES256"
+	h["alg"] = suite.jose
 	hb, err := json.Marshal(h)
 	if err != nil {
 		return "", err
@@ -120,5 +126,10 @@ func SignJWS(header map[string]any, claims any, signer crypto.Signer) (string, e
 	if err != nil {
 		return "", err
 	}
-	return signCompact(hb, pb, signer)
+	input := base64.RawURLEncoding.EncodeToString(hb) + "." + base64.RawURLEncoding.EncodeToString(pb)
+	sig, err := suite.signMessage(signer, pub, []byte(input))
+	if err != nil {
+		return "", err
+	}
+	return input + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }

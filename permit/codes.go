@@ -65,6 +65,7 @@ const (
 // error values those specifications define, used as they are.
 const (
 	ECodeInvalidRequest          Code = "invalid_request"                  // a protocol request is malformed
+	ECodeInvalidCredentialReq    Code = "invalid_credential_request"       // a credential request is malformed
 	ECodeInvalidGrant            Code = "invalid_grant"                    // unknown, used, expired or void pre-authorized code, or a wrong tx_code
 	ECodeUnsupportedGrantType    Code = "unsupported_grant_type"           // a grant other than the pre-authorized code
 	ECodeInvalidToken            Code = "invalid_token"                    // unknown, expired or spent access token

@@ -128,7 +128,7 @@ Next steps:
                                  epermit institution add --name N --kind bank
   4. Sign in to the officer console at %[2]s/officer/ with the admin key.
   5. Back up the database and the issuer key (docs/backup.md, docs/keys.md).
-`, g.db, a.Config().PublicURL, a.Config().StatusURL, a.Config().IssuerID, k.Kid, strings.ToUpper(string(alg)), k.Ref, officer.Name, officerKey)
+`, redactDSN(g.db), a.Config().PublicURL, a.Config().StatusURL, a.Config().IssuerID, k.Kid, strings.ToUpper(string(alg)), k.Ref, officer.Name, officerKey)
 			if keys.Scheme(k.Ref) == "pkcs11" {
 				fmt.Fprintf(w, `
 The issuer key is in the token and never leaves it. Every server and

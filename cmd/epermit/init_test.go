@@ -6,12 +6,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/internal/store/storetest"
 	"github.com/epermit/epermit/permit"
 )
 
@@ -183,5 +186,36 @@ func TestInitAsks(t *testing.T) {
 	root.SetErr(io.Discard)
 	if err := root.ExecuteContext(context.Background()); !errors.As(err, new(usageError)) {
 		t.Fatalf("init with input ending early = %v, want a usage error", err)
+	}
+}
+
+// The database's password never shows in what init prints or in serve's
+// refusals.
+func TestDSNPasswordNotPrinted(t *testing.T) {
+	ctx := context.Background()
+	u, err := url.Parse(storetest.DSN(t, store.Postgres))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, ok := u.User.Password()
+	if !ok || pw == "" {
+		// A server that trusts local connections ignores it.
+		pw = "hunter2-not-shown"
+		u.User = url.UserPassword(u.User.Username(), pw)
+	}
+	dsn := u.String()
+	if _, err := run(t, ctx, "migrate", "--db", dsn); err != nil {
+		t.Fatal(err)
+	}
+	_, err = run(t, ctx, "serve", "--db", dsn, "--data", t.TempDir(), "--addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), "never set up") || strings.Contains(err.Error(), pw) {
+		t.Errorf("serve on a store never set up = %v; want the refusal without the password", err)
+	}
+	out, err := run(t, ctx, "init", "--db", dsn, "--data", t.TempDir(), "--public-url", "https://ep.example", "--admin", "Chief")
+	if err != nil || !strings.Contains(out, "Next steps:") {
+		t.Fatalf("init = %q, %v", out, err)
+	}
+	if strings.Contains(out, pw) {
+		t.Errorf("init printed the database password:\n%s", out)
 	}
 }

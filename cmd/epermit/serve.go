@@ -60,7 +60,7 @@ func serveCmd(g *globals) *cobra.Command {
 			// Do not leave an empty database behind a mistyped --data.
 			if !strings.HasPrefix(g.db, "postgres") {
 				if _, err := os.Stat(g.db); errors.Is(err, fs.ErrNotExist) {
-					return fmt.Errorf("no store at %s: set one up with `epermit init` first (docs/config.md)", g.db)
+					return fmt.Errorf("no store at %s: set one up with `epermit init` first (docs/config.md)", redactDSN(g.db))
 				}
 			}
 			a, closeStore, err := g.authority(cmd.Context(), !f.noMigrate)
@@ -69,7 +69,7 @@ func serveCmd(g *globals) *cobra.Command {
 			}
 			defer closeStore()
 			if !g.settings.Initialised {
-				return fmt.Errorf("the store at %s was never set up: run `epermit init` first (docs/config.md)", g.db)
+				return fmt.Errorf("the store at %s was never set up: run `epermit init` first (docs/config.md)", redactDSN(g.db))
 			}
 			return serve(cmd.Context(), g, a, &f, nil)
 		},
@@ -133,6 +133,9 @@ func serve(ctx context.Context, g *globals, a *authority.Authority, f *serveFlag
 		"allow_border", p.AllowBorder, "allow_electronic_permit", p.AllowElectronicPermit)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Expired offers, c_nonces and presentation requests; every replica
+	// purges, which is harmless.
+	go a.RunPurges(authority.WithActor(ctx, "system"), authority.PurgeInterval)
 	g.log.Info("serving", "addr", ln.Addr().String(), "public_url", g.publicURL)
 	// The demo's names are short; a deployment's may not be.
 	if n, level := a.QRRoom(), slog.LevelWarn; n < 24 {

@@ -1,11 +1,15 @@
 package sm2_test
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -281,5 +285,52 @@ func TestNewHashIsSM2Hash(t *testing.T) {
 	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if _, err := a.NewHash(&p256.PublicKey); err == nil {
 		t.Error("NewHash took a P-256 key")
+	}
+}
+
+// A JWS of the issuer (OpenID4VP's verifier attestation and request
+// object) is signed in the issuer key's suite: alg SM2 with SM2-SM3 for an
+// SM2 key, ES256 for a P-256 key, whatever the header asked.
+func TestSignJWS(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		name   string
+		signer crypto.Signer
+		alg    string
+	}{
+		{"sm2", f.issuer, "SM2"},
+		{"p256", f.p256, "ES256"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := credential.SignJWS(map[string]any{"typ": credential.TypRequestObject, "alg": "ES256"},
+				map[string]any{"iss": "x"}, tc.signer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts := strings.Split(s, ".")
+			hb, _ := base64.RawURLEncoding.DecodeString(parts[0])
+			sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+			var h map[string]any
+			if err := json.Unmarshal(hb, &h); err != nil || h["alg"] != tc.alg || h["typ"] != credential.TypRequestObject {
+				t.Fatalf("header %s, want alg %s", hb, tc.alg)
+			}
+			pub := tc.signer.Public().(*ecdsa.PublicKey)
+			input := []byte(parts[0] + "." + parts[1])
+			var ok bool
+			if tc.alg == "SM2" {
+				hash, err := sm2.Algorithm{}.NewHash(pub)
+				if err != nil {
+					t.Fatal(err)
+				}
+				hash.Write(input)
+				ok = sm2.Algorithm{}.VerifyDigest(pub, hash.Sum(nil), sig)
+			} else {
+				d := sha256.Sum256(input)
+				ok = len(sig) == 64 && ecdsa.Verify(pub, d[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
+			}
+			if !ok {
+				t.Errorf("the %s signature does not verify", tc.alg)
+			}
+		})
 	}
 }

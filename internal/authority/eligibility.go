@@ -49,35 +49,43 @@ type KindEligibility struct {
 // the policy also issues the electronic permit and that one would be
 // granted.
 func (a *Authority) check(ctx context.Context, tx *store.Tx, personID int64, t permit.DocumentType, number string) (refusal error, next time.Time, err error) {
-	refusal, next, err = a.checkKind(ctx, tx, personID, t, number, permit.TemporaryEPermit)
-	if err != nil || refusal == nil || !a.cfg.Policy.Kinds[permit.ElectronicPermit].Enabled {
-		return refusal, next, err
+	c, err := a.checkKind(ctx, tx, personID, t, number, permit.TemporaryEPermit)
+	if err != nil || c.refusal == nil || !a.cfg.Policy.Kinds[permit.ElectronicPermit].Enabled {
+		return c.refusal, c.next, err
 	}
-	if r, _, err := a.checkKind(ctx, tx, personID, t, number, permit.ElectronicPermit); err != nil || r == nil {
+	if e, err := a.checkKind(ctx, tx, personID, t, number, permit.ElectronicPermit); err != nil || e.refusal == nil {
 		return nil, time.Time{}, err
 	}
-	return refusal, next, nil
+	return c.refusal, c.next, nil
 }
 
-func (a *Authority) checkKind(ctx context.Context, tx *store.Tx, personID int64, t permit.DocumentType, number string, kind permit.Kind) (refusal error, next time.Time, err error) {
+// kindCheck is what the rules say of one kind for an applicant now.
+type kindCheck struct {
+	refusal error
+	next    time.Time // with ECodeQuotaExceeded: when the quota allows an application again
+	used    int       // applications of the kind granted this calendar month
+}
+
+func (a *Authority) checkKind(ctx context.Context, tx *store.Tx, personID int64, t permit.DocumentType, number string, kind permit.Kind) (kindCheck, error) {
 	_, tp, err := tx.PermitHolder(ctx, personID, t, number)
 	if err != nil {
-		return nil, time.Time{}, err
+		return kindCheck{}, err
 	}
 	now := tx.Now()
 	n, err := tx.CountApplications(ctx, personID, kind, permit.Month(now))
 	if err != nil {
-		return nil, time.Time{}, err
+		return kindCheck{}, err
 	}
 	current, err := tx.Credentials(ctx, personID, kind, true)
 	if err != nil {
-		return nil, time.Time{}, err
+		return kindCheck{}, err
 	}
-	refusal = a.cfg.Policy.Check(permit.Request{Kind: kind, Permit: *tp, Now: now, Applications: n, Current: current})
-	if permit.ErrorCode(refusal) == permit.ECodeQuotaExceeded {
-		next = permit.NextApplication(now)
+	c := kindCheck{used: n,
+		refusal: a.cfg.Policy.Check(permit.Request{Kind: kind, Permit: *tp, Now: now, Applications: n, Current: current})}
+	if permit.ErrorCode(c.refusal) == permit.ECodeQuotaExceeded {
+		c.next = permit.NextApplication(now)
 	}
-	return refusal, next, nil
+	return c, nil
 }
 
 // Eligibility describes the rules for the applicant of the session token.
@@ -93,32 +101,28 @@ func (a *Authority) Eligibility(ctx context.Context, token string) (*Eligibility
 		if err != nil {
 			return err
 		}
+		// The counts shown are the ones the rules were checked with: one
+		// read each, so the two cannot disagree.
 		kp := a.cfg.Policy.Kinds[permit.TemporaryEPermit]
-		n, err := tx.CountApplications(ctx, s.PersonID, permit.TemporaryEPermit, permit.Month(tx.Now()))
+		c, err := a.checkKind(ctx, tx, s.PersonID, s.DocType, s.DocNumber, permit.TemporaryEPermit)
 		if err != nil {
 			return err
 		}
 		out = &Eligibility{Name: rec.Person.Name, LatinName: rec.Person.LatinName, DocumentType: s.DocType,
 			DocumentNumber: s.DocNumber, ValidityDays: int(kp.Validity.Hours() / 24), MonthlyQuota: kp.MonthlyQuota,
-			UsedThisMonth: n, Scopes: kp.Scopes}
+			UsedThisMonth: c.used, Scopes: kp.Scopes, Refusal: c.refusal, NextApplication: c.next}
 		for _, tp := range rec.TravelPermits {
 			if tp.Type == s.DocType && tp.Number == s.DocNumber {
 				out.PermitExpiresOn = tp.ExpiresOn
 			}
 		}
-		if out.Refusal, out.NextApplication, err = a.checkKind(ctx, tx, s.PersonID, s.DocType, s.DocNumber, permit.TemporaryEPermit); err != nil {
-			return err
-		}
 		if ep := a.cfg.Policy.Kinds[permit.ElectronicPermit]; ep.Enabled {
-			used, err := tx.CountApplications(ctx, s.PersonID, permit.ElectronicPermit, permit.Month(tx.Now()))
+			e, err := a.checkKind(ctx, tx, s.PersonID, s.DocType, s.DocNumber, permit.ElectronicPermit)
 			if err != nil {
 				return err
 			}
-			e := &KindEligibility{ValidityDays: int(ep.Validity.Hours() / 24), MonthlyQuota: ep.MonthlyQuota, UsedThisMonth: used, Scopes: ep.Scopes}
-			if e.Refusal, e.NextApplication, err = a.checkKind(ctx, tx, s.PersonID, s.DocType, s.DocNumber, permit.ElectronicPermit); err != nil {
-				return err
-			}
-			out.Electronic = e
+			out.Electronic = &KindEligibility{ValidityDays: int(ep.Validity.Hours() / 24), MonthlyQuota: ep.MonthlyQuota,
+				UsedThisMonth: e.used, Scopes: ep.Scopes, Refusal: e.refusal, NextApplication: e.next}
 		}
 		return nil
 	})

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"encoding/hex"
+	"slices"
 	"time"
 
 	"github.com/epermit/epermit/credential"
@@ -267,6 +268,38 @@ func (a *Authority) TrustList(ctx context.Context) (*credential.JWKSet, error) {
 		set.Keys = append(set.Keys, jwk)
 	}
 	return set, nil
+}
+
+// SigningAlgorithms returns the JOSE names of the algorithms of the keys in
+// the trust list, the active key's first, each once: what the authority
+// signs with now, and what credentials still valid may be signed with.
+// Issuer metadata and request objects advertise them (spec §9, §10).
+func (a *Authority) SigningAlgorithms(ctx context.Context) ([]string, error) {
+	keys, err := a.Keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	var algs []string
+	for _, k := range keys {
+		if !Published(k, now) {
+			continue
+		}
+		pub, err := parseSPKI(k.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+		alg, err := credential.KeyAlgorithm(pub)
+		if err != nil {
+			return nil, err
+		}
+		if k.State == permit.KeyActive {
+			algs = slices.Insert(slices.DeleteFunc(algs, func(a string) bool { return a == alg }), 0, alg)
+		} else if !slices.Contains(algs, alg) {
+			algs = append(algs, alg)
+		}
+	}
+	return algs, nil
 }
 
 // activeSigner returns the active key's record and signer. Without an

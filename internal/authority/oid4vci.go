@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"time"
 
@@ -38,6 +39,11 @@ const (
 	ProofSkew = 5 * time.Minute
 	// TxCodeLength is the transaction code's length (digits).
 	TxCodeLength = 6
+	// MaxOffersOnline offers (each an SMS to the phone on record) may be
+	// made online for one holder within OfferLimitWindow; counter offers,
+	// made by an officer with the holder present, are not counted.
+	MaxOffersOnline  = 3
+	OfferLimitWindow = 10 * time.Minute
 )
 
 // PreAuthorizedGrant is the grant type of the pre-authorized code flow.
@@ -49,6 +55,9 @@ type OfferRequest struct {
 	DocumentType   permit.DocumentType
 	DocumentNumber string        // as printed
 	Reason         permit.Reason // e-permits only
+	// Lang is the holder's language, "en", "zh-Hans" or "zh-Hant" (the
+	// default): the transaction code's message is written in it.
+	Lang string
 }
 
 // Offer is a credential offer just made. Code is the pre-authorized code:
@@ -120,13 +129,15 @@ func (a *Authority) OfferAtCounter(ctx context.Context, req OfferRequest) (*Offe
 	}
 	return a.offer(ctx, func(tx *store.Tx) (int64, error) {
 		return tx.PersonIDByPermit(ctx, req.DocumentType, lifetime)
-	}, req.Kind, req.DocumentType, lifetime, req.Reason, permit.ChannelCounter)
+	}, req.Kind, req.DocumentType, lifetime, req.Reason, permit.ChannelCounter, req.Lang, "")
 }
 
 // OfferMine makes an offer to the proven applicant of the session, for a
 // wallet of their choice ("add to another wallet"); the transaction code
-// goes to the phone on record.
-func (a *Authority) OfferMine(ctx context.Context, token string, kind permit.Kind, reason permit.Reason) (*Offer, error) {
+// goes to the phone on record, in lang (see OfferRequest.Lang). At most
+// MaxOffersOnline are made per holder within OfferLimitWindow, sessions
+// together (rate_limited): each one texts the holder's phone.
+func (a *Authority) OfferMine(ctx context.Context, token string, kind permit.Kind, reason permit.Reason, lang string) (*Offer, error) {
 	if kind != permit.TemporaryEPermit && kind != permit.LinkageProofKind {
 		return nil, permit.Errorf(permit.ECodeInvalid, "an offer is for an e-permit or a linkage proof")
 	}
@@ -144,11 +155,34 @@ func (a *Authority) OfferMine(ctx context.Context, token string, kind permit.Kin
 	}
 	ctx = WithActor(ctx, "holder:"+s.DocType.String()+":"+s.DocNumber)
 	return a.offer(ctx, func(*store.Tx) (int64, error) { return s.PersonID, nil },
-		kind, s.DocType, s.DocNumber, reason, permit.ChannelOnline)
+		kind, s.DocType, s.DocNumber, reason, permit.ChannelOnline, lang, fmt.Sprintf("offer:%d", s.PersonID))
+}
+
+// txCodeMessages are the transaction code's message in each language the
+// pages speak; %[1]s is the code, %[2]d the offer's lifetime in minutes.
+var txCodeMessages = map[string]string{
+	"en":      "Your e-permit wallet transaction code is %[1]s. It expires in %[2]d minutes. Enter it only in your own wallet.",
+	"zh-Hans": "您的电子通行证钱包交易码为 %[1]s，%[2]d 分钟内有效。只可在您自己的钱包中输入。",
+	"zh-Hant": "您的電子通行證錢包交易碼為 %[1]s，%[2]d 分鐘內有效。只可在您自己的錢包中輸入。",
+}
+
+// txCodeMessage is the transaction code's message in lang, Traditional
+// Chinese for a language the pages do not speak.
+func txCodeMessage(lang, code string) string {
+	f, ok := txCodeMessages[lang]
+	if !ok {
+		f = txCodeMessages["zh-Hant"]
+	}
+	return fmt.Sprintf(f, code, int(OfferTTL.Minutes()))
 }
 
 func (a *Authority) offer(ctx context.Context, person func(*store.Tx) (int64, error), kind permit.Kind,
-	t permit.DocumentType, lifetime string, reason permit.Reason, channel permit.Channel) (*Offer, error) {
+	t permit.DocumentType, lifetime string, reason permit.Reason, channel permit.Channel, lang, limitKey string) (*Offer, error) {
+	if a.cfg.Notifier == nil {
+		// Before anything is written: an offer whose transaction code
+		// cannot be sent is of no use to anyone.
+		return nil, permit.Errorf(permit.ECodeNotReady, "transaction codes cannot be sent now; try again later")
+	}
 	code, txCode := randomText(32), randomCode()
 	var phone string
 	o := &Offer{Code: code, ConfigurationID: configurationOf(kind), Issuer: a.IssuerIdentifier(), PublicURL: a.cfg.PublicURL}
@@ -156,6 +190,21 @@ func (a *Authority) offer(ctx context.Context, person func(*store.Tx) (int64, er
 		id, err := person(tx)
 		if err != nil {
 			return err
+		}
+		if limitKey != "" {
+			// CountAttempts locks the key until commit (PostgreSQL; a SQLite
+			// write transaction is alone): parallel requests cannot all pass.
+			n, err := tx.CountAttempts(ctx, limitKey, tx.Now().Add(-OfferLimitWindow))
+			if err != nil {
+				return err
+			}
+			if n >= MaxOffersOnline {
+				return permit.Errorf(permit.ECodeRateLimited, "no more than %d offers can be made in %d minutes; try again later",
+					MaxOffersOnline, int(OfferLimitWindow.Minutes()))
+			}
+			if err := tx.AddAttempt(ctx, limitKey); err != nil {
+				return err
+			}
 		}
 		rec, err := tx.Record(ctx, id)
 		if err != nil {
@@ -178,11 +227,38 @@ func (a *Authority) offer(ctx context.Context, person func(*store.Tx) (int64, er
 		return nil, err
 	}
 	o.PhoneHint = maskPhone(phone)
-	msg := "Your e-permit wallet transaction code is " + txCode + ". It expires in 10 minutes. Enter it only in your own wallet."
-	if err := a.cfg.Notifier.Notify(ctx, phone, msg); err != nil {
-		return nil, err
+	if err := a.cfg.Notifier.Notify(ctx, phone, txCodeMessage(lang, txCode)); err != nil {
+		// The gateway's failure is the operator's to fix; the holder gets
+		// a 503 and may ask again. The offer is voided: no one got its
+		// transaction code, and a live offer should be one someone can use.
+		a.log.Error("sending a transaction code failed", "offer", offerSubject(hashSecret(code)), "err", err)
+		// Even when the request's context ended (the gateway timed out
+		// with it): the offer must not stay live.
+		if verr := a.voidOffer(context.WithoutCancel(ctx), hashSecret(code), "sms_failed"); verr != nil {
+			a.log.Error("voiding an offer whose transaction code was not sent failed", "offer", offerSubject(hashSecret(code)), "err", verr)
+		}
+		return nil, permit.Errorf(permit.ECodeNotReady, "the transaction code could not be sent; try again later")
 	}
 	return o, nil
+}
+
+// voidOffer voids an offer still waiting for its wallet, in a transaction
+// of its own, audited with why.
+func (a *Authority) voidOffer(ctx context.Context, codeHash []byte, why string) error {
+	return a.db.Update(ctx, func(tx *store.Tx) error {
+		o, err := tx.OfferByCode(ctx, codeHash)
+		if err != nil {
+			return err
+		}
+		if o.State != store.OfferOffered {
+			return nil
+		}
+		o.State = store.OfferVoid
+		if err := tx.UpdateOffer(ctx, o); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, event(ctx, "oid4vci.offer_void", offerSubject(codeHash), map[string]any{"reason": why}))
+	})
 }
 
 // offerSubject names an offer in the audit log without its secret code:

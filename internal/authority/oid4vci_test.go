@@ -2,8 +2,12 @@ package authority_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,7 +97,7 @@ func TestOID4VCIIssuance(t *testing.T) {
 
 		// Online, after proofing: a linkage proof for another wallet.
 		token := f.prove(t, r)
-		o, err = f.a.OfferMine(ctx, token, permit.LinkageProofKind, 0)
+		o, err = f.a.OfferMine(ctx, token, permit.LinkageProofKind, 0, "en")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -311,6 +315,195 @@ func TestOID4VCIUnderConcurrency(t *testing.T) {
 		}
 		if _, err := f.a.RedeemOffer(ctx, o.Code, tx); permit.ErrorCode(err) != permit.ECodeInvalidGrant {
 			t.Errorf("the right code after the storm: %v", err)
+		}
+	})
+}
+
+// Without an SMS gateway (serve without --sms-url) every offer is refused
+// as not_ready before anything is written: no offer, no audit event.
+func TestOfferWithoutNotifier(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, authority.Config{})
+		r := f.validRecord(t, 0)
+		token := f.prove(t, r)
+		a, err := authority.New(db, f.keyStore, authority.Config{PublicURL: "https://epermit.test"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.SetClock(f.clock.now)
+		before, _ := a.AuditEvents(ctx, "")
+		tp := r.TravelPermits[0]
+		_, err = a.OfferAtCounter(ctx, authority.OfferRequest{Kind: permit.TemporaryEPermit, DocumentType: tp.Type,
+			DocumentNumber: tp.Number, Reason: permit.ReasonLost})
+		if permit.ErrorCode(err) != permit.ECodeNotReady {
+			t.Errorf("counter offer without a notifier: %v, want not_ready", err)
+		}
+		_, err = a.OfferMine(ctx, token, permit.LinkageProofKind, 0, "en")
+		if permit.ErrorCode(err) != permit.ECodeNotReady {
+			t.Errorf("online offer without a notifier: %v, want not_ready", err)
+		}
+		after, _ := a.AuditEvents(ctx, "")
+		if len(after) != len(before) {
+			t.Errorf("refused offers wrote %d audit events", len(after)-len(before))
+		}
+		if n := offerRows(t, db); n != 0 {
+			t.Errorf("refused offers left %d offers", n)
+		}
+	})
+}
+
+// offerRows counts the credential offers in the store.
+func offerRows(t testing.TB, db *store.DB) int {
+	t.Helper()
+	var n int
+	if err := storetest.SQL(t, db).QueryRow(`SELECT COUNT(*) FROM vci_offers`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// failingPhone is a Notifier whose gateway is down.
+type failingPhone struct{}
+
+func (failingPhone) Notify(context.Context, string, string) error {
+	return errors.New("sms gateway: 502 bad gateway")
+}
+
+// A transaction code that cannot be sent leaves no live offer: the offer
+// is voided (and audited) and the holder gets not_ready.
+func TestOfferSMSFails(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, authority.Config{})
+		r := f.validRecord(t, 0)
+		token := f.prove(t, r)
+		a, err := authority.New(db, f.keyStore, authority.Config{PublicURL: "https://epermit.test", Notifier: failingPhone{}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.SetClock(f.clock.now)
+		tp := r.TravelPermits[0]
+		_, err = a.OfferAtCounter(ctx, authority.OfferRequest{Kind: permit.TemporaryEPermit, DocumentType: tp.Type,
+			DocumentNumber: tp.Number, Reason: permit.ReasonLost})
+		if permit.ErrorCode(err) != permit.ECodeNotReady {
+			t.Errorf("counter offer, gateway down: %v, want not_ready", err)
+		}
+		_, err = a.OfferMine(ctx, token, permit.LinkageProofKind, 0, "en")
+		if permit.ErrorCode(err) != permit.ECodeNotReady {
+			t.Errorf("online offer, gateway down: %v, want not_ready", err)
+		}
+		rows, err := storetest.SQL(t, db).Query(`SELECT state FROM vci_offers`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			var state string
+			if err := rows.Scan(&state); err != nil {
+				t.Fatal(err)
+			}
+			if state != store.OfferVoid {
+				t.Errorf("an offer whose code was not sent is %q, want void", state)
+			}
+			n++
+		}
+		if n != 2 {
+			t.Errorf("%d offers recorded, want 2 (void)", n)
+		}
+		ev, _ := a.AuditEvents(ctx, "")
+		void := 0
+		for _, e := range ev {
+			if e.Action == "oid4vci.offer_void" && bytes.Contains(e.Details, []byte(`"sms_failed"`)) {
+				void++
+			}
+		}
+		if void != 2 {
+			t.Errorf("%d oid4vci.offer_void events for sms_failed, want 2", void)
+		}
+	})
+}
+
+// The transaction code's message is in the holder's language and gives
+// the offer's lifetime.
+func TestOfferMessageLanguage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, authority.Config{})
+		r := f.validRecord(t, 0)
+		token := f.prove(t, r)
+		mins := strconv.Itoa(int(authority.OfferTTL.Minutes()))
+		tp := r.TravelPermits[0]
+		for _, c := range []struct {
+			lang, want string
+			counter    bool
+		}{
+			{"en", "expires in " + mins + " minutes", false},
+			{"zh-Hans", mins + " 分钟内有效", false},
+			{"zh-Hant", mins + " 分鐘內有效", false},
+			{"", mins + " 分鐘內有效", true},
+			{"en", "expires in " + mins + " minutes", true},
+		} {
+			var err error
+			if c.counter {
+				_, err = f.a.OfferAtCounter(ctx, authority.OfferRequest{Kind: permit.LinkageProofKind, DocumentType: tp.Type,
+					DocumentNumber: tp.Number, Lang: c.lang})
+			} else {
+				_, err = f.a.OfferMine(ctx, token, permit.LinkageProofKind, 0, c.lang)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.phone.mu.Lock()
+			msg := f.phone.last[r.Person.Phone]
+			f.phone.mu.Unlock()
+			if !strings.Contains(msg, c.want) || !codeRE.MatchString(msg) {
+				t.Errorf("lang %q: message %q, want a code and %q", c.lang, msg, c.want)
+			}
+		}
+	})
+}
+
+// Online offers are limited per holder, across sessions and under
+// parallel requests: MaxOffersOnline per OfferLimitWindow, then
+// rate_limited; counter offers are not counted.
+func TestOfferMineLimit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, authority.Config{})
+		r := f.validRecord(t, 0)
+		tokens := []string{f.prove(t, r), f.prove(t, r)}
+		var mu sync.Mutex
+		made, limited := 0, 0
+		var wg sync.WaitGroup
+		for i := range 12 {
+			wg.Go(func() {
+				_, err := f.a.OfferMine(ctx, tokens[i%2], permit.LinkageProofKind, 0, "en")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					made++
+				case permit.ErrorCode(err) == permit.ECodeRateLimited:
+					limited++
+				default:
+					t.Errorf("offer %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if made != authority.MaxOffersOnline || limited != 12-authority.MaxOffersOnline {
+			t.Errorf("12 offers at once: %d made, %d rate_limited; want %d made", made, limited, authority.MaxOffersOnline)
+		}
+		if n := offerRows(t, db); n != authority.MaxOffersOnline {
+			t.Errorf("%d offers recorded, want %d", n, authority.MaxOffersOnline)
+		}
+		// Another holder is not affected, nor is the counter.
+		if _, err := f.a.OfferMine(ctx, f.prove(t, f.validRecord(t, 1)), permit.LinkageProofKind, 0, "en"); err != nil {
+			t.Errorf("another holder's offer: %v", err)
+		}
+		counterOffer(t, f, r, permit.LinkageProofKind)
+		// After the window, the holder may ask again.
+		f.clock.add(authority.OfferLimitWindow + time.Second)
+		if _, err := f.a.OfferMine(ctx, tokens[0], permit.LinkageProofKind, 0, "en"); err != nil {
+			t.Errorf("an offer after the window: %v", err)
 		}
 	})
 }

@@ -115,8 +115,8 @@ func (a *Authority) pendingRequest(ctx context.Context, id string) (*store.VPReq
 // RequestObject is the signed authorization request a wallet fetches by
 // request_uri: a JWS (typ oauth-authz-req+jwt) whose header carries the
 // Verifier Attestation JWT that binds the client identifier to the key that
-// signed it; both are signed with the authority's active issuer key, which
-// wallets find in the trust list.
+// signed it; both are signed with the authority's active issuer key, in its
+// suite (ES256 or SM2, spec §1.1), which wallets find in the trust list.
 func (a *Authority) RequestObject(ctx context.Context, id string) (string, error) {
 	r, c, err := a.pendingRequest(ctx, id)
 	if err != nil {
@@ -124,6 +124,12 @@ func (a *Authority) RequestObject(ctx context.Context, id string) (string, error
 	}
 	var query map[string]any
 	if err := json.Unmarshal([]byte(r.Query), &query); err != nil {
+		return "", err
+	}
+	// The linkage proof presented may be signed by any key of the trust
+	// list, in either suite (spec §1.1); the KB-JWT is the device's, ES256.
+	algs, err := a.SigningAlgorithms(ctx)
+	if err != nil {
 		return "", err
 	}
 	var key *permit.IssuerKey
@@ -155,7 +161,7 @@ func (a *Authority) RequestObject(ctx context.Context, id string) (string, error
 			"response_mode": "direct_post", "response_uri": a.cfg.PublicURL + "/oid4vp/responses/" + r.ID,
 			"nonce": r.Nonce, "state": r.ID, "dcql_query": query, "purpose": r.Purpose, "iat": now, "exp": r.ExpiresAt.Unix(),
 			"client_metadata": map[string]any{"client_name": c.Name, "vp_formats_supported": map[string]any{
-				credential.FormatSDJWT: map[string]any{"sd-jwt_alg_values": []string{"ES256"}, "kb-jwt_alg_values": []string{"ES256"}}}},
+				credential.FormatSDJWT: map[string]any{"sd-jwt_alg_values": algs, "kb-jwt_alg_values": []string{credential.JOSEES256}}}},
 		}, s)
 		return err
 	})

@@ -2,6 +2,7 @@ package authority_test
 
 import (
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -12,14 +13,16 @@ import (
 	"testing"
 
 	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/credential/sm2"
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
 	"github.com/epermit/epermit/permit"
 )
 
-// jws splits a compact JWS, checks its ES256 signature with pub (if not
-// nil) and returns its header and claims.
+// jws splits a compact JWS, checks its signature with pub (if not nil) in
+// pub's suite, alg ES256 or SM2 (spec §1.1), and returns its header and
+// claims.
 func jws(t testing.TB, s string, pub *ecdsa.PublicKey) (map[string]any, map[string]any) {
 	t.Helper()
 	parts := strings.Split(s, ".")
@@ -34,9 +37,21 @@ func jws(t testing.TB, s string, pub *ecdsa.PublicKey) (map[string]any, map[stri
 	}
 	if pub != nil {
 		sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
-		d := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-		if len(sig) != 64 || !ecdsa.Verify(pub, d[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
-			t.Fatal("JWS signature does not verify")
+		input := []byte(parts[0] + "." + parts[1])
+		var ok bool
+		if pub.Curve == elliptic.P256() {
+			d := sha256.Sum256(input)
+			ok = h["alg"] == "ES256" && len(sig) == 64 && ecdsa.Verify(pub, d[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
+		} else {
+			hash, err := sm2.Algorithm{}.NewHash(pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hash.Write(input)
+			ok = h["alg"] == "SM2" && sm2.Algorithm{}.VerifyDigest(pub, hash.Sum(nil), sig)
+		}
+		if !ok {
+			t.Fatalf("JWS (alg %v) does not verify", h["alg"])
 		}
 	}
 	return h, c
@@ -73,7 +88,7 @@ func walletRequest(t testing.TB, f *fixture, pr *authority.PresentationRequest) 
 	cnf, _ := json.Marshal(ac["cnf"].(map[string]any)["jwk"])
 	var jwk credential.JWK
 	json.Unmarshal(cnf, &jwk)
-	reqKey, err := jwk.Key()
+	reqKey, err := jwk.PublicKey() // the issuer key, of either suite
 	if err != nil {
 		t.Fatal(err)
 	}

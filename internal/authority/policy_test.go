@@ -110,6 +110,13 @@ func TestApplyElectronicPermit(t *testing.T) {
 		if _, err := f.applyKind(t, token, newDevice(t), permit.ElectronicPermit); permit.ErrorCode(err) != permit.ECodeQuotaExceeded {
 			t.Errorf("second electronic permit this month: %v; want quota_exceeded", err)
 		}
+		// Eligibility counts each kind's applications apart and says the
+		// refusal that goes with the count.
+		e, err = f.a.Eligibility(ctx, token)
+		if err != nil || e.UsedThisMonth != 0 || e.Refusal != nil || e.Electronic.UsedThisMonth != 1 ||
+			permit.ErrorCode(e.Electronic.Refusal) != permit.ECodeQuotaExceeded || e.Electronic.NextApplication.IsZero() {
+			t.Errorf("eligibility after one electronic permit = %+v (electronic %+v), %v", e, e.Electronic, err)
+		}
 		// The temporary e-permit keeps its own quota and no border scope.
 		tmp, err := f.apply(t, token, newDevice(t), permit.ReasonLost, "")
 		if err != nil || tmp.Kind != permit.TemporaryEPermit {

@@ -483,6 +483,26 @@ func (a *Authority) PendingFaceReviews(ctx context.Context) ([]FaceReview, error
 	return out, err
 }
 
+// PendingFaceReview returns one selfie waiting for an officer, with the
+// portrait on file (not_found if it is not waiting, or has expired).
+func (a *Authority) PendingFaceReview(ctx context.Context, id int64) (*FaceReview, error) {
+	var out *FaceReview
+	err := a.db.View(ctx, func(tx *store.Tx) error {
+		s, err := tx.PendingFaceReview(ctx, id)
+		if err != nil {
+			return err
+		}
+		rec, err := tx.Record(ctx, s.PersonID)
+		if err != nil {
+			return err
+		}
+		out = &FaceReview{ID: s.ID, Document: s.DocType.String() + ":" + s.DocNumber,
+			Selfie: s.Selfie, Portrait: rec.Person.Portrait, CreatedAt: s.CreatedAt}
+		return nil
+	})
+	return out, err
+}
+
 // ReviewFace records an officer's decision on a pending selfie. The selfie
 // is deleted either way; the applicant learns the outcome from
 // ProofingStatus.

@@ -1,6 +1,7 @@
 package authority_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +123,36 @@ func TestSM2Suite(t *testing.T) {
 		es, _ := f.a.AuditEvents(ctx, "kid:"+k.Kid)
 		if len(es) != 1 || !strings.Contains(string(es[0].Details), `"algorithm":"sm2"`) {
 			t.Errorf("audit of the SM2 key: %v", es)
+		}
+	})
+}
+
+// After a rotation to SM2, OpenID4VP's verifier attestation and request
+// object are SM2-signed (alg SM2) and verify under the trust list and the
+// attested key; the request accepts linkage proofs of both suites, the
+// active one first.
+func TestSM2RequestObject(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixtureN(t, db, authority.Config{}, 3)
+		if _, err := f.a.RotateKeyWith(ctx, keys.SM2); err != nil {
+			t.Fatal(err)
+		}
+		bank, _, err := f.a.AddClient(ctx, permit.RoleInstitution, "bank-1", "bank")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr, err := f.a.CreatePresentation(ctx, bank, dcql(credential.ClaimTravelPermitNumber), "account opening")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := walletRequest(t, f, pr) // verifies both signatures in the key's suite
+		b, _ := json.Marshal(c["client_metadata"])
+		if want := `{"dc+sd-jwt":{"kb-jwt_alg_values":["ES256"],"sd-jwt_alg_values":["SM2","ES256"]}}`; !strings.Contains(string(b), want) {
+			t.Errorf("client_metadata %s, want %s", b, want)
+		}
+		algs, err := f.a.SigningAlgorithms(ctx)
+		if err != nil || strings.Join(algs, ",") != "SM2,ES256" {
+			t.Errorf("SigningAlgorithms = %v, %v; want SM2 (active), ES256", algs, err)
 		}
 	})
 }

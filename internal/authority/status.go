@@ -177,9 +177,9 @@ func (a *Authority) signStatusList(ctx context.Context, n int64) (*[2]*StatusTok
 		return err
 	})
 	if permit.ErrorCode(err) == permit.ECodeNotReady {
-		// No active key is the operator's problem, not the client's: the
-		// list exists, so it must not look like an unknown one (%v, not %w).
-		return nil, fmt.Errorf("authority: cannot sign status list %d: %v", n, err)
+		// No active key, or one that does not open, is the operator's
+		// problem: the client is told not_ready (503) and tries again.
+		return nil, permit.Errorf(permit.ECodeNotReady, "status list %d cannot be signed now: %s", n, permit.ErrorMessage(err))
 	}
 	if err != nil {
 		return nil, err

@@ -13,7 +13,7 @@ const (
 	OfferOffered  = "offered"  // waiting for the wallet at the token endpoint
 	OfferRedeemed = "redeemed" // an access token was issued; waiting for the credential request
 	OfferIssued   = "issued"   // the credential was issued: the offer is spent
-	OfferVoid     = "void"     // too many wrong transaction codes
+	OfferVoid     = "void"     // too many wrong transaction codes, or the code could not be sent
 )
 
 // Offer is an OpenID4VCI credential offer of the pre-authorized code flow.
@@ -84,7 +84,7 @@ func (tx *Tx) UpdateOffer(ctx context.Context, o *Offer) error {
 
 // AddCNonce records a fresh c_nonce, and forgets the expired ones.
 func (tx *Tx) AddCNonce(ctx context.Context, nonce string, expiresAt time.Time) error {
-	if _, err := tx.exec(ctx, `DELETE FROM vci_nonces WHERE expires_at <= $1`, tx.now.Unix()); err != nil {
+	if _, err := tx.DeleteCNoncesBefore(ctx, tx.now); err != nil {
 		return err
 	}
 	_, err := tx.exec(ctx, `INSERT INTO vci_nonces (nonce, expires_at) VALUES ($1, $2)`, nonce, expiresAt.Unix())
@@ -103,4 +103,27 @@ func (tx *Tx) ConsumeCNonce(ctx context.Context, nonce string) (bool, error) {
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// DeleteOffersBefore removes the offers whose pre-authorized code and
+// access token (if any) expired at or before t, whatever their state: none
+// can be used again, and the audit log keeps what happened to them. It
+// returns how many went.
+func (tx *Tx) DeleteOffersBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := tx.exec(ctx, `DELETE FROM vci_offers WHERE expires_at <= $1
+		AND (token_expires_at IS NULL OR token_expires_at <= $1)`, t.Unix())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// DeleteCNoncesBefore removes the c_nonces that expired at or before t and
+// returns how many went.
+func (tx *Tx) DeleteCNoncesBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := tx.exec(ctx, `DELETE FROM vci_nonces WHERE expires_at <= $1`, t.Unix())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

@@ -120,3 +120,94 @@ func TestOfferRoundTrip(t *testing.T) {
 		})
 	})
 }
+
+// The purge removes expired offers (unless their access token still
+// lives), expired c_nonces and expired presentation requests, and nothing
+// else.
+func TestDeleteExpiredOID4VC(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		p := hkPerson(0)
+		now := time.Unix(1_800_000_000, 0).UTC()
+		fixedClock(db, now.Add(-time.Hour)) // when everything was made
+		offer := func(b byte, exp, tokenExp time.Time) *store.Offer {
+			return &store.Offer{CodeHash: bytes.Repeat([]byte{b}, 32), DocType: permit.HKHomeReturnPermit, DocNumber: "H10000000",
+				Kind: permit.LinkageProofKind, Channel: permit.ChannelCounter, TxCodeHash: bytes.Repeat([]byte{2}, 32),
+				State: store.OfferOffered, TokenExpiresAt: tokenExp, CreatedAt: exp.Add(-10 * time.Minute), ExpiresAt: exp}
+		}
+		offers := []struct {
+			o    *store.Offer
+			kept bool
+		}{
+			{offer(1, now.Add(-time.Minute), time.Time{}), false},            // expired
+			{offer(2, now, time.Time{}), false},                              // expires now
+			{offer(3, now.Add(time.Minute), time.Time{}), true},              // live
+			{offer(4, now.Add(-time.Minute), now.Add(time.Minute)), true},    // redeemed, token live
+			{offer(5, now.Add(-time.Hour), now.Add(-30*time.Minute)), false}, // redeemed, token expired
+		}
+		update(t, db, func(tx *store.Tx) error {
+			if err := saveRecord(tx, p, nil, hkPermit(10000000)); err != nil {
+				return err
+			}
+			for i, o := range offers {
+				o.o.PersonID = p.ID
+				if err := tx.AddOffer(ctx, o.o); err != nil {
+					return err
+				}
+				if !o.o.TokenExpiresAt.IsZero() {
+					o.o.State, o.o.TokenHash = store.OfferRedeemed, []byte{byte(i)}
+					if err := tx.UpdateOffer(ctx, o.o); err != nil {
+						return err
+					}
+				}
+			}
+			c := permit.Client{Role: permit.RoleInstitution, Name: "bank-1", Category: "bank", KeyHash: make([]byte, 32),
+				KeyPrefix: "k", CreatedAt: now}
+			if err := tx.AddClient(ctx, &c); err != nil {
+				return err
+			}
+			for id, exp := range map[string]time.Time{"old": now.Add(-time.Second), "new": now.Add(time.Second)} {
+				if err := tx.AddVPRequest(ctx, &store.VPRequest{ID: id, ClientID: c.ID, Purpose: "p", Query: "{}", Nonce: "n",
+					State: store.VPPending, CreatedAt: now.Add(-time.Hour), ExpiresAt: exp}); err != nil {
+					return err
+				}
+			}
+			for n, exp := range map[string]time.Time{"n-old": now.Add(-time.Second), "n-new": now.Add(time.Minute)} {
+				if err := tx.AddCNonce(ctx, n, exp); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		update(t, db, func(tx *store.Tx) error {
+			if n, err := tx.DeleteOffersBefore(ctx, now); n != 3 || err != nil {
+				t.Errorf("offers deleted: %d, %v; want 3", n, err)
+			}
+			if n, err := tx.DeleteVPRequestsBefore(ctx, now); n != 1 || err != nil {
+				t.Errorf("presentation requests deleted: %d, %v; want 1", n, err)
+			}
+			if n, err := tx.DeleteCNoncesBefore(ctx, now); n != 1 || err != nil {
+				t.Errorf("c_nonces deleted: %d, %v; want 1", n, err)
+			}
+			return nil
+		})
+		fixedClock(db, now)
+		update(t, db, func(tx *store.Tx) error {
+			for i, o := range offers {
+				_, err := tx.OfferByCode(ctx, o.o.CodeHash)
+				if kept := err == nil; kept != o.kept {
+					t.Errorf("offer %d kept = %v (%v), want %v", i+1, kept, err, o.kept)
+				}
+			}
+			if _, err := tx.VPRequest(ctx, "new"); err != nil {
+				t.Errorf("live presentation request: %v", err)
+			}
+			if _, err := tx.VPRequest(ctx, "old"); permit.ErrorCode(err) != permit.ECodeNotFound {
+				t.Errorf("expired presentation request: %v", err)
+			}
+			if ok, err := tx.ConsumeCNonce(ctx, "n-new"); !ok || err != nil {
+				t.Errorf("live c_nonce: %v %v", ok, err)
+			}
+			return nil
+		})
+	})
+}

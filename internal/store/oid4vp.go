@@ -74,3 +74,14 @@ func (tx *Tx) VPRequestClient(ctx context.Context, id string) (*permit.Client, e
 		JOIN vp_requests r ON r.client_id = c.id WHERE r.id = $1`, id))
 	return c, notFound(err, "no such presentation request")
 }
+
+// DeleteVPRequestsBefore removes the presentation requests that expired at
+// or before t, answered or not, results included, and returns how many
+// went.
+func (tx *Tx) DeleteVPRequestsBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := tx.exec(ctx, `DELETE FROM vp_requests WHERE expires_at <= $1`, t.Unix())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

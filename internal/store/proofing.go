@@ -107,6 +107,14 @@ func (tx *Tx) PendingFaceReviews(ctx context.Context) ([]ProofingSession, error)
 	return out, rows.Err()
 }
 
+// PendingFaceReview returns session id if it waits for an officer and has
+// not expired, else not_found: one review's images without the queue's.
+func (tx *Tx) PendingFaceReview(ctx context.Context, id int64) (*ProofingSession, error) {
+	p, err := scanProofing(tx.queryRow(ctx, `SELECT `+proofingColumns+` FROM proofing_sessions
+		WHERE id = $1 AND state = $2 AND expires_at > $3`, id, ProofingFacePending, tx.now.Unix()))
+	return p, notFound(err, "no pending face review %d", id)
+}
+
 // AddAttempt records a proofing attempt under key, at the transaction's time.
 func (tx *Tx) AddAttempt(ctx context.Context, key string) error {
 	_, err := tx.exec(ctx, `INSERT INTO proofing_attempts (key, at) VALUES ($1, $2)`, key, tx.now.Unix())

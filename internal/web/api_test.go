@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/epermit/epermit/credential"
@@ -19,6 +20,7 @@ import (
 	"github.com/epermit/epermit/internal/notify"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
+	"github.com/epermit/epermit/internal/web/applicant"
 )
 
 // demoServer is the server as `epermit demo` runs it: outbox codes, demo face.
@@ -168,4 +170,59 @@ func TestOutboxOnlyInDemo(t *testing.T) {
 	if resp, _ := get(t, srv.URL+"/demo/outbox"); resp.StatusCode != 404 {
 		t.Fatalf("outbox served outside the demo: %d", resp.StatusCode)
 	}
+}
+
+// Every answer of the applicant API and of the pages' /app/ calls carries
+// personal data or a bearer secret, or may: none is stored by a cache.
+func TestApplicantAnswersNotStored(t *testing.T) {
+	srv, outbox := demoServer(t, storetest.Open(t, store.SQLite))
+	do := func(method, path, bearer string, body any) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		if strings.HasPrefix(path, "/app/") {
+			req.AddCookie(&http.Cookie{Name: applicant.SessionCookie, Value: bearer})
+		} else if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out := map[string]any{}
+		json.NewDecoder(resp.Body).Decode(&out)
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s %s = %d with Cache-Control %q; want no-store", method, path, resp.StatusCode, cc)
+		}
+		return out
+	}
+	p := do("POST", "/api/v1/proofing", "", map[string]any{"document_type": "hk", "document_number": "H12345678",
+		"name": "陳大文", "birth_date": "1990-01-01"})
+	secret, _ := p["session"].(string)
+	do("GET", "/api/v1/proofing", secret, nil)
+	do("POST", "/api/v1/proofing/code", secret, map[string]string{"code": sixDigits.FindString(outbox.Messages()[0].Text)})
+	p = do("POST", "/api/v1/proofing/face", secret, map[string][]byte{"selfie": demo.Registry(1)[0].Person.Portrait})
+	token, _ := p["token"].(string)
+	if token == "" {
+		t.Fatalf("no session token: %v", p)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk, _ := credential.NewJWK(&key.PublicKey)
+	jwk.Kid = ""
+	n := do("POST", "/api/v1/nonce", token, nil)
+	digest := sha256.Sum256([]byte(n["nonce"].(string)))
+	r, s, _ := ecdsa.Sign(rand.Reader, key, digest[:])
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	do("POST", "/api/v1/epermits", token, map[string]any{"reason": "lost", "holder_key": jwk,
+		"signature": base64.RawURLEncoding.EncodeToString(sig)})
+	do("GET", "/api/v1/epermits", token, nil)
+	do("GET", "/api/v1/linkage", token, nil)
+	do("GET", "/app/me", token, nil)
+	do("GET", "/app/epermits", token, nil)
+	do("GET", "/app/linkage", token, nil)
+	do("GET", "/api/v1/epermits", "", nil) // refused: a problem, not stored either
 }

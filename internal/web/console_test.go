@@ -600,8 +600,10 @@ func TestConsoleFaceReview(t *testing.T) {
 			if r.StatusCode != 200 || !strings.Contains(body, `/officer/faces/`+id+`/selfie`) {
 				t.Fatalf("queue page = %d", r.StatusCode)
 			}
-			if r, _ := b.get("/officer/faces/" + id + "/portrait"); r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "image/") {
-				t.Errorf("portrait = %d", r.StatusCode)
+			for _, which := range []string{"portrait", "selfie"} {
+				if r, _ := b.get("/officer/faces/" + id + "/" + which); r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "image/") {
+					t.Errorf("%s = %d", which, r.StatusCode)
+				}
 			}
 			if r, _ := b.post("/officer/faces/"+id, url.Values{"decision": {tc.decision}, "note": {"checked"}}); r.StatusCode != 200 {
 				t.Errorf("%s = %d", tc.decision, r.StatusCode)
@@ -612,6 +614,10 @@ func TestConsoleFaceReview(t *testing.T) {
 			}
 			if r, _ := b.post("/officer/faces/"+id, url.Values{"decision": {"approve"}}); r.StatusCode != 409 {
 				t.Errorf("second decision = %d; want 409", r.StatusCode)
+			}
+			// Decided, the review's images are gone with it.
+			if r, _ := b.get("/officer/faces/" + id + "/selfie"); r.StatusCode != 404 {
+				t.Errorf("selfie after the decision = %d; want 404", r.StatusCode)
 			}
 			es, _ := e.a.AuditEvents(ctx, "hk:H12345678")
 			audited := false

@@ -7,6 +7,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/epermit/epermit/internal/authority"
+	"github.com/epermit/epermit/internal/keys"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/store/storetest"
 	"github.com/epermit/epermit/permit"
@@ -90,4 +91,35 @@ func TestBrowserOID4VC(t *testing.T) {
 			t.Fatalf("the institution reads %d %v", code, out)
 		}
 	})
+}
+
+// TestBrowserOID4VPRequestSM2: after a rotation to SM2 the request object
+// is SM2-signed, which WebCrypto cannot check: the wallet page says so,
+// instead of failing obscurely or calling the institution unregistered.
+func TestBrowserOID4VPRequestSM2(t *testing.T) {
+	srv, a, _ := pagesServer(t, storetest.Open(t, store.SQLite))
+	actx := authority.WithActor(t.Context(), "test")
+	if _, err := a.RotateKeyWith(actx, keys.SM2); err != nil {
+		t.Fatal(err)
+	}
+	_, bankKey, _ := a.AddClient(actx, permit.RoleInstitution, "bank-1", "bank")
+	q := map[string]any{"credentials": []any{map[string]any{"id": "linkage", "format": "dc+sd-jwt",
+		"meta":   map[string]any{"vct_values": []string{"urn:epermit:vct:permit-linkage:1"}},
+		"claims": []any{map[string]any{"path": []string{"travel_permit_number"}}}}}}
+	code, pr := call(t, "POST", srv.URL+"/api/v1/presentations", bankKey, map[string]any{"dcql_query": q, "purpose": "Opening an account"}, nil)
+	if code != 201 {
+		t.Fatalf("presentation request = %d %v", code, pr)
+	}
+	type id = chromedp.ID
+	wallet := browser(t)
+	do(t, wallet, "open the SM2-signed request", acceptLanguage("en"), chromedp.Navigate(srv.URL+"/wallet"),
+		chromedp.WaitVisible(id("oid4vc-open")), chromedp.SetValue(id("oid4vc-link"), pr["authorization_request"].(string)),
+		chromedp.Click(id("oid4vc-open")), chromedp.WaitVisible(id("oid4vc-error")))
+	msg := value(t, wallet, chromedp.Text(id("oid4vc-error")))
+	if !strings.Contains(msg, "signed with SM2") || !strings.Contains(msg, "WebCrypto") {
+		t.Fatalf("the wallet says %q; want that SM2 cannot be checked here", msg)
+	}
+	if value(t, wallet, chromedp.Evaluate[bool](`!document.getElementById("vp-panel").hidden`)) {
+		t.Fatal("the consent panel shows for a request the page could not check")
+	}
 }

@@ -133,6 +133,14 @@ func TestOID4VCIEndpoints(t *testing.T) {
 		if code != 401 || e["error"] != "invalid_token" || !strings.Contains(h.Get("WWW-Authenticate"), "invalid_token") {
 			t.Fatalf("bad token = %d %v %v", code, e, h)
 		}
+		// A malformed credential request is invalid_credential_request (spec §9.2).
+		both := `{"credential_configuration_id":"` + authority.ConfigEPermit + `","proofs":{"jwt":["` + other +
+			`"]},"proof":{"proof_type":"jwt","jwt":"` + other + `"}}`
+		for name, body := range map[string]string{"not JSON": `{"credential_configuration_id":`, "proofs and proof": both} {
+			if code, e, _ := oauthCall(t, "POST", srv.URL+"/oid4vci/credential", access, "application/json", body); code != 400 || e["error"] != "invalid_credential_request" {
+				t.Errorf("credential request, %s = %d %v, want 400 invalid_credential_request", name, code, e)
+			}
+		}
 		if code, e, _ := oauthCall(t, "POST", srv.URL+"/oid4vci/credential", access, "application/json", credReq(other)); code != 400 || e["error"] != "invalid_proof" {
 			t.Fatalf("proof for another aud = %d %v", code, e)
 		}
@@ -193,6 +201,7 @@ func TestApplicantOffers(t *testing.T) {
 	post := func(body string, withCSRF bool) (int, map[string]any) {
 		req, _ := http.NewRequest("POST", srv.URL+"/app/offers", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept-Language", "en")
 		req.AddCookie(&http.Cookie{Name: applicant.SessionCookie, Value: token})
 		if withCSRF {
 			req.AddCookie(&http.Cookie{Name: httpx.CSRFCookie, Value: csrf})
@@ -215,8 +224,9 @@ func TestApplicantOffers(t *testing.T) {
 		o["credential_configuration_id"] != authority.ConfigEPermit || !strings.Contains(o["phone_hint"].(string), "*") {
 		t.Fatalf("page offer = %d %v", code, o)
 	}
-	if msgs := outbox.Messages(); !strings.Contains(msgs[0].Text, "transaction code") {
-		t.Errorf("no transaction code sent: %q", msgs[0].Text)
+	// In the page's language.
+	if msgs := outbox.Messages(); !strings.Contains(msgs[0].Text, "transaction code") || !sixDigits.MatchString(msgs[0].Text) {
+		t.Errorf("no transaction code sent in English: %q", msgs[0].Text)
 	}
 	for _, body := range []string{`{"kind":"passport"}`, `{"kind":"epermit"}`} {
 		if code, p := post(body, true); code == 201 || p["code"] == nil {
@@ -226,4 +236,25 @@ func TestApplicantOffers(t *testing.T) {
 	if code, p := call(t, "POST", srv.URL+"/api/v1/offers", "", map[string]string{"kind": "linkage"}, nil); code != 401 {
 		t.Errorf("API without a session: %d %v", code, p)
 	}
+}
+
+// The nonce endpoint, open to anyone and writing on each call, has a
+// per-address limit of its own, tighter than the server's; beyond it an
+// OAuth error, 429 rate_limited, and the address's other calls still pass.
+func TestNonceEndpointLimit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		srv, _ := newTestServer(t, db, Options{RateLimit: 1000, RateBurst: 1000, NonceRateLimit: 0.001, NonceRateBurst: 3})
+		for i := range 3 {
+			if code, n, _ := oauthCall(t, "POST", srv.URL+"/oid4vci/nonce", "", "", ""); code != 200 || n["c_nonce"] == "" {
+				t.Fatalf("nonce %d = %d %v", i+1, code, n)
+			}
+		}
+		code, e, h := oauthCall(t, "POST", srv.URL+"/oid4vci/nonce", "", "", "")
+		if code != http.StatusTooManyRequests || e["error"] != "rate_limited" || h.Get("Retry-After") == "" {
+			t.Fatalf("4th nonce = %d %v %v; want 429 rate_limited", code, e, h)
+		}
+		if code, _, _ := oauthCall(t, "GET", srv.URL+"/.well-known/openid-credential-issuer", "", "", ""); code != 200 {
+			t.Errorf("metadata after the nonce limit = %d", code)
+		}
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,6 +62,12 @@ type Options struct {
 	// ConsoleZone is the time zone the officer console shows times in;
 	// China time when nil.
 	ConsoleZone *time.Location
+	// NonceRateLimit and NonceRateBurst limit POST /oid4vci/nonce per
+	// client address, tighter than RateLimit: it needs no authentication
+	// and each call writes. Zero means the defaults (1/s, 20: a wallet
+	// needs one per credential; many may share an address behind NAT).
+	NonceRateLimit float64
+	NonceRateBurst int
 }
 
 // Server serves the authority over HTTP.
@@ -88,6 +95,9 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	if opts.ClientRateLimit == 0 {
 		opts.ClientRateLimit, opts.ClientRateBurst = 10, 20
 	}
+	if opts.NonceRateLimit == 0 {
+		opts.NonceRateLimit, opts.NonceRateBurst = 1, 20
+	}
 	s := &Server{log: log, mux: http.NewServeMux(), trust: opts.TrustProxy,
 		limiter: httpx.NewLimiter(opts.RateLimit, opts.RateBurst), metrics: newMetrics(),
 		hsts: httpx.PublicHTTPS(a.Config().PublicURL)}
@@ -108,7 +118,7 @@ func New(a *authority.Authority, log *slog.Logger, opts Options) *Server {
 	o := officer.New(site, clients, a)
 	o.Zone = opts.ConsoleZone
 	o.Register(s.mux)
-	oid4vc.New(site, a).Register(s.mux)
+	oid4vc.New(site, a, httpx.NewLimiter(opts.NonceRateLimit, opts.NonceRateBurst)).Register(s.mux)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if httpx.WantsPage(r) {
 			site.ErrorPage(w, r, http.StatusNotFound)
@@ -132,6 +142,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
 	if s.hsts {
 		h.Set("Strict-Transport-Security", hstsHeader)
+	}
+	// The API's and the pages' calls answer with personal data or bearer
+	// secrets (or may): no cache keeps them. A handler may say otherwise.
+	if strings.HasPrefix(r.URL.Path, "/api/v1/") || strings.HasPrefix(r.URL.Path, "/app/") {
+		h.Set("Cache-Control", "no-store")
 	}
 
 	if s.public != nil && r.Host != s.public.Host && httpx.WantsPage(r) {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -71,6 +72,19 @@ func TestSM2OverHTTP(t *testing.T) {
 			if err != nil || l.Kid != k.Kid {
 				t.Fatalf("%s: %v (kid %v)", accept, err, l)
 			}
+		}
+
+		// The issuer metadata names the trust list's algorithms, the active
+		// key's first: new credentials are SM2-signed, older ones ES256.
+		_, md, _ := oauthCall(t, "GET", srv.URL+"/.well-known/openid-credential-issuer", "", "", "")
+		configs, _ := md["credential_configurations_supported"].(map[string]any)
+		link, _ := configs[authority.ConfigLinkage].(map[string]any)
+		ep1, _ := configs[authority.ConfigEPermit].(map[string]any)
+		if got := fmt.Sprint(link["credential_signing_alg_values_supported"]); got != "[SM2 ES256]" {
+			t.Errorf("linkage proof signing algs %s, want [SM2 ES256]", got)
+		}
+		if got := fmt.Sprint(ep1["credential_signing_alg_values_supported"]); got != "[-70100 -7]" {
+			t.Errorf("e-permit signing algs %s, want [-70100 -7]", got)
 		}
 	})
 }

@@ -213,3 +213,29 @@ func TestStatusListEndpoint(t *testing.T) {
 		}
 	})
 }
+
+// A list the server cannot sign (its issuer key does not open here) is
+// 503 not_ready, not 500 internal: the operator's problem, and the client
+// may try again.
+func TestStatusListKeyNotReady(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newStatusFixture(t, db)
+		// Another replica on the same store whose key store is empty.
+		a, err := authority.New(db, keys.Files{Dir: t.TempDir()}, authority.Config{PublicURL: "https://epermit.test"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(New(a, slog.New(slog.DiscardHandler), Options{RateLimit: 1000, RateBurst: 1000}))
+		defer srv.Close()
+		resp, err := http.Get(srv.URL + "/s/" + strconv.FormatInt(f.c.StatusList, 10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var p struct{ Code string }
+		json.NewDecoder(resp.Body).Decode(&p)
+		if resp.StatusCode != http.StatusServiceUnavailable || p.Code != string(permit.ECodeNotReady) {
+			t.Fatalf("GET /s/n with no usable key = %d %q, want 503 not_ready", resp.StatusCode, p.Code)
+		}
+	})
+}

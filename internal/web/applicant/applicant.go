@@ -51,7 +51,7 @@ type Authority interface {
 	IssueLinkage(ctx context.Context, token string, req authority.LinkageRequest) (*permit.Credential, error)
 	MyLinkageProofs(ctx context.Context, token string) ([]permit.Credential, error)
 	LinkageResultByID(ctx context.Context, id []byte) (*authority.LinkageResult, error)
-	OfferMine(ctx context.Context, token string, kind permit.Kind, reason permit.Reason) (*authority.Offer, error)
+	OfferMine(ctx context.Context, token string, kind permit.Kind, reason permit.Reason, lang string) (*authority.Offer, error)
 }
 
 // Handler serves the applicant's pages and endpoints.

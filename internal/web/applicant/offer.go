@@ -41,7 +41,7 @@ func (s *Handler) offer(c channel) http.HandlerFunc {
 			s.site.Error(w, r, permit.Errorf(permit.ECodeInvalid, "kind must be epermit or linkage"))
 			return
 		}
-		o, err := s.a.OfferMine(r.Context(), token, kind, reason)
+		o, err := s.a.OfferMine(r.Context(), token, kind, reason, httpx.PickLang(r))
 		if err != nil {
 			s.site.Error(w, r, err)
 			return

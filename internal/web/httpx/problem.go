@@ -48,6 +48,7 @@ var httpStatus = map[permit.Code]int{
 	permit.ECodeNotValid:                http.StatusUnprocessableEntity,
 	permit.ECodePortraitChanged:         http.StatusUnprocessableEntity,
 	permit.ECodeInvalidRequest:          http.StatusBadRequest,
+	permit.ECodeInvalidCredentialReq:    http.StatusBadRequest,
 	permit.ECodeInvalidGrant:            http.StatusBadRequest,
 	permit.ECodeUnsupportedGrantType:    http.StatusBadRequest,
 	permit.ECodeInvalidToken:            http.StatusUnauthorized,

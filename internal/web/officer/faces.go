@@ -41,22 +41,16 @@ func (s *Handler) consoleFaceImage(w http.ResponseWriter, r *http.Request, c *co
 		httpx.WriteProblem(w, permit.ECodeNotFound, "no such image")
 		return
 	}
-	fs, err := s.a.PendingFaceReviews(r.Context())
+	f, err := s.a.PendingFaceReview(r.Context(), id)
 	if err != nil {
 		s.site.Error(w, r, err)
 		return
 	}
-	for _, f := range fs {
-		if f.ID == id {
-			img := f.Selfie
-			if which == "portrait" {
-				img = f.Portrait
-			}
-			httpx.WriteImage(w, img)
-			return
-		}
+	img := f.Selfie
+	if which == "portrait" {
+		img = f.Portrait
 	}
-	httpx.WriteProblem(w, permit.ECodeNotFound, "no such pending review")
+	httpx.WriteImage(w, img)
 }
 
 func (s *Handler) consoleReviewFace(w http.ResponseWriter, r *http.Request, c *consoleCtx) {

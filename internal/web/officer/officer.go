@@ -39,6 +39,7 @@ type Authority interface {
 	OfferAtCounter(ctx context.Context, req authority.OfferRequest) (*authority.Offer, error)
 	OfferByCode(ctx context.Context, code string) (*authority.Offer, error)
 	PendingFaceReviews(ctx context.Context) ([]authority.FaceReview, error)
+	PendingFaceReview(ctx context.Context, id int64) (*authority.FaceReview, error)
 	ReviewFace(ctx context.Context, id int64, approve bool, note string) error
 	Revoke(ctx context.Context, cti []byte, reason string) (*permit.Credential, error)
 	Suspend(ctx context.Context, cti []byte, reason string) (*permit.Credential, error)

@@ -8,8 +8,8 @@ import (
 	"github.com/epermit/epermit/internal/web/httpx"
 )
 
-// The metadata of spec/formats.md §9: built from the issuer identifier, the
-// same for every request.
+// The metadata of spec/formats.md §9: built from the issuer identifier and
+// the algorithms of the trust list's keys.
 
 type display map[string]string // locale → name
 
@@ -36,8 +36,25 @@ var linkageClaims = []struct {
 	{credential.ClaimResidencePermitNumber, display{"zh-Hant": "居住證號碼", "zh-Hans": "居住证号码", "en": "Residence permit number"}},
 }
 
+// coseAlgs are the COSE algorithm identifiers of the JOSE names of spec §1.1.
+var coseAlgs = map[string]int64{credential.JOSEES256: credential.AlgES256, credential.JOSESM2: credential.AlgSM2}
+
 func (s *Handler) issuerMetadata(w http.ResponseWriter, r *http.Request) {
 	iss := s.a.IssuerIdentifier()
+	// Credentials are signed with the active key, in its suite (spec §1.1);
+	// the other keys of the trust list may have signed credentials still
+	// valid. Both lists name the active key's algorithm first.
+	algs, err := s.a.SigningAlgorithms(r.Context())
+	if err != nil {
+		s.oauthError(w, r, err, false)
+		return
+	}
+	cose := make([]int64, 0, len(algs))
+	for _, a := range algs {
+		if c, ok := coseAlgs[a]; ok {
+			cose = append(cose, c)
+		}
+	}
 	claims := make([]map[string]any, len(linkageClaims))
 	for i, c := range linkageClaims {
 		claims[i] = map[string]any{"path": []string{c.name}, "display": c.d.list()}
@@ -56,7 +73,7 @@ func (s *Handler) issuerMetadata(w http.ResponseWriter, r *http.Request) {
 				"vct":    credential.LinkageVCT,
 				"scope":  "permit_linkage",
 				"cryptographic_binding_methods_supported": []string{"jwk"},
-				"credential_signing_alg_values_supported": []string{"ES256"},
+				"credential_signing_alg_values_supported": algs,
 				"proof_types_supported":                   jwtProof,
 				"credential_metadata": map[string]any{
 					"display": display{"zh-Hant": "雙證關聯證明", "zh-Hans": "双证关联证明", "en": "Permit linkage proof"}.list(),
@@ -68,7 +85,7 @@ func (s *Handler) issuerMetadata(w http.ResponseWriter, r *http.Request) {
 				"ep1_kind": 1,
 				"scope":    "epermit",
 				"cryptographic_binding_methods_supported": []string{"cose_key"},
-				"credential_signing_alg_values_supported": []int{-7},
+				"credential_signing_alg_values_supported": cose,
 				"proof_types_supported":                   jwtProof,
 				"credential_metadata": map[string]any{
 					"display": display{"zh-Hant": "臨時電子通行證", "zh-Hans": "临时电子通行证", "en": "Temporary e-permit"}.list(),

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/epermit/epermit/internal/authority"
 	"github.com/epermit/epermit/internal/web/httpx"
@@ -23,6 +24,7 @@ import (
 // Authority is what the wallet protocols ask of the authority.
 type Authority interface {
 	IssuerIdentifier() string
+	SigningAlgorithms(ctx context.Context) ([]string, error)
 	OfferByCode(ctx context.Context, code string) (*authority.Offer, error)
 	RedeemOffer(ctx context.Context, code, txCode string) (*authority.AccessToken, error)
 	CNonce(ctx context.Context) (string, error)
@@ -35,10 +37,16 @@ type Authority interface {
 type Handler struct {
 	site *httpx.Site
 	a    Authority
+	// nonces limits the nonce endpoint per client address: it is open to
+	// anyone and each call writes a row. Nil means no limit of its own.
+	nonces *httpx.Limiter
 }
 
-// New returns the wallet protocols' handler.
-func New(site *httpx.Site, a Authority) *Handler { return &Handler{site: site, a: a} }
+// New returns the wallet protocols' handler; nonces, if not nil, limits
+// the nonce endpoint per client address, beyond the server's limit.
+func New(site *httpx.Site, a Authority, nonces *httpx.Limiter) *Handler {
+	return &Handler{site: site, a: a, nonces: nonces}
+}
 
 // Register adds the wallet protocols' routes to mux.
 func (s *Handler) Register(mux *http.ServeMux) {
@@ -52,31 +60,40 @@ func (s *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oid4vp/responses/{id}", s.response)
 }
 
-// oauthError writes err as an OAuth error response. The rules' refusals
-// (quota, expired permit, …) are credential_request_denied at the
-// credential endpoint, with the rule's code in the description.
+// deniedCodes are the refusals by the rules, and the facts they rest on
+// (a permit gone from the registry, not linkable): at the credential
+// endpoint each is credential_request_denied, the rule's code in the
+// description.
+var deniedCodes = map[permit.Code]bool{
+	permit.ECodeQuotaExceeded: true, permit.ECodePermitExpired: true, permit.ECodePermitCancelled: true,
+	permit.ECodeKindDisabled: true, permit.ECodeScopeNotAllowed: true, permit.ECodeReasonInvalid: true,
+	permit.ECodeNotLinkable: true, permit.ECodeNotFound: true, permit.ECodeConflict: true, permit.ECodeForbidden: true,
+}
+
+// oauthError writes err as an OAuth error response: the protocol's codes as
+// they are; invalid input as invalid_request (invalid_credential_request at
+// the credential endpoint, denied); the rules' refusals at the credential
+// endpoint as credential_request_denied; not_ready as 503
+// temporarily_unavailable and anything internal as 500 server_error, so
+// that a wallet tries again later rather than giving up.
 func (s *Handler) oauthError(w http.ResponseWriter, r *http.Request, err error, denied bool) {
 	pe, ok := s.site.Known(r, err)
 	code, desc := permit.ECodeInternal, "internal error"
 	if ok {
 		code, desc = pe.Code, pe.Message
 	}
-	switch code {
-	case permit.ECodeInvalidRequest, permit.ECodeInvalidGrant, permit.ECodeUnsupportedGrantType, permit.ECodeInvalidToken,
-		permit.ECodeInvalidProof, permit.ECodeInvalidNonce, permit.ECodeUnknownConfiguration, permit.ECodeCredentialRequestDenied,
-		permit.ECodeInternal, permit.ECodeInvalidPresentation, permit.ECodePresentationAnswered:
-	case permit.ECodeInvalid:
-		code = permit.ECodeInvalidRequest
-	default:
-		// At the credential endpoint every refusal by the rules (quota,
-		// an expired or vanished permit, …) is credential_request_denied.
-		if denied {
-			desc, code = string(code)+": "+desc, permit.ECodeCredentialRequestDenied
-		}
-	}
 	status := httpx.StatusOf(code)
-	if code == permit.ECodeInternal {
+	switch {
+	case code == permit.ECodeInternal:
 		code = "server_error"
+	case code == permit.ECodeNotReady:
+		code = "temporarily_unavailable"
+	case code == permit.ECodeInvalid && denied:
+		code, status = permit.ECodeInvalidCredentialReq, http.StatusBadRequest
+	case code == permit.ECodeInvalid:
+		code, status = permit.ECodeInvalidRequest, http.StatusBadRequest
+	case denied && deniedCodes[code]:
+		desc, code, status = string(code)+": "+desc, permit.ECodeCredentialRequestDenied, http.StatusBadRequest
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer error="`+string(code)+`"`)
@@ -124,6 +141,11 @@ func (s *Handler) token(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Handler) nonce(w http.ResponseWriter, r *http.Request) {
+	if s.nonces != nil && !s.nonces.Allow(s.site.ClientAddr(r), time.Now()) {
+		w.Header().Set("Retry-After", "1")
+		s.oauthError(w, r, permit.Errorf(permit.ECodeRateLimited, "too many c_nonce requests from this address; slow down"), false)
+		return
+	}
 	n, err := s.a.CNonce(r.Context())
 	if err != nil {
 		s.oauthError(w, r, err, false)
@@ -156,7 +178,7 @@ func (s *Handler) credential(w http.ResponseWriter, r *http.Request) {
 	var req credentialRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, httpx.MaxJSONBody))
 	if err := dec.Decode(&req); err != nil {
-		s.oauthError(w, r, permit.Errorf(permit.ECodeInvalidRequest, "the credential request is not the expected JSON"), false)
+		s.oauthError(w, r, permit.Errorf(permit.ECodeInvalidCredentialReq, "the credential request is not the expected JSON"), false)
 		return
 	}
 	config := req.ConfigurationID
@@ -166,7 +188,7 @@ func (s *Handler) credential(w http.ResponseWriter, r *http.Request) {
 	var proof string
 	switch {
 	case req.Proofs != nil && req.Proof != nil:
-		s.oauthError(w, r, permit.Errorf(permit.ECodeInvalidRequest, "send proofs or proof, not both"), false)
+		s.oauthError(w, r, permit.Errorf(permit.ECodeInvalidCredentialReq, "send proofs or proof, not both"), false)
 		return
 	case req.Proofs != nil:
 		if len(req.Proofs.JWT) != 1 {

@@ -38,7 +38,12 @@
     return new URL(link.replace(scheme, "https://wallet.invalid/")).searchParams;
   }
 
+  // verifyJWS checks an ES256 JWS of the authority. WebCrypto has no SM2:
+  // a request signed by an SM2 key (spec §1.1) is refused as such, not
+  // as unverified.
   async function verifyJWS(compact, jwk) {
+    if (jwk.crv === "SM2") { throw fail("oid4vc.err.sm2"); }
+    if (jwk.kty !== "EC" || jwk.crv !== "P-256") { return false; }
     var p = compact.split(".");
     var key = await crypto.subtle.importKey("jwk", { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y },
       { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
@@ -141,6 +146,7 @@
     try { resp = await fetch(uri); } catch (e) { throw fail("err.network"); }
     if (!resp.ok) { var d = await resp.json().catch(function () { return null; }); var e = new Error((d && d.error_description) || t("err.internal")); e.code = d && d.error; throw e; }
     var jws = await resp.text(), p = jws.split("."), h = part(p[0]), req = part(p[1]);
+    if (h.alg === "SM2") { throw fail("oid4vc.err.sm2"); }
     if (h.typ !== "oauth-authz-req+jwt" || h.alg !== "ES256" || typeof h.jwt !== "string") { throw fail("oid4vc.err.unverified"); }
     var a = h.jwt.split("."), ah = part(a[0]), att = part(a[1]);
     var jwks = await call("/.well-known/jwks.json");
