@@ -518,11 +518,11 @@ func SignStatusListJWT(c StatusListClaims, lst []byte, kid []byte, signer crypto
 		return nil, err
 	}
 	enc := base64.RawURLEncoding
-	header, err := marshalJSON(statusListJWTHeader{Alg: suite.jose, Typ: statusListJWTTyp, Kid: enc.EncodeToString(kid)})
+	header, err := MarshalJSON(statusListJWTHeader{Alg: suite.jose, Typ: statusListJWTTyp, Kid: enc.EncodeToString(kid)})
 	if err != nil {
 		return nil, err
 	}
-	claims, err := marshalJSON(statusListJWTClaims{Sub: c.Subject, IAT: c.IssuedAt.Unix(), Exp: c.Expiry.Unix(),
+	claims, err := MarshalJSON(statusListJWTClaims{Sub: c.Subject, IAT: c.IssuedAt.Unix(), Exp: c.Expiry.Unix(),
 		TTL: int64(c.TTL / time.Second), StatusList: statusListJWTMember{Bits: 2, Lst: enc.EncodeToString(lst)}})
 	if err != nil {
 		return nil, err
@@ -543,8 +543,9 @@ func SignStatusListJWT(c StatusListClaims, lst []byte, kid []byte, signer crypto
 	return out, nil
 }
 
-// marshalJSON is json.Marshal without HTML escaping, so a URI's & stays &.
-func marshalJSON(v any) ([]byte, error) {
+// MarshalJSON is json.Marshal without HTML escaping, so a URI's & stays &:
+// the encoding of every JSON payload epermit signs.
+func MarshalJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	e := json.NewEncoder(&buf)
 	e.SetEscapeHTML(false)

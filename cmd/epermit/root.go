@@ -108,6 +108,20 @@ func openRoot(dir string) (*rootDir, error) {
 	return r, nil
 }
 
+// lockedRoot locks the root in dir and opens it; release closes the key
+// store and removes the lock.
+func lockedRoot(dir string) (r *rootDir, release func(), err error) {
+	unlock, err := lockRoot(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r, err = openRoot(dir); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return r, func() { r.close(); unlock() }, nil
+}
+
 // save writes root.json atomically.
 func (r *rootDir) save() error {
 	data, err := json.MarshalIndent(r.state, "", "  ")
@@ -404,16 +418,11 @@ func rootSignCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			unlock, err := lockRoot(dir)
+			r, release, err := lockedRoot(dir)
 			if err != nil {
 				return err
 			}
-			defer unlock()
-			r, err := openRoot(dir)
-			if err != nil {
-				return err
-			}
-			defer r.close()
+			defer release()
 			cert, ds, err := r.certify(csr, validity, officerName(cmd))
 			if err != nil {
 				return err
@@ -453,16 +462,11 @@ func rootSignListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			unlock, err := lockRoot(dir)
+			r, release, err := lockedRoot(dir)
 			if err != nil {
 				return err
 			}
-			defer unlock()
-			r, err := openRoot(dir)
-			if err != nil {
-				return err
-			}
-			defer r.close()
+			defer release()
 			if withoutCross {
 				r.state.Cross = "" // gates have moved to this root
 			}
@@ -492,16 +496,11 @@ func rootRolloverCmd() *cobra.Command {
 		Short: "Make a new root, cross-certified by the old one; its lists carry the cross certificate",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			unlock, err := lockRoot(dir)
+			old, release, err := lockedRoot(dir)
 			if err != nil {
 				return err
 			}
-			defer unlock()
-			old, err := openRoot(dir)
-			if err != nil {
-				return err
-			}
-			defer old.close()
+			defer release()
 			nr, err := newRootIn(officerName(cmd), newDir, kms, algorithm, name, years)
 			if err != nil {
 				return err

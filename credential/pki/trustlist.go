@@ -142,11 +142,11 @@ func SignTrustList(c TrustListClaims, root *Certificate, rootSigner crypto.Signe
 		seenRevoked[r.Kid] = true
 		revoked = append(revoked, map[string]any{"kid": r.Kid, "revoked_at": r.RevokedAt.Unix()})
 	}
-	hb, err := marshalJSON(h)
+	hb, err := credential.MarshalJSON(h)
 	if err != nil {
 		return "", err
 	}
-	cb, err := marshalJSON(struct {
+	cb, err := credential.MarshalJSON(struct {
 		Iss     string           `json:"iss"`
 		Seq     uint64           `json:"seq"`
 		Iat     int64            `json:"iat"`
@@ -168,17 +168,6 @@ func SignTrustList(c TrustListClaims, root *Certificate, rootSigner crypto.Signe
 		return "", fmt.Errorf("pki: trust list over %d bytes", MaxTrustList)
 	}
 	return out, nil
-}
-
-// marshalJSON is json.Marshal without HTML escaping.
-func marshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	e := json.NewEncoder(&buf)
-	e.SetEscapeHTML(false)
-	if err := e.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // ListedKey is one issuer key of a trust list with its DS certificate.
