@@ -164,7 +164,7 @@ func TestHSMThroughTheCommands(t *testing.T) {
 	for _, r := range rows {
 		switch {
 		case r[0] == first && r[1] == "retired":
-		case r[0] != first && r[1] == "active" && strings.HasPrefix(r[6], "pkcs11:token=epermit;"):
+		case r[0] != first && r[1] == "active" && strings.HasPrefix(r[7], "pkcs11:token=epermit;"):
 			second = r[0]
 		default:
 			t.Fatalf("keys after rotation: %v", rows)
