@@ -1,0 +1,142 @@
+package authority
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/epermit/epermit/internal/audit"
+	"github.com/epermit/epermit/internal/store"
+)
+
+// maxAuditBatch bounds the events one group commit writes, so that one
+// transaction (and the chain head's lock) stays short under a burst.
+const maxAuditBatch = 256
+
+// auditBatcher writes audit events that need no change of their own (the
+// linkage check's) many to a transaction: group commit. At 32 concurrent
+// checks one durable commit per check is the bottleneck (latency is
+// clients ÷ commits per second); one commit for every event queued at that
+// moment serves them all.
+//
+// Leader and followers, with no goroutine of its own: a caller that finds
+// no flush running flushes everything queued (up to maxAuditBatch) in its
+// own goroutine; callers arriving meanwhile queue, and when the flush ends
+// the first of them leads the next. Each caller returns only once the
+// transaction holding its event has committed, or with that transaction's
+// error, so an answer is never given for a check whose audit event is not
+// durable.
+//
+// Each event keeps its own actor (set by event from the caller's context);
+// its time is the batch transaction's start, as tx.Audit stamps it, so a
+// check's event is timed at most one flush after the check was answered
+// from the registry.
+type auditBatcher struct {
+	db *store.DB
+
+	mu       sync.Mutex
+	queue    []*queuedEvent // not yet in a batch, in arrival order
+	flushing bool           // a leader is flushing or has been handed the lead
+
+	// inTx, for tests, runs inside each batch's transaction with the
+	// batch's size; an error fails the batch.
+	inTx func(n int) error
+}
+
+// queuedEvent is one caller's event and how its caller hears back.
+type queuedEvent struct {
+	e       audit.Event
+	done    chan error    // the batch's outcome; buffered, sent once
+	lead    chan struct{} // the caller is to lead the next flush; buffered
+	batched bool          // taken into a batch (under auditBatcher.mu)
+	leader  bool          // handed the lead (under auditBatcher.mu)
+}
+
+// append writes e to the audit log in a transaction shared with the events
+// of concurrent callers and returns when that transaction has committed,
+// or with its error. If ctx ends while e is still queued, e is dropped and
+// ctx's error returned; once e is in a batch it is written exactly once
+// whether its caller still waits or not.
+func (b *auditBatcher) append(ctx context.Context, e audit.Event) error {
+	q := &queuedEvent{e: e, done: make(chan error, 1), lead: make(chan struct{}, 1)}
+	b.mu.Lock()
+	b.queue = append(b.queue, q)
+	if !b.flushing {
+		b.flushing, q.leader = true, true
+		b.mu.Unlock()
+		b.flush(ctx)
+		return <-q.done
+	}
+	b.mu.Unlock()
+	for {
+		select {
+		case err := <-q.done:
+			return err
+		case <-q.lead:
+			b.flush(ctx)
+			return <-q.done
+		case <-ctx.Done():
+			b.mu.Lock()
+			if q.batched {
+				// Written (or failed) with its batch; the caller gives up waiting.
+				b.mu.Unlock()
+				return ctx.Err()
+			}
+			b.queue = slices.DeleteFunc(b.queue, func(o *queuedEvent) bool { return o == q })
+			if q.leader {
+				b.handOff()
+			}
+			b.mu.Unlock()
+			return ctx.Err()
+		}
+	}
+}
+
+// flush writes the events queued now, up to maxAuditBatch, in one
+// transaction, tells their callers, and hands the lead on. The caller
+// leading is the first queued, so its own event is in the batch.
+func (b *auditBatcher) flush(ctx context.Context) {
+	b.mu.Lock()
+	n := min(len(b.queue), maxAuditBatch)
+	batch := slices.Clone(b.queue[:n])
+	b.queue = slices.Delete(b.queue, 0, n)
+	for _, q := range batch {
+		q.batched = true
+	}
+	b.mu.Unlock()
+
+	// The batch holds other callers' events: the leader's cancellation
+	// must not abort their transaction.
+	ctx = context.WithoutCancel(ctx)
+	err := b.db.Update(ctx, func(tx *store.Tx) error {
+		if b.inTx != nil {
+			if err := b.inTx(len(batch)); err != nil {
+				return err
+			}
+		}
+		for _, q := range batch {
+			if err := tx.Audit(ctx, q.e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, q := range batch {
+		q.done <- err
+	}
+	b.mu.Lock()
+	b.handOff()
+	b.mu.Unlock()
+}
+
+// handOff gives the lead to the first queued caller, or ends the flushing
+// when none waits. It runs under b.mu.
+func (b *auditBatcher) handOff() {
+	if len(b.queue) == 0 {
+		b.flushing = false
+		return
+	}
+	next := b.queue[0]
+	next.leader = true
+	next.lead <- struct{}{}
+}
