@@ -19,10 +19,10 @@ const maxAuditBatch = 256
 // clients ÷ commits per second); one commit for every event queued at that
 // moment serves them all.
 //
-// Leader and followers, with no goroutine of its own: a caller that finds
-// no flush running flushes everything queued (up to maxAuditBatch) in its
-// own goroutine; callers arriving meanwhile queue, and when the flush ends
-// the first of them leads the next. Each caller returns only once the
+// Leaders and followers, with no goroutine of its own: a caller that finds
+// fewer than leadersMax flushes running flushes everything queued (up to
+// maxAuditBatch) in its own goroutine; callers arriving meanwhile queue,
+// and when a flush ends the first of them leads the next. Each caller returns only once the
 // transaction holding its event has committed, or with that transaction's
 // error, so an answer is never given for a check whose audit event is not
 // durable.
@@ -33,10 +33,16 @@ const maxAuditBatch = 256
 // from the registry.
 type auditBatcher struct {
 	db *store.DB
+	// leadersMax is how many batches may be in flight at once (0: 2). With
+	// two, the next batch is gathered and waiting for the writer while the
+	// current one commits, so the writer does not idle while the lead
+	// passes from goroutine to goroutine; on PostgreSQL the second batch's
+	// statements also overlap the first's commit.
+	leadersMax int
 
-	mu       sync.Mutex
-	queue    []*queuedEvent // not yet in a batch, in arrival order
-	flushing bool           // a leader is flushing or has been handed the lead
+	mu      sync.Mutex
+	queue   []*queuedEvent // not yet in a batch, in arrival order
+	leaders int            // callers flushing or handed the lead
 
 	// inTx, for tests, runs inside each batch's transaction with the
 	// batch's size; an error fails the batch.
@@ -47,9 +53,9 @@ type auditBatcher struct {
 type queuedEvent struct {
 	e       audit.Event
 	done    chan error    // the batch's outcome; buffered, sent once
-	lead    chan struct{} // the caller is to lead the next flush; buffered
+	lead    chan struct{} // the caller is to lead a flush; buffered
 	batched bool          // taken into a batch (under auditBatcher.mu)
-	leader  bool          // handed the lead (under auditBatcher.mu)
+	leader  bool          // handed the lead, not yet taken up (under auditBatcher.mu)
 }
 
 // append writes e to the audit log in a transaction shared with the events
@@ -61,29 +67,45 @@ func (b *auditBatcher) append(ctx context.Context, e audit.Event) error {
 	q := &queuedEvent{e: e, done: make(chan error, 1), lead: make(chan struct{}, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, q)
-	if !b.flushing {
-		b.flushing, q.leader = true, true
-		b.mu.Unlock()
-		b.flush(ctx)
-		return <-q.done
+	limit := b.leadersMax
+	if limit == 0 {
+		limit = 2
+	}
+	lead := b.leaders < limit
+	if lead {
+		b.leaders++
 	}
 	b.mu.Unlock()
+	if lead {
+		b.flush(ctx)
+	}
 	for {
 		select {
-		case err := <-q.done:
-			return err
 		case <-q.lead:
+			b.mu.Lock()
+			q.leader = false
+			b.mu.Unlock()
 			b.flush(ctx)
-			return <-q.done
+		case err := <-q.done:
+			// A lead handed over just before another batch took the
+			// event must still be used or passed on.
+			b.mu.Lock()
+			led := q.leader
+			q.leader = false
+			b.mu.Unlock()
+			if led {
+				<-q.lead
+				b.flush(ctx)
+			}
+			return err
 		case <-ctx.Done():
 			b.mu.Lock()
-			if q.batched {
-				// Written (or failed) with its batch; the caller gives up waiting.
-				b.mu.Unlock()
-				return ctx.Err()
-			}
-			b.queue = slices.DeleteFunc(b.queue, func(o *queuedEvent) bool { return o == q })
+			if !q.batched {
+				b.queue = slices.DeleteFunc(b.queue, func(o *queuedEvent) bool { return o == q })
+			} // else it is written (or fails) with its batch; the caller gives up waiting
 			if q.leader {
+				q.leader = false
+				<-q.lead
 				b.handOff()
 			}
 			b.mu.Unlock()
@@ -93,11 +115,15 @@ func (b *auditBatcher) append(ctx context.Context, e audit.Event) error {
 }
 
 // flush writes the events queued now, up to maxAuditBatch, in one
-// transaction, tells their callers, and hands the lead on. The caller
-// leading is the first queued, so its own event is in the batch.
+// transaction, tells their callers, and hands the lead on.
 func (b *auditBatcher) flush(ctx context.Context) {
 	b.mu.Lock()
 	n := min(len(b.queue), maxAuditBatch)
+	if n == 0 { // another leader took them
+		b.handOff()
+		b.mu.Unlock()
+		return
+	}
 	batch := slices.Clone(b.queue[:n])
 	b.queue = slices.Delete(b.queue, 0, n)
 	for _, q := range batch {
@@ -129,14 +155,16 @@ func (b *auditBatcher) flush(ctx context.Context) {
 	b.mu.Unlock()
 }
 
-// handOff gives the lead to the first queued caller, or ends the flushing
-// when none waits. It runs under b.mu.
+// handOff gives up a lead: to the first queued caller not already handed
+// one, or, when none waits, by counting one leader fewer. It runs under
+// b.mu.
 func (b *auditBatcher) handOff() {
-	if len(b.queue) == 0 {
-		b.flushing = false
-		return
+	for _, next := range b.queue {
+		if !next.leader {
+			next.leader = true
+			next.lead <- struct{}{}
+			return
+		}
 	}
-	next := b.queue[0]
-	next.leader = true
-	next.lead <- struct{}{}
+	b.leaders--
 }

@@ -44,3 +44,15 @@ func LinkageAuditQueued(a *Authority) int {
 	defer a.linkageAudit.mu.Unlock()
 	return len(a.linkageAudit.queue)
 }
+
+// SetLinkageAuditLeaders sets how many linkage check batches may be in
+// flight at once (0: the default).
+func SetLinkageAuditLeaders(a *Authority, n int) { a.linkageAudit.leadersMax = n }
+
+// LinkageAuditIdle reports whether no linkage check event is queued and no
+// batch leader is left.
+func LinkageAuditIdle(a *Authority) bool {
+	a.linkageAudit.mu.Lock()
+	defer a.linkageAudit.mu.Unlock()
+	return len(a.linkageAudit.queue) == 0 && a.linkageAudit.leaders == 0
+}

@@ -134,6 +134,7 @@ func TestCheckLinkageGroupCommitFails(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, authority.Config{})
 		bank, qs := linkageChecks(t, f)
+		authority.SetLinkageAuditLeaders(f.a, 1) // one batch at a time: the second holds all that queued
 		broken := errors.New("disk full")
 		var mu sync.Mutex
 		var batches []int
@@ -193,6 +194,7 @@ func TestCheckLinkageGroupCommitCancel(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, authority.Config{})
 		bank, qs := linkageChecks(t, f)
+		authority.SetLinkageAuditLeaders(f.a, 1) // one batch at a time: later checks queue
 		var calls int
 		firstIn := make(chan struct{})
 		release := make(chan struct{})
@@ -254,8 +256,9 @@ func waitQueued(t *testing.T, a *authority.Authority, n int) {
 
 // BenchmarkCheckLinkageParallel: 32 concurrent checks, each audited and
 // durable, one write transaction per check (OneTx, as before group commit)
-// against the read-only transaction and group commit (GroupCommit). Run
-// with -count to alternate them.
+// against the read-only transaction and group commit (GroupCommit: two
+// batches in flight, the default; GroupCommit1: one). -count repeats each
+// in turn, not alternated: run them one by one to alternate.
 func BenchmarkCheckLinkageParallel(b *testing.B) {
 	for _, engine := range storetest.Engines {
 		b.Run(string(engine), func(b *testing.B) {
@@ -263,10 +266,12 @@ func BenchmarkCheckLinkageParallel(b *testing.B) {
 			f := newFixture(b, db, authority.Config{})
 			bank, qs := linkageChecks(b, f)
 			for _, v := range []struct {
-				name  string
-				check func(context.Context, *permit.Client, authority.LinkageCheck) (*authority.LinkageAnswer, error)
-			}{{"OneTx", f.a.CheckLinkageOneTx}, {"GroupCommit", f.a.CheckLinkage}} {
+				name    string
+				check   func(context.Context, *permit.Client, authority.LinkageCheck) (*authority.LinkageAnswer, error)
+				leaders int
+			}{{"OneTx", f.a.CheckLinkageOneTx, 0}, {"GroupCommit", f.a.CheckLinkage, 0}, {"GroupCommit1", f.a.CheckLinkage, 1}} {
 				b.Run(v.name, func(b *testing.B) {
+					authority.SetLinkageAuditLeaders(f.a, v.leaders)
 					var commits atomic.Int64
 					authority.SetLinkageAuditHook(f.a, func(int) error { commits.Add(1); return nil })
 					defer authority.SetLinkageAuditHook(f.a, nil)
@@ -285,11 +290,61 @@ func BenchmarkCheckLinkageParallel(b *testing.B) {
 							}
 						}
 					})
-					if v.name == "GroupCommit" {
+					if v.name != "OneTx" {
 						b.ReportMetric(float64(b.N)/float64(commits.Load()), "checks/commit")
 					}
 				})
 			}
 		})
 	}
+}
+
+// Checks whose contexts end at random moments, some queued, some leading,
+// some in a batch: every answered check is audited, none twice, nothing
+// waits forever, and the batcher ends idle.
+func TestCheckLinkageGroupCommitCancelStorm(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, authority.Config{})
+		bank, qs := linkageChecks(t, f)
+		authority.SetLinkageAuditHook(f.a, func(int) error { time.Sleep(2 * time.Millisecond); return nil })
+		for _, leaders := range []int{1, 2} {
+			authority.SetLinkageAuditLeaders(f.a, leaders)
+			before := linkageEvents(t, db)
+			const n = 96
+			var answered, cancelled atomic.Int64 // failed: cancelled
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					cctx, cancel := context.WithTimeout(ctx, time.Duration(i%16)*5*time.Millisecond)
+					defer cancel()
+					_, err := f.a.CheckLinkage(cctx, bank, qs[i%len(qs)])
+					switch {
+					case err == nil:
+						answered.Add(1)
+					default:
+						// Mostly the batcher's ctx.Err(); also the store's begin,
+						// or a PostgreSQL dial given up, as contexts end.
+						cancelled.Add(1)
+					}
+				}()
+			}
+			wg.Wait()
+			got := int64(linkageEvents(t, db) - before)
+			t.Logf("%d leaders: %d answered, %d failed, %d events", leaders, answered.Load(), cancelled.Load(), got)
+			if got < answered.Load() || got > n {
+				t.Errorf("%d leaders: %d events for %d answered of %d", leaders, got, answered.Load(), n)
+			}
+			if !authority.LinkageAuditIdle(f.a) {
+				t.Errorf("%d leaders: the batcher is not idle after all checks returned", leaders)
+			}
+			if _, err := f.a.CheckLinkage(ctx, bank, qs[0]); err != nil {
+				t.Errorf("%d leaders: after the storm: %v", leaders, err)
+			}
+		}
+		if _, err := db.VerifyAudit(ctx, nil); err != nil {
+			t.Errorf("audit chain: %v", err)
+		}
+	})
 }
