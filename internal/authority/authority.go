@@ -94,6 +94,8 @@ type Authority struct {
 	pub       publisher
 	// clientKeys remembers API keys that authenticated (clientCache).
 	clientKeys clientCache
+	// linkageAudit group-commits the linkage checks' audit events.
+	linkageAudit *auditBatcher
 }
 
 // New returns an Authority, after checking that the configuration is
@@ -147,7 +149,8 @@ func New(db *store.DB, keys KeyStore, cfg Config, log *slog.Logger) (*Authority,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Authority{db: db, keys: keys, cfg: cfg, log: log, now: time.Now, clientKeys: clientCache{ttl: cfg.ClientKeyCache}}, nil
+	return &Authority{db: db, keys: keys, cfg: cfg, log: log, now: time.Now, clientKeys: clientCache{ttl: cfg.ClientKeyCache},
+		linkageAudit: &auditBatcher{db: db}}, nil
 }
 
 // QRRoom returns the longest latin name an e-permit can carry within spec

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/internal/audit"
 	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 )
@@ -308,6 +309,12 @@ func newReference() string {
 // `invalid` before anything is looked up. Every check is audited under
 // "linkage:<reference>" with the institution, its purpose, the identifiers
 // asked about and the answer, never the name.
+//
+// The registry is read in a read-only transaction, which runs beside the
+// writer; the audit event is then group-committed with those of concurrent
+// checks (auditBatcher) and the answer returned only once it is durable.
+// The registry read and the event are not one transaction: an event
+// records the answer given from the registry as it was at the read.
 func (a *Authority) CheckLinkage(ctx context.Context, c *permit.Client, q LinkageCheck) (*LinkageAnswer, error) {
 	if c == nil || c.Role != permit.RoleInstitution {
 		return nil, permit.Errorf(permit.ECodeForbidden, "only institutions may check linkage")
@@ -317,21 +324,26 @@ func (a *Authority) CheckLinkage(ctx context.Context, c *permit.Client, q Linkag
 		return nil, err
 	}
 	ans := &LinkageAnswer{Reference: newReference()}
-	err = a.db.Update(ctx, func(tx *store.Tx) error {
-		linked, err := linkedInRegistry(ctx, tx, q.TravelPermitType, lifetime, q.ResidencePermitNumber, q.Name)
-		if err != nil {
-			return err
-		}
-		ans.Linked = linked
-		ctx := WithActor(ctx, "institution:"+c.Name)
-		return tx.Audit(ctx, event(ctx, "linkage.check", "linkage:"+ans.Reference, map[string]any{
-			"institution": c.Name, "purpose": q.Purpose, "travel_permit": q.TravelPermitType.String() + ":" + lifetime,
-			"residence_permit": q.ResidencePermitNumber, "name_given": q.Name != "", "linked": linked}))
+	err = a.db.View(ctx, func(tx *store.Tx) error {
+		ans.Linked, err = linkedInRegistry(ctx, tx, q.TravelPermitType, lifetime, q.ResidencePermitNumber, q.Name)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	if err := a.linkageAudit.append(ctx, linkageCheckEvent(ctx, c, q, lifetime, ans)); err != nil {
+		return nil, err
+	}
 	return ans, nil
+}
+
+// linkageCheckEvent is the audit event of one check, made by the
+// institution.
+func linkageCheckEvent(ctx context.Context, c *permit.Client, q LinkageCheck, lifetime string, ans *LinkageAnswer) audit.Event {
+	ctx = WithActor(ctx, "institution:"+c.Name)
+	return event(ctx, "linkage.check", "linkage:"+ans.Reference, map[string]any{
+		"institution": c.Name, "purpose": q.Purpose, "travel_permit": q.TravelPermitType.String() + ":" + lifetime,
+		"residence_permit": q.ResidencePermitNumber, "name_given": q.Name != "", "linked": ans.Linked})
 }
 
 // linkedInRegistry decides a check; every negative is the same false.

@@ -311,8 +311,11 @@ func (tx *Tx) Audit(ctx context.Context, e audit.Event) error {
 	return nil
 }
 
-// auditBatch is how many events one INSERT writes. Smaller remainders go
-// one by one, so only two statement texts exist to prepare.
+// auditBatch is how many events one INSERT writes at most. On SQLite
+// smaller remainders go one by one, so only two statement texts exist to
+// prepare (statements are local calls there); on PostgreSQL a remainder
+// is one statement too, since each is a round trip under the audit head's
+// lock (a group commit of linkage checks writes several events).
 const auditBatch = 100
 
 var auditInserts = map[int]string{1: auditInsert(1), auditBatch: auditInsert(auditBatch)}
@@ -358,17 +361,23 @@ func (tx *Tx) writeAudit(ctx context.Context) error {
 	}
 	headWritten := false
 	for es := tx.auditPending; len(es) > 0; {
-		n := 1
-		if len(es) >= auditBatch {
-			n = auditBatch
+		n := min(len(es), auditBatch)
+		if n < auditBatch && tx.db.engine == SQLite {
+			n = 1 // SQLite prepares its statements: two texts only
 		}
 		args := make([]any, 0, 8*n+2)
 		for _, e := range es[:n] {
 			args = append(args, e.Seq, e.At.UnixMicro(), e.Actor, e.Action, e.Subject, []byte(e.Details), e.PrevHash, e.Hash)
 		}
-		q := auditInserts[n]
+		q, ok := auditInserts[n]
+		if !ok {
+			q = auditInsert(n)
+		}
 		if withHead := tx.db.engine == Postgres && !tx.db.auditHeadApart && n == len(es); withHead {
-			q, args, headWritten = auditInsertsWithHead[n], append(args, seq, hash), true
+			if q, ok = auditInsertsWithHead[n]; !ok {
+				q = auditInsertWithHead(n)
+			}
+			args, headWritten = append(args, seq, hash), true
 		}
 		if _, err := tx.exec(ctx, q, args...); err != nil {
 			return fmt.Errorf("store: audit append: %w", err)

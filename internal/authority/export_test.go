@@ -1,0 +1,58 @@
+package authority
+
+import (
+	"context"
+
+	"github.com/epermit/epermit/internal/store"
+	"github.com/epermit/epermit/permit"
+)
+
+// SetLinkageAuditHook makes fn run inside each transaction of the linkage
+// checks' group commit, with the number of events it writes; an error from
+// fn fails that transaction. For tests: counting batches, failing one.
+func SetLinkageAuditHook(a *Authority, fn func(n int) error) { a.linkageAudit.inTx = fn }
+
+// CheckLinkageOneTx is CheckLinkage as it was before group commit (the
+// registry read and the audit event in one write transaction per check),
+// kept as the benchmarks' baseline.
+func (a *Authority) CheckLinkageOneTx(ctx context.Context, c *permit.Client, q LinkageCheck) (*LinkageAnswer, error) {
+	if c == nil || c.Role != permit.RoleInstitution {
+		return nil, permit.Errorf(permit.ECodeForbidden, "only institutions may check linkage")
+	}
+	lifetime, err := q.validate()
+	if err != nil {
+		return nil, err
+	}
+	ans := &LinkageAnswer{Reference: newReference()}
+	err = a.db.Update(ctx, func(tx *store.Tx) error {
+		linked, err := linkedInRegistry(ctx, tx, q.TravelPermitType, lifetime, q.ResidencePermitNumber, q.Name)
+		if err != nil {
+			return err
+		}
+		ans.Linked = linked
+		return tx.Audit(ctx, linkageCheckEvent(ctx, c, q, lifetime, ans))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ans, nil
+}
+
+// LinkageAuditQueued is how many linkage check events wait for a batch.
+func LinkageAuditQueued(a *Authority) int {
+	a.linkageAudit.mu.Lock()
+	defer a.linkageAudit.mu.Unlock()
+	return len(a.linkageAudit.queue)
+}
+
+// SetLinkageAuditLeaders sets how many linkage check batches may be in
+// flight at once (0: the default).
+func SetLinkageAuditLeaders(a *Authority, n int) { a.linkageAudit.leadersMax = n }
+
+// LinkageAuditIdle reports whether no linkage check event is queued and no
+// batch leader is left.
+func LinkageAuditIdle(a *Authority) bool {
+	a.linkageAudit.mu.Lock()
+	defer a.linkageAudit.mu.Unlock()
+	return len(a.linkageAudit.queue) == 0 && a.linkageAudit.leaders == 0
+}
