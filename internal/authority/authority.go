@@ -94,8 +94,10 @@ type Authority struct {
 	pub       publisher
 	// clientKeys remembers API keys that authenticated (clientCache).
 	clientKeys clientCache
-	// linkageAudit group-commits the linkage checks' audit events.
-	linkageAudit *auditBatcher
+	// linkageAudit group-commits the linkage checks' audit events, when
+	// groupLinkageAudit (on SQLite: see CheckLinkage).
+	linkageAudit      *auditBatcher
+	groupLinkageAudit bool
 }
 
 // New returns an Authority, after checking that the configuration is
@@ -150,7 +152,7 @@ func New(db *store.DB, keys KeyStore, cfg Config, log *slog.Logger) (*Authority,
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Authority{db: db, keys: keys, cfg: cfg, log: log, now: time.Now, clientKeys: clientCache{ttl: cfg.ClientKeyCache},
-		linkageAudit: &auditBatcher{db: db}}, nil
+		linkageAudit: &auditBatcher{db: db}, groupLinkageAudit: db.Engine() == store.SQLite}, nil
 }
 
 // QRRoom returns the longest latin name an e-permit can carry within spec

@@ -3,7 +3,6 @@ package authority
 import (
 	"context"
 
-	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/permit"
 )
 
@@ -12,9 +11,9 @@ import (
 // fn fails that transaction. For tests: counting batches, failing one.
 func SetLinkageAuditHook(a *Authority, fn func(n int) error) { a.linkageAudit.inTx = fn }
 
-// CheckLinkageOneTx is CheckLinkage as it was before group commit (the
-// registry read and the audit event in one write transaction per check),
-// kept as the benchmarks' baseline.
+// CheckLinkageOneTx is CheckLinkage without group commit (the registry
+// read and the audit event in one write transaction per check, as on
+// PostgreSQL), the benchmarks' baseline.
 func (a *Authority) CheckLinkageOneTx(ctx context.Context, c *permit.Client, q LinkageCheck) (*LinkageAnswer, error) {
 	if c == nil || c.Role != permit.RoleInstitution {
 		return nil, permit.Errorf(permit.ECodeForbidden, "only institutions may check linkage")
@@ -24,19 +23,15 @@ func (a *Authority) CheckLinkageOneTx(ctx context.Context, c *permit.Client, q L
 		return nil, err
 	}
 	ans := &LinkageAnswer{Reference: newReference()}
-	err = a.db.Update(ctx, func(tx *store.Tx) error {
-		linked, err := linkedInRegistry(ctx, tx, q.TravelPermitType, lifetime, q.ResidencePermitNumber, q.Name)
-		if err != nil {
-			return err
-		}
-		ans.Linked = linked
-		return tx.Audit(ctx, linkageCheckEvent(ctx, c, q, lifetime, ans))
-	})
-	if err != nil {
+	if err := a.checkLinkageOneTx(ctx, c, q, lifetime, ans); err != nil {
 		return nil, err
 	}
 	return ans, nil
 }
+
+// SetLinkageGroupCommit turns the linkage checks' group commit on or off,
+// so that its tests run on both engines.
+func SetLinkageGroupCommit(a *Authority, on bool) { a.groupLinkageAudit = on }
 
 // LinkageAuditQueued is how many linkage check events wait for a batch.
 func LinkageAuditQueued(a *Authority) int {

@@ -57,6 +57,7 @@ func linkageEvents(t testing.TB, db *store.DB) int {
 func TestCheckLinkageGroupCommit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, authority.Config{})
+		authority.SetLinkageGroupCommit(f.a, true) // production groups on SQLite only
 		bank, qs := linkageChecks(t, f)
 		var mu sync.Mutex
 		var batches []int
@@ -133,6 +134,7 @@ func TestCheckLinkageGroupCommit(t *testing.T) {
 func TestCheckLinkageGroupCommitFails(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, authority.Config{})
+		authority.SetLinkageGroupCommit(f.a, true) // production groups on SQLite only
 		bank, qs := linkageChecks(t, f)
 		authority.SetLinkageAuditLeaders(f.a, 1) // one batch at a time: the second holds all that queued
 		broken := errors.New("disk full")
@@ -193,6 +195,7 @@ func TestCheckLinkageGroupCommitFails(t *testing.T) {
 func TestCheckLinkageGroupCommitCancel(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, authority.Config{})
+		authority.SetLinkageGroupCommit(f.a, true) // production groups on SQLite only
 		bank, qs := linkageChecks(t, f)
 		authority.SetLinkageAuditLeaders(f.a, 1) // one batch at a time: later checks queue
 		var calls int
@@ -264,6 +267,7 @@ func BenchmarkCheckLinkageParallel(b *testing.B) {
 		b.Run(string(engine), func(b *testing.B) {
 			db := storetest.Open(b, engine)
 			f := newFixture(b, db, authority.Config{})
+			authority.SetLinkageGroupCommit(f.a, true) // production groups on SQLite only
 			bank, qs := linkageChecks(b, f)
 			for _, v := range []struct {
 				name    string
@@ -305,6 +309,7 @@ func BenchmarkCheckLinkageParallel(b *testing.B) {
 func TestCheckLinkageGroupCommitCancelStorm(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, authority.Config{})
+		authority.SetLinkageGroupCommit(f.a, true) // production groups on SQLite only
 		bank, qs := linkageChecks(t, f)
 		authority.SetLinkageAuditHook(f.a, func(int) error { time.Sleep(2 * time.Millisecond); return nil })
 		for _, leaders := range []int{1, 2} {
