@@ -152,7 +152,7 @@ func New(db *store.DB, keys KeyStore, cfg Config, log *slog.Logger) (*Authority,
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Authority{db: db, keys: keys, cfg: cfg, log: log, now: time.Now, clientKeys: clientCache{ttl: cfg.ClientKeyCache},
-		linkageAudit: &auditBatcher{db: db}, groupLinkageAudit: db.Engine() == store.SQLite}, nil
+		linkageAudit: &auditBatcher{db: db}, groupLinkageAudit: db != nil && db.Engine() == store.SQLite}, nil
 }
 
 // QRRoom returns the longest latin name an e-permit can carry within spec
