@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/internal/store"
 	"github.com/epermit/epermit/internal/web"
 )
 
@@ -56,6 +57,9 @@ func TestRevocationReachesTheGate(t *testing.T) {
 		if _, err := run(t, ctx, append(args, "--data", e.data, "--cti", cti, "--reason", "test")...); err != nil {
 			t.Fatal(err)
 		}
+		// The command is another process to the server, which sees its
+		// change once its cached list version is that old.
+		time.Sleep(store.StatusVersionFresh)
 	}
 
 	gate(0, "accept", "")

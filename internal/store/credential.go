@@ -233,8 +233,11 @@ func (tx *Tx) SetStatus(ctx context.Context, list, idx int64, status int) error 
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil // unchanged (or unknown: the caller reads the entry from a credential row)
 	}
-	_, err = tx.exec(ctx, `UPDATE status_lists SET version = version + 1 WHERE id = $1`, list)
-	return err
+	if _, err = tx.exec(ctx, `UPDATE status_lists SET version = version + 1 WHERE id = $1`, list); err != nil {
+		return err
+	}
+	tx.statusChanged = true
+	return nil
 }
 
 // StatusList is a status list as stored: its size, version and the entries
@@ -246,12 +249,36 @@ type StatusList struct {
 	Entries map[int64]int // idx → status, non-zero entries only
 }
 
+// StatusVersionFresh is how long StatusListVersion answers from memory. A
+// change committed through this DB is seen at once; one made by another
+// process (a replica, the CLI) within this time. Every GET of a status list
+// asks, and on PostgreSQL the round trip cost more than the rest of a 304.
+const StatusVersionFresh = time.Second
+
+type cachedVersion struct {
+	v   int64
+	at  time.Time
+	gen uint64 // statusChanges when v was read
+}
+
 // StatusListVersion returns the version of a list, cheap enough to ask on
-// every request.
+// every request: it is read from the database at most once per
+// StatusVersionFresh, and again after this DB committed a status change.
 func (db *DB) StatusListVersion(ctx context.Context, list int64) (int64, error) {
+	gen, now := db.statusChanges.Load(), time.Now()
+	if c, ok := db.versions.Load(list); ok {
+		cv := c.(*cachedVersion)
+		if age := now.Sub(cv.at); cv.gen == gen && age >= 0 && age < StatusVersionFresh {
+			return cv.v, nil
+		}
+	}
 	var v int64
 	err := db.read.QueryRowContext(ctx, `SELECT version FROM status_lists WHERE id = $1`, list).Scan(&v)
-	return v, notFound(err, "no status list %d", list)
+	if err != nil {
+		return 0, notFound(err, "no status list %d", list)
+	}
+	db.versions.Store(list, &cachedVersion{v: v, at: now, gen: gen})
+	return v, nil
 }
 
 // setEntriesQuery reads the entries of a list that are not 0, through the

@@ -716,3 +716,51 @@ func allocateInParallel(t *testing.T, size int64) {
 		}
 	})
 }
+
+// The version a status list GET asks for comes from memory for
+// StatusVersionFresh: a change this DB commits is seen at once, one another
+// process commits (a replica) once that time has passed.
+func TestStatusListVersionCache(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		replica := storetest.Replica(t, db)
+		kid := addKey(t, db, "kid-1").Kid
+		person := addRecord(t, db, hkPerson(1), nil, hkPermit(1)).Person.ID
+		c := newCredential(person, kid, t0)
+		update(t, db, func(tx *store.Tx) error { return issue(tx, c) })
+		version := func(db *store.DB) int64 {
+			t.Helper()
+			v, err := db.StatusListVersion(ctx, c.StatusList)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		setState := func(db *store.DB, s permit.CredentialState) {
+			update(t, db, func(tx *store.Tx) error { return tx.SetCredentialState(ctx, c.ID, s, "test") })
+		}
+		v0 := version(db)
+
+		setState(db, permit.CredentialSuspended) // through db: seen at once
+		v1 := version(db)
+		if v1 == v0 {
+			t.Fatalf("version after this DB's change = %d, as before", v1)
+		}
+
+		start := time.Now()
+		setState(replica, permit.CredentialActive) // through another process
+		// Asked again at once (within 200 ms, well inside StatusVersionFresh;
+		// a slower machine checks nothing here), the answer is the cached one.
+		if v := version(db); v != v1 && time.Since(start) < 200*time.Millisecond {
+			t.Fatalf("another process's change seen at once (version %d → %d): not cached", v1, v)
+		}
+		time.Sleep(store.StatusVersionFresh)
+		if v := version(db); v == v1 {
+			t.Fatalf("another process's change not seen after %v (version %d)", store.StatusVersionFresh, v)
+		}
+
+		if _, err := db.StatusListVersion(ctx, 1<<40); permit.ErrorCode(err) != permit.ECodeNotFound {
+			t.Fatalf("unknown list: %v, want not_found", err)
+		}
+	})
+}

@@ -57,6 +57,12 @@ type DB struct {
 	// statements counts the statements transactions ran (see Statements).
 	statements atomic.Int64
 
+	// statusChanges counts committed transactions of this DB that changed a
+	// status entry; versions caches StatusListVersion per list, each answer
+	// good while statusChanges stays what it was and for StatusVersionFresh.
+	statusChanges atomic.Uint64
+	versions      sync.Map // list id → *cachedVersion
+
 	// On PostgreSQL, status list room is reserved in blocks (statusBlock)
 	// on a connection of its own, reserve, so that concurrent issuances do
 	// not queue on the list's counter row (see AllocateStatus).
@@ -158,6 +164,9 @@ type Tx struct {
 	// Lists this transaction took status list room from in DB.blocks,
 	// given back if it does not commit.
 	statusTaken []int64
+
+	// statusChanged: the transaction changed a status entry (SetStatus).
+	statusChanged bool
 }
 
 // Now is the time the transaction started, used for the audit timestamp and
@@ -221,6 +230,9 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	committed = true
+	if tx.statusChanged {
+		db.statusChanges.Add(1) // this process serves the change at once
+	}
 	return nil
 }
 
