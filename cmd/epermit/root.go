@@ -255,25 +255,27 @@ func newRootIn(officer, dir, kms, algorithm, name string, years int) (*rootDir, 
 	}
 	defer unlock()
 	ks := &keys.Store{Dir: dir, KMS: kms}
+	made := false
+	defer func() {
+		if !made {
+			ks.Close()
+		}
+	}()
 	ref, _, err := ks.Generate(alg)
 	if err != nil {
-		ks.Close()
 		return nil, err
 	}
 	signer, err := ks.Signer(ref)
 	if err != nil {
-		ks.Close()
 		return nil, err
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	der, err := pki.NewRoot(signer, name, now, now.AddDate(years, 0, 0))
 	if err != nil {
-		ks.Close()
 		return nil, err
 	}
 	cert, err := pki.ParseCertificate(der)
 	if err != nil {
-		ks.Close()
 		return nil, err
 	}
 	r := &rootDir{dir: dir, cert: cert, signer: signer, ks: ks,
@@ -281,13 +283,12 @@ func newRootIn(officer, dir, kms, algorithm, name string, years int) (*rootDir, 
 	r.state.Log = append(r.state.Log, rootWork{At: now.Unix(), Officer: officer, Action: "init",
 		Serial: cert.Serial.Text(16), Subject: cert.Subject, NotAfter: cert.NotAfter.Unix()})
 	if err := os.WriteFile(filepath.Join(dir, "root.pem"), pki.EncodePEM(pki.PEMCertificate, der), 0o644); err != nil {
-		r.close()
 		return nil, err
 	}
 	if err := r.save(); err != nil {
-		r.close()
 		return nil, err
 	}
+	made = true
 	return r, nil
 }
 
