@@ -215,6 +215,11 @@ func (a *Authority) RevokeKey(ctx context.Context, kid, reason string) ([]permit
 		if err := tx.RevokeIssuerKey(ctx, kid); err != nil {
 			return err
 		}
+		// Every list signed again, so that no server keeps serving a
+		// token of the revoked key, useless to gates, until ttl/2.
+		if err := tx.ChangeAllStatusLists(ctx); err != nil {
+			return err
+		}
 		if revoked, err = tx.CurrentCredentialsByKey(ctx, kid); err != nil {
 			return err
 		}

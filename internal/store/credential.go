@@ -240,6 +240,18 @@ func (tx *Tx) SetStatus(ctx context.Context, list, idx int64, status int) error 
 	return nil
 }
 
+// ChangeAllStatusLists bumps the version of every status list, so that
+// every server signs each list again on its next request (within
+// StatusVersionFresh for servers other than this one): after an issuer key
+// is revoked, tokens it signed must not be served any more.
+func (tx *Tx) ChangeAllStatusLists(ctx context.Context) error {
+	if _, err := tx.exec(ctx, `UPDATE status_lists SET version = version + 1`); err != nil {
+		return err
+	}
+	tx.statusChanged = true
+	return nil
+}
+
 // StatusList is a status list as stored: its size, version and the entries
 // that are not 0 (valid).
 type StatusList struct {

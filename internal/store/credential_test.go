@@ -759,6 +759,14 @@ func TestStatusListVersionCache(t *testing.T) {
 			t.Fatalf("another process's change not seen after %v (version %d)", store.StatusVersionFresh, v)
 		}
 
+		// After an issuer key is revoked every list is to be signed again,
+		// changed entries or not.
+		v2 := version(db)
+		update(t, db, func(tx *store.Tx) error { return tx.ChangeAllStatusLists(ctx) })
+		if v := version(db); v == v2 {
+			t.Fatalf("version after ChangeAllStatusLists = %d, as before", v)
+		}
+
 		if _, err := db.StatusListVersion(ctx, 1<<40); permit.ErrorCode(err) != permit.ECodeNotFound {
 			t.Fatalf("unknown list: %v, want not_found", err)
 		}
