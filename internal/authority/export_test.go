@@ -15,18 +15,7 @@ func SetLinkageAuditHook(a *Authority, fn func(n int) error) { a.linkageAudit.in
 // read and the audit event in one write transaction per check, as on
 // PostgreSQL), the benchmarks' baseline.
 func (a *Authority) CheckLinkageOneTx(ctx context.Context, c *permit.Client, q LinkageCheck) (*LinkageAnswer, error) {
-	if c == nil || c.Role != permit.RoleInstitution {
-		return nil, permit.Errorf(permit.ECodeForbidden, "only institutions may check linkage")
-	}
-	lifetime, err := q.validate()
-	if err != nil {
-		return nil, err
-	}
-	ans := &LinkageAnswer{Reference: newReference()}
-	if err := a.checkLinkageOneTx(ctx, c, q, lifetime, ans); err != nil {
-		return nil, err
-	}
-	return ans, nil
+	return a.checkLinkage(ctx, c, q, false)
 }
 
 // SetLinkageGroupCommit turns the linkage checks' group commit on or off,

@@ -320,6 +320,12 @@ func newReference() string {
 // and the event stay one write transaction: the extra read transaction
 // cost more than grouping saved there (docs/performance.md).
 func (a *Authority) CheckLinkage(ctx context.Context, c *permit.Client, q LinkageCheck) (*LinkageAnswer, error) {
+	return a.checkLinkage(ctx, c, q, a.groupLinkageAudit)
+}
+
+// checkLinkage is CheckLinkage, with the audit event group-committed when
+// group is set.
+func (a *Authority) checkLinkage(ctx context.Context, c *permit.Client, q LinkageCheck, group bool) (*LinkageAnswer, error) {
 	if c == nil || c.Role != permit.RoleInstitution {
 		return nil, permit.Errorf(permit.ECodeForbidden, "only institutions may check linkage")
 	}
@@ -328,7 +334,7 @@ func (a *Authority) CheckLinkage(ctx context.Context, c *permit.Client, q Linkag
 		return nil, err
 	}
 	ans := &LinkageAnswer{Reference: newReference()}
-	if !a.groupLinkageAudit {
+	if !group {
 		if err := a.checkLinkageOneTx(ctx, c, q, lifetime, ans); err != nil {
 			return nil, err
 		}
